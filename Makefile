@@ -1,0 +1,105 @@
+# persistence_exporter - build, test, demo, bench.
+# `make test` and `make run` install their own Debian dependencies first.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PKGS     := libmicrohttpd libcurl libcjson yaml-0.1 zlib
+B        ?= build
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wwrite-strings -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+OPT      ?= -O2 -g
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(EXTRA_CFLAGS) \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+             -DPE_VERSION='"$(VERSION)"' -DPE_REVISION='"$(REVISION)"'
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
+
+MAINS    := exporter/main.c exporter/ctl.c
+LIB_SRC  := $(filter-out $(MAINS),$(wildcard exporter/*.c))
+LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BINS     := $(B)/persistence_exporter $(B)/persistencectl
+FUSEFS   := $(B)/tests/hangfs
+
+.PHONY: all deps test unit integration asan lint format run bench soak fuzz install clean
+all: $(BINS)
+
+deps:
+	@./deploy/install-deps.sh
+
+$(B)/obj/%.o: exporter/%.c exporter/*.h | $(B)/obj
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/libpe.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/persistence_exporter: $(B)/obj/main.o $(B)/libpe.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/persistencectl: $(B)/obj/ctl.o $(B)/libpe.a
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(B)/obj/main.o: exporter/main.c exporter/*.h | $(B)/obj
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+$(B)/obj/ctl.o: exporter/ctl.c exporter/*.h | $(B)/obj
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libpe.a | $(B)/tests
+	$(CC) $(CFLAGS_ALL) -Iexporter -o $@ $< $(B)/libpe.a $(LDLIBS_ALL) $(CHECK_LIBS)
+
+$(FUSEFS): tests/fuse/hangfs.c | $(B)/tests
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $$(pkg-config --cflags fuse3) -o $@ $< $$(pkg-config --libs fuse3) -lpthread
+
+$(B)/obj $(B)/tests:
+	mkdir -p $@
+
+# Unit tests (Check). CK_FORK=no keeps LeakSanitizer meaningful under `make asan`.
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "== $$t"; CK_FORK=no SRCDIR=$(CURDIR) $$t || fail=1; \
+	done; exit $$fail
+
+integration: all $(FUSEFS)
+	PE_BUILD=$(CURDIR)/$(B) python3 tests/integration/run.py
+
+# Sanitizer build in its own tree: unit tests, then the integration suite on the ASan binaries.
+asan:
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" unit integration
+
+lint:
+	@tests/lint.sh
+
+format:
+	clang-format -i exporter/*.[ch] tests/unit/*.[ch] tests/fuse/*.c
+
+test: deps
+	$(MAKE) all
+	$(MAKE) lint
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) asan
+	@echo "make test: all suites passed"
+
+run: deps all
+	python3 deploy/demo/run.py
+
+bench: deps all
+	python3 tests/bench/bench.py
+
+soak: deps all
+	python3 tests/soak/soak.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/persistence_exporter
+	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 deploy/persistence_exporter.service $(DESTDIR)/lib/systemd/system/ 2>/dev/null || true
+
+clean:
+	rm -rf build

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every build, test and demo dependency from Debian packages (idempotent).
+set -eu
+
+PKGS="build-essential pkg-config gcc clang make git curl ca-certificates openssl
+libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev check zlib1g-dev
+libcrypt-dev libfuse3-dev fuse3 python3 prometheus prometheus-alertmanager
+clang-format procps psmisc jq"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root or install them)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# --no-install-recommends keeps the prometheus packages from pulling in a whole desktop
+apt-get install -y -q --no-install-recommends $missing
+# Debian starts the packaged services on install; the tests run their own copies.
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	fi
+done

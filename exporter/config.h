@@ -1,0 +1,144 @@
+/* config.h - the configuration model (SPEC §5) and the YAML loaders; the only libyaml user. */
+#ifndef PE_CONFIG_H
+#define PE_CONFIG_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "err.h"
+
+struct config_tls {
+	char *ca_file; /* NULL: system CAs */
+	char *fingerprint; /* "AB:CD:..." SHA-256 of the leaf certificate, NULL if unset */
+	int insecure_skip_verify;
+};
+
+struct config_pve {
+	char *name;
+	char *url; /* as configured, without /api2/json */
+	char *token_id; /* user@realm!tokenname */
+	char *token_secret; /* loaded from token_secret_file (or inline, with a warning) */
+	char *action_token_id; /* optional, for persistencectl vzdump */
+	char *action_token_secret; /* optional */
+	struct config_tls tls;
+	double timeout; /* seconds, default 10 */
+	int local; /* 1: the exporter runs on a node of this cluster */
+	char *local_node; /* optional node name for local metrics; default: hostname */
+};
+
+struct config_mount {
+	char *name;
+	char *path;
+	char *fstype; /* expected type, NULL if any */
+	double timeout; /* seconds, default 5 */
+	int write_probe; /* default 0 */
+	char *dump_dir; /* relative to path, NULL if no archive scan */
+	char *timezone; /* IANA zone of the PVE node that names the archives; NULL: local */
+};
+
+struct config_n8n {
+	char *name;
+	char *url;
+	char *api_key; /* loaded from api_key_file (or inline, with a warning) */
+	char *snapshots; /* folder or glob, NULL if unset */
+	struct config_tls tls;
+	double timeout; /* default 10 */
+};
+
+struct config_docker {
+	char *name;
+	char *socket; /* default /var/run/docker.sock */
+	double timeout; /* default 5 */
+	char *stateful_label; /* label whose value "true"/"false" marks a container; default "persistence.stateful" */
+	char **stateful_names; /* fnmatch patterns on container names; empty: every container with a mount */
+	size_t nstateful_names;
+};
+
+enum target_kind { TARGET_PVE = 0, TARGET_MOUNT, TARGET_N8N, TARGET_FILE };
+
+struct config_target {
+	char *name;
+	char *site; /* "" when unset */
+	char *severity; /* critical|warning|info, default warning */
+	enum target_kind kind;
+	char *source; /* pve/mount/n8n source name; NULL for file */
+	long vmid; /* pve and mount kinds; -1 otherwise */
+	char *file_glob; /* file kind */
+	double max_age; /* seconds, required */
+	char *restore_doc; /* URL or path, NULL when unset */
+};
+
+struct config_global {
+	double scrape_timeout; /* default 10 */
+	double cache_ttl; /* default 30 */
+	double max_staleness; /* default 300 */
+};
+
+/* Filesystem roots from flags (not from YAML): tests point them at fake trees. */
+struct config_paths {
+	char procfs[256]; /* default /proc */
+	char sysfs[256]; /* default /sys */
+	char pvelib[256]; /* default /var/lib/pve-manager */
+	char rundir[256]; /* default /run */
+};
+
+struct config {
+	char *file; /* path it was loaded from */
+	struct config_global global;
+	struct config_pve *pve;
+	size_t npve;
+	struct config_mount *mounts;
+	size_t nmounts;
+	struct config_n8n *n8n;
+	size_t nn8n;
+	struct config_docker *docker;
+	size_t ndocker;
+	struct config_target *targets;
+	size_t ntargets;
+	struct config_paths paths;
+	int refs; /* atomic; config_unref frees at 0 */
+};
+
+/*
+ * Loads and validates a config file. On failure returns PE_CONFIG (or
+ * PE_IO/PE_NOMEM) and appends to errors one "file:line:col: message\n"
+ * line per problem found (all of them, not just the first). Warnings
+ * (inline secrets, world-readable secret files) go to the log.
+ * The result has refs == 1 and paths set to the defaults.
+ */
+enum perr config_load_file(const char *path, struct config **out, struct buf *errors) PE_WUR;
+struct config *config_ref(struct config *c);
+void config_unref(struct config *c); /* takes NULL */
+
+/* Prometheus duration ("90s", "1h30m", "7d", "500ms"); -1 when invalid. */
+double config_parse_duration(const char *s);
+
+const char *config_target_kind_str(enum target_kind k);
+const struct config_pve *config_find_pve(const struct config *c, const char *name);
+const struct config_mount *config_find_mount(const struct config *c, const char *name);
+const struct config_n8n *config_find_n8n(const struct config *c, const char *name);
+
+/* The exporter-toolkit web config (--web.config.file). */
+struct web_user {
+	char *name;
+	char *bcrypt_hash;
+};
+struct web_header {
+	char *name;
+	char *value;
+};
+struct web_config {
+	char *cert_file; /* tls_server_config.cert_file; NULL: plain HTTP */
+	char *key_file;
+	char *client_ca_file; /* optional */
+	char *client_auth_type; /* NoClientCert (default), RequireAndVerifyClientCert, ... */
+	char *min_version; /* TLS12 (default), TLS13 */
+	struct web_user *users;
+	size_t nusers;
+	struct web_header *headers;
+	size_t nheaders;
+};
+
+enum perr web_config_load_file(const char *path, struct web_config **out, struct buf *errors) PE_WUR;
+void web_config_free(struct web_config *w);
+
+#endif

@@ -1,0 +1,335 @@
+/* expfmt.c - Prometheus text format: families, escaping, value formatting. */
+#include "expfmt.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPFMT_MAX_LABELS 16
+
+struct expfmt_family {
+	const struct expfmt_desc *desc;
+	struct buf lines; /* sample lines, each ending in \n */
+	size_t nsamples;
+};
+
+struct expfmt {
+	struct expfmt_family *fam;
+	size_t nfam, capfam;
+	size_t last; /* index of the last family used: a cheap lookup cache */
+	size_t max_bytes; /* cap on the sum of all sample lines */
+	size_t bytes;
+	size_t nsamples;
+	enum perr err;
+};
+
+struct expfmt *expfmt_new(size_t max_bytes)
+{
+	struct expfmt *e = calloc(1, sizeof(*e));
+	if (e)
+		e->max_bytes = max_bytes;
+	return e;
+}
+
+void expfmt_free(struct expfmt *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->nfam; i++)
+		buf_free(&e->fam[i].lines);
+	free(e->fam);
+	free(e);
+}
+
+static int is_name_start(char c, int colon_ok)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon_ok && c == ':');
+}
+
+static int valid_name(const char *s, int colon_ok)
+{
+	if (!s || !is_name_start(*s, colon_ok))
+		return 0;
+	for (s++; *s; s++)
+		if (!is_name_start(*s, colon_ok) && !(*s >= '0' && *s <= '9'))
+			return 0;
+	return 1;
+}
+
+int expfmt_valid_metric_name(const char *s)
+{
+	return valid_name(s, 1);
+}
+
+int expfmt_valid_label_name(const char *s)
+{
+	return valid_name(s, 0) && strncmp(s, "__", 2) != 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return 1;
+	size_t n;
+	unsigned int min;
+	unsigned int cp;
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2, min = 0x80, cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3, min = 0x800, cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4, min = 0x10000, cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void expfmt_escape_label_value(struct buf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		if (*p == '\\') {
+			buf_adds(out, "\\\\");
+			p++;
+		} else if (*p == '"') {
+			buf_adds(out, "\\\"");
+			p++;
+		} else if (*p == '\n') {
+			buf_adds(out, "\\n");
+			p++;
+		} else {
+			size_t n = utf8_seq_len(p);
+			if (n == 0) {
+				buf_adds(out, "\xef\xbf\xbd");
+				p++;
+			} else {
+				buf_add(out, p, n);
+				p += n;
+			}
+		}
+	}
+}
+
+void expfmt_escape_help(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			buf_adds(out, "\\\\");
+		else if (*s == '\n')
+			buf_adds(out, "\\n");
+		else
+			buf_addc(out, *s);
+	}
+}
+
+void expfmt_format_value(char *out, size_t n, double v)
+{
+	if (isnan(v)) {
+		snprintf(out, n, "NaN");
+	} else if (isinf(v)) {
+		snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
+	} else if (v == floor(v) && fabs(v) < 1e15) {
+		snprintf(out, n, "%.0f", v);
+	} else {
+		/* shortest of %.15g..%.17g that reads back exactly */
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(out, n, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
+	}
+}
+
+/* Finds or creates the family for d; NULL on error (sticky). */
+static struct expfmt_family *expfmt_family(struct expfmt *e, const struct expfmt_desc *d)
+{
+	if (e->last < e->nfam &&
+	    (e->fam[e->last].desc == d || strcmp(e->fam[e->last].desc->name, d->name) == 0))
+		return &e->fam[e->last];
+	for (size_t i = 0; i < e->nfam; i++) {
+		if (e->fam[i].desc == d || strcmp(e->fam[i].desc->name, d->name) == 0) {
+			if (e->fam[i].desc->type != d->type) {
+				e->err = PE_INVAL;
+				return NULL;
+			}
+			e->last = i;
+			return &e->fam[i];
+		}
+	}
+	if (!expfmt_valid_metric_name(d->name)) {
+		e->err = PE_INVAL;
+		return NULL;
+	}
+	if (e->nfam == e->capfam) {
+		size_t ncap = e->capfam ? e->capfam * 2 : 16;
+		struct expfmt_family *nf = realloc(e->fam, ncap * sizeof(*nf));
+		if (!nf) {
+			e->err = PE_NOMEM;
+			return NULL;
+		}
+		e->fam = nf;
+		e->capfam = ncap;
+	}
+	struct expfmt_family *f = &e->fam[e->nfam];
+	f->desc = d;
+	f->nsamples = 0;
+	buf_init(&f->lines, 0);
+	e->last = e->nfam++;
+	return f;
+}
+
+void expfmt_addv(struct expfmt *e, const struct expfmt_desc *d, double value, const char *const *labels,
+		 size_t npairs)
+{
+	if (!e || e->err)
+		return;
+	struct expfmt_family *f = expfmt_family(e, d);
+	if (!f)
+		return;
+	struct buf *b = &f->lines;
+	size_t before = b->len;
+	buf_adds(b, d->name);
+	for (size_t i = 0; i < npairs; i++) {
+		const char *k = labels[2 * i];
+		const char *v = labels[2 * i + 1];
+		if (!expfmt_valid_label_name(k)) {
+			e->err = PE_INVAL;
+			goto undo;
+		}
+		buf_adds(b, i == 0 ? "{" : ",");
+		buf_adds(b, k);
+		buf_adds(b, "=\"");
+		expfmt_escape_label_value(b, v ? v : "");
+		buf_addc(b, '"');
+	}
+	if (npairs)
+		buf_addc(b, '}');
+	char num[40];
+	expfmt_format_value(num, sizeof(num), value);
+	buf_addc(b, ' ');
+	buf_adds(b, num);
+	buf_addc(b, '\n');
+	if (buf_err(b)) {
+		e->err = buf_err(b);
+		goto undo;
+	}
+	e->bytes += b->len - before;
+	if (e->max_bytes && e->bytes > e->max_bytes) {
+		e->err = PE_TOOBIG;
+		e->bytes -= b->len - before;
+		goto undo;
+	}
+	f->nsamples++;
+	e->nsamples++;
+	return;
+undo:
+	b->len = before;
+	if (b->data)
+		b->data[before] = '\0';
+}
+
+void expfmt_add(struct expfmt *e, const struct expfmt_desc *d, double value, ...)
+{
+	const char *labels[2 * EXPFMT_MAX_LABELS];
+	size_t n = 0;
+	va_list ap;
+	va_start(ap, value);
+	for (;;) {
+		const char *k = va_arg(ap, const char *);
+		if (!k)
+			break;
+		const char *v = va_arg(ap, const char *);
+		if (n == EXPFMT_MAX_LABELS) {
+			if (e)
+				e->err = PE_INVAL;
+			va_end(ap);
+			return;
+		}
+		labels[2 * n] = k;
+		labels[2 * n + 1] = v;
+		n++;
+	}
+	va_end(ap);
+	expfmt_addv(e, d, value, labels, n);
+}
+
+enum perr expfmt_err(const struct expfmt *e)
+{
+	return e ? e->err : PE_INVAL;
+}
+
+size_t expfmt_samples(const struct expfmt *e)
+{
+	return e ? e->nsamples : 0;
+}
+
+enum perr expfmt_merge(struct expfmt *dst, struct expfmt *src)
+{
+	for (size_t i = 0; i < src->nfam; i++) {
+		struct expfmt_family *sf = &src->fam[i];
+		if (!sf->nsamples)
+			continue;
+		struct expfmt_family *df = expfmt_family(dst, sf->desc);
+		if (!df)
+			return dst->err;
+		if (buf_add(&df->lines, sf->lines.data, sf->lines.len))
+			return dst->err = buf_err(&df->lines);
+		df->nsamples += sf->nsamples;
+		dst->nsamples += sf->nsamples;
+		dst->bytes += sf->lines.len;
+		buf_reset(&sf->lines);
+		sf->nsamples = 0;
+	}
+	src->nsamples = 0;
+	src->bytes = 0;
+	return PE_OK;
+}
+
+static int family_cmp(const void *a, const void *b)
+{
+	const struct expfmt_family *const *fa = a;
+	const struct expfmt_family *const *fb = b;
+	return strcmp((*fa)->desc->name, (*fb)->desc->name);
+}
+
+static const char *const type_names[] = {"gauge", "counter", "untyped"};
+
+enum perr expfmt_write(const struct expfmt *e, struct buf *out)
+{
+	if (!e->nfam)
+		return PE_OK;
+	const struct expfmt_family **order = malloc(e->nfam * sizeof(*order));
+	if (!order)
+		return PE_NOMEM;
+	for (size_t i = 0; i < e->nfam; i++)
+		order[i] = &e->fam[i];
+	qsort(order, e->nfam, sizeof(*order), family_cmp);
+	for (size_t i = 0; i < e->nfam; i++) {
+		const struct expfmt_family *f = order[i];
+		if (!f->nsamples)
+			continue;
+		buf_adds(out, "# HELP ");
+		buf_adds(out, f->desc->name);
+		buf_addc(out, ' ');
+		expfmt_escape_help(out, f->desc->help);
+		buf_adds(out, "\n# TYPE ");
+		buf_adds(out, f->desc->name);
+		buf_addc(out, ' ');
+		buf_adds(out, type_names[f->desc->type]);
+		buf_addc(out, '\n');
+		buf_add(out, f->lines.data, f->lines.len);
+	}
+	free(order);
+	return buf_err(out);
+}

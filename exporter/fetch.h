@@ -1,0 +1,51 @@
+/* fetch.h - the upstream HTTP client; the only libcurl user. */
+#ifndef PE_FETCH_H
+#define PE_FETCH_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "err.h"
+
+/* How to reach one upstream. All strings are borrowed. */
+struct fetch_target {
+	const char *base_url; /* "https://pve:8006/api2/json"; with unix_socket: "http://localhost" */
+	const char *unix_socket; /* NULL, or a unix socket path (Docker) */
+	const char *ca_file; /* NULL: system store */
+	const char *fingerprint; /* "AB:CD:.." SHA-256 of the leaf cert; replaces CA verification */
+	int insecure; /* 1: no verification at all (explicit opt-in) */
+	const char *
+		auth_header; /* one full header line, e.g. "Authorization: PVEAPIToken=..."; secret, never logged */
+	double timeout; /* seconds for the whole exchange */
+	size_t max_body; /* response cap in bytes; 0 = 16 MiB */
+};
+
+struct fetch_resp {
+	long status; /* HTTP status, 0 when no response */
+	struct buf body;
+	char content_type[128]; /* "" when absent */
+	char err[256]; /* human-readable reason on failure; never holds secrets */
+};
+
+/* Once per process, before threads start. */
+enum perr fetch_global_init(void) PE_WUR;
+void fetch_global_cleanup(void);
+
+void fetch_resp_init(struct fetch_resp *r);
+void fetch_resp_free(struct fetch_resp *r);
+
+/*
+ * One request: method "GET" or "POST", path appended to base_url (it
+ * must start with '/' and carry its own query string), form_body for
+ * POST as application/x-www-form-urlencoded (may be NULL). timeout, if
+ * > 0, overrides t->timeout when smaller. Redirects are not followed.
+ * Returns PE_OK whenever an HTTP response arrived (any status: see
+ * r->status); PE_TIMEOUT, PE_TOOBIG, PE_TLS, PE_CONNECT otherwise,
+ * with r->err set.
+ */
+enum perr fetch_request(const struct fetch_target *t, const char *method, const char *path,
+			const char *form_body, double timeout, struct fetch_resp *r) PE_WUR;
+
+/* Percent-encodes s for a query or form value into out. */
+void fetch_urlencode(struct buf *out, const char *s);
+
+#endif

@@ -1,0 +1,41 @@
+/* http.h - the HTTP server; the only libmicrohttpd user. */
+#ifndef PE_HTTP_H
+#define PE_HTTP_H
+
+#include <stddef.h>
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+
+/* What the daemon provides to the server; all called from server threads. */
+struct http_handlers {
+	void *ctx;
+	/* Exposition for /metrics; timeout from X-Prometheus-Scrape-Timeout-Seconds (0 if absent). */
+	enum perr (*metrics)(void *ctx, double timeout, const char *const *collect, size_t ncollect,
+			     struct buf *out);
+	enum perr (*status_html)(void *ctx, struct buf *out);
+	enum perr (*status_json)(void *ctx, struct buf *out);
+	int (*ready)(void *ctx);
+	void (*reload)(void *ctx); /* POST /-/reload with --web.enable-lifecycle */
+};
+
+struct http_opts {
+	const char *listen; /* ":9709", "127.0.0.1:0", "[::1]:9709" */
+	const char *telemetry_path; /* "/metrics" */
+	int enable_lifecycle;
+	const struct web_config *web; /* NULL: plain HTTP, no auth */
+	unsigned conn_limit; /* default 64 */
+	unsigned conn_timeout; /* seconds, default 30 */
+};
+
+struct http_server;
+
+enum perr http_start(const struct http_opts *o, const struct http_handlers *h, struct http_server **out,
+		     char *msg, size_t msglen) PE_WUR;
+unsigned short http_port(const struct http_server *s); /* the bound port (useful with :0) */
+void http_stop(struct http_server *s); /* takes NULL */
+
+/* collect[] parsing, exposed for tests and the fuzzer: splits a query string. */
+size_t http_parse_collect(const char *query, char **names, size_t max, char *storage, size_t storagelen);
+
+#endif

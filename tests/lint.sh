@@ -1,0 +1,37 @@
+#!/bin/sh
+# make lint: formatting, banned functions, rule and dashboard checks.
+set -u
+cd "$(dirname "$0")/.."
+fail=0
+
+files=$(ls exporter/*.c exporter/*.h tests/unit/*.c tests/unit/*.h tests/fuse/*.c 2>/dev/null)
+if ! command -v clang-format >/dev/null; then
+	echo "lint: clang-format is missing (run deploy/install-deps.sh)" >&2
+	exit 1
+fi
+if ! clang-format --dry-run -Werror $files 2>/tmp/pe-lint.$$; then
+	head -n 20 /tmp/pe-lint.$$ >&2
+	echo "lint: formatting differs; run 'make format'" >&2
+	fail=1
+fi
+rm -f /tmp/pe-lint.$$
+
+# Banned: unbounded or error-blind libc calls.
+banned='\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|atof|strtok|gets|strncpy)[[:space:]]*\('
+if grep -nE "$banned" exporter/*.c exporter/*.h; then
+	echo "lint: banned function used (see above)" >&2
+	fail=1
+fi
+
+if ls rules/*.yml >/dev/null 2>&1; then
+	if ! promtool check rules rules/*.yml >/tmp/pe-lint.$$ 2>&1; then
+		cat /tmp/pe-lint.$$ >&2
+		fail=1
+	fi
+	rm -f /tmp/pe-lint.$$
+fi
+if [ -x tests/dashboards/lint.py ] || [ -f tests/dashboards/lint.py ]; then
+	python3 tests/dashboards/lint.py || fail=1
+fi
+[ $fail = 0 ] && echo "lint: ok"
+exit $fail
