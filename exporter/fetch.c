@@ -370,6 +370,10 @@ static enum perr fetch_map_error(struct fetch_call *call, CURLcode c, struct fet
 	case CURLE_COULDNT_RESOLVE_HOST:
 		fetch_connect_err(call, c, r);
 		return PE_CONNECT;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		snprintf(r->err, sizeof(r->err), "bad upstream URL: %.200s", detail);
+		return PE_INVAL;
 	case CURLE_OUT_OF_MEMORY:
 		snprintf(r->err, sizeof(r->err), "out of memory");
 		return PE_NOMEM;

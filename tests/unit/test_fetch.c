@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -443,6 +444,10 @@ START_TEST(test_bad_arguments)
 	ck_assert_int_eq(fetch_request(&t, "GET", "/echo?case=crlf", NULL, 0, &r), PE_INVAL);
 	assert_no_secret(&r);
 	ck_assert_msg(!server_saw(&g_http, "case=crlf"), "a request with a broken header was sent");
+	/* Only http and https are spoken. */
+	t = (struct fetch_target){.base_url = "file:///etc", .timeout = 5};
+	ck_assert_int_eq(fetch_request(&t, "GET", "/passwd", NULL, 0, &r), PE_INVAL);
+	ck_assert_uint_eq(r.body.len, 0);
 	fetch_resp_free(&r);
 }
 END_TEST
@@ -641,6 +646,41 @@ START_TEST(test_https_insecure)
 }
 END_TEST
 
+/* Concurrent callers share nothing: pinned HTTPS and plain HTTP from several threads at once. */
+static void *fetch_worker(void *arg)
+{
+	const struct fetch_target *t = arg;
+	struct fetch_resp r;
+	long ok = 0;
+
+	fetch_resp_init(&r);
+	for (int i = 0; i < 5; i++)
+		ok += fetch_request(t, "GET", "/json", NULL, 0, &r) == PE_OK && r.status == 200 &&
+		      strcmp(buf_str(&r.body), "{\"data\":[1,2,3]}") == 0;
+	fetch_resp_free(&r);
+	return (void *)ok;
+}
+
+START_TEST(test_concurrent_requests)
+{
+	char url_s[64], url_p[64];
+	struct fetch_target ts, tp;
+	pthread_t th[6];
+
+	need_fixture();
+	ts = target("https", &g_https, url_s, sizeof(url_s));
+	ts.fingerprint = g_fp;
+	tp = target("http", &g_http, url_p, sizeof(url_p));
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, fetch_worker, i % 2 ? &ts : &tp), 0);
+	for (int i = 0; i < 6; i++) {
+		void *ok = NULL;
+		ck_assert_int_eq(pthread_join(th[i], &ok), 0);
+		ck_assert_int_eq((long)ok, 5);
+	}
+}
+END_TEST
+
 /* Docker-style unix socket. */
 
 START_TEST(test_unix_socket)
@@ -708,6 +748,7 @@ static Suite *fetch_suite(void)
 	tcase_add_test(tls, test_https_fingerprint_mismatch);
 	tcase_add_test(tls, test_fingerprint_malformed);
 	tcase_add_test(tls, test_https_insecure);
+	tcase_add_test(tls, test_concurrent_requests);
 	suite_add_tcase(s, tls);
 
 	tcase_set_timeout(unix_tc, 30);
