@@ -391,16 +391,25 @@ static enum perr fetch_map_error(struct fetch_call *call, CURLcode c, struct fet
 	return PE_IO;
 }
 
-/* Defence in depth: a message that somehow quotes the auth header's value is replaced. */
+/*
+ * Defence in depth: a message that quotes the auth header's value, or its
+ * last '='/' '-separated part (the secret in "PVEAPIToken=id=SECRET"), is
+ * replaced.
+ */
 static void fetch_scrub(const struct fetch_target *t, struct fetch_resp *r)
 {
 	const char *v = t->auth_header ? strchr(t->auth_header, ':') : NULL;
+	const char *tail;
 
-	if (!v)
+	if (!v || !r->err[0])
 		return;
 	while (*++v == ' ')
 		;
-	if (strlen(v) >= 4 && strstr(r->err, v))
+	tail = v;
+	for (const char *p = v; *p; p++)
+		if (*p == '=' || *p == ' ')
+			tail = p + 1;
+	if ((strlen(v) >= 4 && strstr(r->err, v)) || (strlen(tail) >= 6 && strstr(r->err, tail)))
 		snprintf(r->err, sizeof(r->err), "request failed (message withheld: it quoted a credential)");
 }
 

@@ -716,6 +716,13 @@ START_TEST(test_unix_socket_missing)
 	snprintf(want, sizeof(want), "connect to unix socket %s failed: No such file or directory", path);
 	ck_assert_str_eq(r.err, want);
 	assert_no_secret(&r);
+
+	/* Defence in depth: a message that would quote the secret (here via the path) is withheld. */
+	snprintf(path, sizeof(path), "%s/tok-0123456789abcdef.sock", g_dir);
+	t.auth_header = "Authorization: PVEAPIToken=monitor@pve!exporter=tok-0123456789abcdef";
+	ck_assert_int_eq(fetch_request(&t, "GET", "/json", NULL, 0, &r), PE_CONNECT);
+	ck_assert_msg(strstr(r.err, "tok-0123456789abcdef") == NULL, "secret in err: %s", r.err);
+	ck_assert_str_eq(r.err, "request failed (message withheld: it quoted a credential)");
 	fetch_resp_free(&r);
 }
 END_TEST
