@@ -326,7 +326,8 @@ static int cfg_map(struct cfg_ctx *ctx, yaml_node_t *n, const char *path, const 
 {
 	yaml_node_t *seen[CFG_MAX_KEYS] = {0};
 	if (n->type != YAML_MAPPING_NODE) {
-		cfg_err(ctx, n, path, "expected a mapping, got %s", cfg_kind(n));
+		cfg_err(ctx, n, path, "expected a mapping%s, got %s", *path ? "" : " at the top level",
+			cfg_kind(n));
 		return -1;
 	}
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
