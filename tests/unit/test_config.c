@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* Tests run inside tests/unit/data/config (see main), so messages carry short file names. */
-static char datadir[4096];
+static char datadir[4200];
 static char srcroot[4096]; /* absolute SRCDIR */
 
 /* Loads name and returns its rc; errors go to errs (caller frees). */
@@ -541,7 +541,7 @@ END_TEST
 /* deploy/config.example.yml loads once its /etc/persistence_exporter/ paths point at test data. */
 START_TEST(test_example_config)
 {
-	char src[4200], dst[64] = "/tmp/pe-test-example-XXXXXX", secrets[4200];
+	char src[4200], dst[64] = "/tmp/pe-test-example-XXXXXX", secrets[4300];
 	snprintf(src, sizeof(src), "%s/deploy/config.example.yml", srcroot);
 	snprintf(secrets, sizeof(secrets), "%s/secrets/", datadir);
 	FILE *in = fopen(src, "r");
