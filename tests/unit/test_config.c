@@ -599,6 +599,16 @@ START_TEST(test_web_good)
 	web_config_free(w);
 	web_config_free(NULL);
 
+	/* the shipped example (also checked by promtool check web-config) */
+	char example[4300];
+	snprintf(example, sizeof(example), "%s/deploy/web-config.example.yml", srcroot);
+	ck_assert_int_eq(web_config_load_file(example, &w, &errs), PE_OK);
+	ck_assert_uint_eq(w->nusers, 1);
+	ck_assert_str_eq(w->users[0].name, "prometheus");
+	ck_assert_ptr_null(w->cert_file);
+	ck_assert_uint_eq(w->nheaders, 2);
+	web_config_free(w);
+
 	/* an empty web config is plain HTTP without auth */
 	ck_assert_int_eq(web_config_load_file("web_empty.yml", &w, &errs), PE_OK);
 	ck_assert_ptr_null(w->cert_file);
