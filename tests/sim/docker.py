@@ -1,5 +1,7 @@
 """docker.py - a Docker Engine API v1.43 (Engine 24.0) subset served on a unix socket."""
 
+import re
+
 from faults import Reply, json_reply
 
 API_VERSION = "1.43"
@@ -66,14 +68,12 @@ class Engine:
         self.now = int(now)
 
     def handle(self, method, path, query):
-        if path.startswith("/v"):
-            version, _, rest = path[2:].partition("/")
-            if not version.replace(".", "").isdigit():
-                return json_reply({"message": "page not found"}, 404)
-            if float(version) > float(API_VERSION):
+        m = re.match(r"^/v([0-9]+\.[0-9]+)(/.*)$", path)
+        if m:
+            version, path = m.groups()
+            if tuple(map(int, version.split("."))) > tuple(map(int, API_VERSION.split("."))):
                 return json_reply({"message": "client version %s is too new. Maximum supported API "
                                               "version is %s" % (version, API_VERSION)}, 400)
-            path = "/" + rest
         headers = {"Api-Version": API_VERSION, "Docker-Experimental": "false", "Ostype": "linux",
                    "Server": "Docker/%s (linux)" % ENGINE_VERSION}
         if method not in ("GET", "HEAD"):

@@ -10,6 +10,7 @@ See docs/simulator.md.
 import argparse
 import json
 import os
+import re
 import socket
 import socketserver
 import ssl
@@ -56,7 +57,7 @@ class Sim:
         if path == "/_sim/fault" and method == "POST":
             try:
                 n = self.faults.add(json.loads(body or b"null"))
-            except (ValueError, TypeError, json.JSONDecodeError) as e:
+            except (ValueError, TypeError, re.error) as e:
                 return json_reply({"error": str(e)}, 400)
             return json_reply({"ok": True, "faults": n})
         if path == "/_sim/fault" and method == "DELETE":
@@ -111,6 +112,9 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "pve-api-daemon/3.0"
     sys_version = ""
     is_docker = False
+
+    def version_string(self):
+        return self.server_version
 
     def log_message(self, fmt, *args):
         if self.server.sim.opts.verbose:
