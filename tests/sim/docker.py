@@ -2,10 +2,17 @@
 
 import re
 
-from faults import Reply, json_reply
+from faults import Reply
+from faults import json_reply as _json_reply
 
 API_VERSION = "1.43"
 ENGINE_VERSION = "24.0.7"
+
+
+def json_reply(obj, status=200, **kw):
+    """Engine answers carry plain application/json."""
+    kw.setdefault("ctype", "application/json")
+    return _json_reply(obj, status, **kw)
 
 
 def status_reply(status):
