@@ -1,32 +1,20 @@
 /* test_pve.c - PVE helpers (loose typing, coverage, tasks, UPIDs) and the PVE collector against fixtures. */
-#include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "testutil.h"
 
 #include "cJSON.h"
+#include "collector.h"
 #include "pve.h"
 
-/* Reads tests/unit/data/pve/<name> (under $SRCDIR) and parses it. */
+/* Parses tests/unit/data/pve/<name>. */
 static cJSON *fixture(const char *name)
 {
-	const char *root = getenv("SRCDIR");
-	char path[1024];
-	FILE *f;
+	char path[512];
 	char *text;
-	long n;
 	cJSON *doc;
 
-	snprintf(path, sizeof(path), "%s/tests/unit/data/pve/%s", root ? root : ".", name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = calloc(1, (size_t)n + 1);
-	ck_assert_ptr_nonnull(text);
-	ck_assert_int_eq(fread(text, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
+	snprintf(path, sizeof(path), "tests/unit/data/pve/%s", name);
+	text = tu_read_file(path, NULL);
+	ck_assert_msg(text != NULL, "cannot read %s", path);
 	doc = cJSON_Parse(text);
 	free(text);
 	ck_assert_msg(doc != NULL, "%s is not JSON", path);
@@ -406,6 +394,370 @@ START_TEST(test_service_running)
 }
 END_TEST
 
+/* ---- the collector, through the scrape framework, against fixture upstreams ---- */
+
+#define D "tests/unit/data/pve/"
+#define TASKS(n) "/nodes/" n "/tasks?typefilter=vzdump&source=all&limit=500"
+#define STATE(n) "/nodes/" n "/services/pvescheduler/state"
+#define STORAGE(n) "/nodes/" n "/storage?content=backup"
+#define CONTENT(n, s) "/nodes/" n "/storage/" s "/content?content=backup"
+#define ANALYZE(p) "/cluster/jobs/schedule-analyze?schedule=" p "*"
+#define SECRET "s3cret-0123456789"
+
+/* Scenario A: two healthy nodes, loosely typed answers everywhere. */
+static const struct tu_route routes_a[] = {
+	{.path = "/nodes", .file = D "nodes-2.json"},
+	{.path = "/cluster/resources?type=vm", .file = D "resources-a.json"},
+	{.path = "/cluster/backup", .file = D "jobs-a.json"},
+	{.path = TASKS("pve1"), .file = D "tasks-pve1-a.json"},
+	{.path = TASKS("pve2"), .file = D "tasks-pve2-a.json"},
+	{.path = STATE("pve1"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STATE("pve2"), .file = D "node-service-state-pvescheduler-failed.json"},
+	{.path = STORAGE("pve1"), .file = D "storage-pve1-a.json"},
+	{.path = STORAGE("pve2"), .file = D "storage-pve2-a.json"},
+	{.path = CONTENT("pve1", "local"), .file = D "content-pve1-local-a.json"},
+	{.path = CONTENT("pve1", "nfs-backup"), .file = D "content-nfs-a.json"},
+	{.path = CONTENT("pve2", "pbs"), .file = D "content-pbs-a.json"},
+	{.path = CONTENT("pve2", "local"), .file = D "empty-list.json"},
+	{.path = ANALYZE("21"), .file = D "analyze-2100.json"},
+	{.path = ANALYZE("02"), .file = D "analyze-0230.json"},
+	{.path = ANALYZE("mon"), .file = D "analyze-mon-fri.json"},
+};
+
+/* Scenario B: pve2 unreachable through the API proxy (596), pve3 offline, no Sys.Audit on pve1. */
+static const struct tu_route routes_b[] = {
+	{.path = "/nodes", .file = D "nodes-3.json"},
+	{.path = "/cluster/resources?type=vm", .file = D "resources-a.json"},
+	{.path = "/cluster/backup", .file = D "jobs-a.json"},
+	{.path = TASKS("pve1"), .file = D "tasks-pve1-a.json"},
+	{.path = STATE("pve1"), .status = 403, .file = D "error-403-perm.json"},
+	{.path = STORAGE("pve1"), .file = D "storage-pve1-a.json"},
+	{.path = CONTENT("pve1", "local"), .file = D "content-pve1-local-a.json"},
+	{.path = CONTENT("pve1", "nfs-backup"), .file = D "content-nfs-a.json"},
+	{.path = "/nodes/pve2/*", .status = 596, .body = ""},
+	{.path = ANALYZE("21"), .file = D "analyze-2100.json"},
+};
+
+/* Scenario C: tasks visible, every archive list empty (token without Datastore.Allocate). */
+static const struct tu_route routes_c[] = {
+	{.path = "/nodes", .file = D "nodes-2.json"},
+	{.path = "/cluster/resources?type=vm", .file = D "resources-a.json"},
+	{.path = "/cluster/backup", .file = D "jobs-a.json"},
+	{.path = TASKS("pve1"), .file = D "tasks-pve1-a.json"},
+	{.path = TASKS("pve2"), .file = D "tasks-pve2-a.json"},
+	{.path = STATE("pve1"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STATE("pve2"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STORAGE("pve1"), .file = D "storage-pve1-a.json"},
+	{.path = STORAGE("pve2"), .file = D "storage-pve2-a.json"},
+	{.path = "/nodes/pve1/storage/*", .file = D "empty-list.json"},
+	{.path = "/nodes/pve2/storage/*", .file = D "empty-list.json"},
+	{.path = ANALYZE("21"), .file = D "analyze-2100.json"},
+	{.path = ANALYZE("02"), .file = D "analyze-future.json"},
+	{.path = ANALYZE("mon"), .file = D "analyze-mon-fri.json"},
+};
+
+/* Scenario D: no Sys.Audit on / (jobs refused), an inactive local backup storage on pve2. */
+static const struct tu_route routes_d[] = {
+	{.path = "/nodes", .file = D "nodes-2.json"},
+	{.path = "/cluster/resources?type=vm", .file = D "resources-a.json"},
+	{.path = "/cluster/backup", .status = 403, .file = D "error-403-perm.json"},
+	{.path = TASKS("pve1"), .file = D "tasks-pve1-a.json"},
+	{.path = TASKS("pve2"), .file = D "tasks-pve2-a.json"},
+	{.path = STATE("pve1"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STATE("pve2"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STORAGE("pve1"), .file = D "storage-pve1-a.json"},
+	{.path = STORAGE("pve2"), .file = D "storage-pve2-usb.json"},
+	{.path = CONTENT("pve1", "local"), .file = D "content-pve1-local-a.json"},
+	{.path = CONTENT("pve1", "nfs-backup"), .file = D "content-nfs-a.json"},
+	{.path = CONTENT("pve2", "pbs"), .file = D "content-pbs-a.json"},
+	{.path = CONTENT("pve2", "local"), .file = D "empty-list.json"},
+};
+
+struct pve_run {
+	struct tu_upstream u;
+	struct buf unmatched; /* paths no route serves, one per line */
+	char log[16384]; /* what the collector logged */
+	char error[256]; /* the source's error */
+	int up;
+	void (*inspect)(struct scrape *s);
+};
+
+static enum perr pve_transport(void *ctx, const struct fetch_target *t, const char *method, const char *path,
+			       const char *body, double timeout, struct fetch_resp *r)
+{
+	struct pve_run *run = ctx;
+
+	pthread_mutex_lock(&run->u.lock);
+	if (!tu_route_find(&run->u, path)) {
+		buf_adds(&run->unmatched, path);
+		buf_addc(&run->unmatched, '\n');
+	}
+	pthread_mutex_unlock(&run->u.lock);
+	return tu_transport(&run->u, t, method, path, body, timeout, r);
+}
+
+static struct config *pve_config(void)
+{
+	struct config *c = tu_config_new();
+
+	c->pve = calloc(1, sizeof(*c->pve));
+	ck_assert_ptr_nonnull(c->pve);
+	c->npve = 1;
+	c->pve[0].name = strdup("home");
+	c->pve[0].url = strdup("https://pve-home.test:8006");
+	c->pve[0].token_id = strdup("monitor@pve!exporter");
+	c->pve[0].token_secret = strdup(SECRET);
+	c->pve[0].timeout = 10;
+	return c;
+}
+
+/* Keeps the PVE families and source_up: the golden part of an exposition. */
+static char *pve_filter(const char *text)
+{
+	struct buf out;
+	const char *p = text;
+
+	buf_init(&out, 0);
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		const char *name = p;
+
+		if (strncmp(p, "# HELP ", 7) == 0 || strncmp(p, "# TYPE ", 7) == 0)
+			name = p + 7;
+		if (strncmp(name, "persistence_pve_", 16) == 0 ||
+		    strncmp(name, "persistence_source_up", 21) == 0)
+			buf_add(&out, p, len);
+		p += len;
+	}
+	buf_add(&out, "", 0);
+	return buf_steal(&out, NULL);
+}
+
+/* Runs a scrape of collector pve with stderr captured into run->log; returns the golden part. */
+static char *pve_scrape(const struct tu_route *routes, size_t n, struct pve_run *run)
+{
+	static const char *const collect[] = {"pve"};
+	struct scrape_state *st = scrape_state_new();
+	struct config *cfg = pve_config();
+	struct scrape *s;
+	struct buf out;
+	char tmpl[] = "/tmp/pe-test-pve-XXXXXX", *full, *text;
+	int fd = mkstemp(tmpl), saved = dup(2);
+	ssize_t got;
+
+	ck_assert_int_ge(fd, 0);
+	tu_upstream_init(&run->u, routes, n);
+	buf_init(&run->unmatched, 0);
+	scrape_state_set_transport(st, pve_transport, run);
+	fflush(stderr);
+	dup2(fd, 2);
+	s = scrape_new(st, cfg, 10, collect, 1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(scrape_run(s), PE_OK);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	got = pread(fd, run->log, sizeof(run->log) - 1, 0);
+	run->log[got > 0 ? got : 0] = '\0';
+	close(fd);
+	unlink(tmpl);
+	ck_assert_uint_eq(scrape_nsources(s), 1);
+	snprintf(run->error, sizeof(run->error), "%s", scrape_source(s, 0)->error);
+	run->up = scrape_source(s, 0)->up;
+	if (run->inspect)
+		run->inspect(s);
+	buf_init(&out, 0);
+	ck_assert_int_eq(scrape_write(s, &out), PE_OK);
+	buf_add(&out, "", 0);
+	scrape_free(s);
+	config_unref(cfg);
+	scrape_state_free(st);
+	full = tu_strip_volatile(buf_str(&out));
+	buf_free(&out);
+	tu_assert_promtool_clean(full);
+	text = pve_filter(full);
+	free(full);
+	/* the token secret never leaks into metrics, logs or errors */
+	ck_assert_ptr_null(strstr(text, SECRET));
+	ck_assert_ptr_null(strstr(run->log, SECRET));
+	ck_assert_ptr_null(strstr(run->error, SECRET));
+	return text;
+}
+
+static void pve_run_free(struct pve_run *run)
+{
+	buf_free(&run->unmatched);
+	pthread_mutex_destroy(&run->u.lock);
+}
+
+static void inspect_facts_a(struct scrape *s)
+{
+	double v;
+	const char *str;
+
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/100/last_backup", &v, NULL));
+	ck_assert(v == 1791415000.0); /* the PBS archive, newer than the NFS ones */
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/105/last_backup", &v, NULL));
+	ck_assert(v == 1791400000.0); /* max ctime, not the last entry */
+	ck_assert(!scrape_fact_get(s, "pve", "home", "guest/201/last_backup", &v, NULL));
+	ck_assert(!scrape_fact_get(s, "pve", "home", "guest/999/last_backup", &v, NULL)); /* no such guest */
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/9000/template", &v, NULL));
+	ck_assert(v == 1);
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/105/type", &v, &str));
+	ck_assert_str_eq(str, "lxc");
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/200/node", &v, &str));
+	ck_assert_str_eq(str, "pve2");
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/100/name", &v, &str));
+	ck_assert_str_eq(str, "web01");
+	ck_assert(scrape_fact_get(s, "pve", "home", "guest/201/name", &v, &str));
+	ck_assert_str_eq(str, "");
+	ck_assert(!scrape_fact_get(s, "pve", "home", "guest/400/type", &v, &str)); /* openvz is not a guest */
+}
+
+START_TEST(test_collect_full)
+{
+	struct pve_run run = {.inspect = inspect_facts_a};
+	char *text = pve_scrape(routes_a, sizeof(routes_a) / sizeof(routes_a[0]), &run);
+
+	tu_assert_golden(text, "tests/unit/golden/pve/full.prom");
+	ck_assert_int_eq(run.up, 1);
+	/* every request was expected: the shared NFS storage is listed once, not from pve2 */
+	ck_assert_msg(run.unmatched.len == 0, "unexpected requests:\n%s", buf_str(&run.unmatched));
+	ck_assert_int_eq(run.u.calls, 16);
+	ck_assert_str_eq(run.u.last_auth, "Authorization: PVEAPIToken=monitor@pve!exporter=" SECRET);
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
+START_TEST(test_collect_node_unreachable)
+{
+	struct pve_run run = {0};
+	char *text = pve_scrape(routes_b, sizeof(routes_b) / sizeof(routes_b[0]), &run);
+
+	tu_assert_golden(text, "tests/unit/golden/pve/node-unreachable.prom");
+	ck_assert_int_eq(run.up, 1);
+	ck_assert_msg(run.unmatched.len == 0, "unexpected requests:\n%s", buf_str(&run.unmatched));
+	ck_assert_ptr_nonnull(strstr(run.log, "Sys.Audit"));
+	ck_assert_ptr_nonnull(strstr(run.log, "596"));
+	ck_assert_ptr_null(strstr(text, "node=\"pve3\",storage"));
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
+START_TEST(test_collect_hidden_archives)
+{
+	struct pve_run run = {0};
+	char *text = pve_scrape(routes_c, sizeof(routes_c) / sizeof(routes_c[0]), &run);
+
+	tu_assert_golden(text, "tests/unit/golden/pve/hidden-archives.prom");
+	ck_assert_int_eq(run.up, 1);
+	ck_assert_ptr_nonnull(strstr(run.log, "Datastore.Allocate"));
+	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_backups"));
+	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_last_backup"));
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
+START_TEST(test_collect_jobs_denied)
+{
+	struct pve_run run = {0};
+	char *text = pve_scrape(routes_d, sizeof(routes_d) / sizeof(routes_d[0]), &run);
+
+	ck_assert_int_eq(run.up, 1);
+	ck_assert_ptr_nonnull(strstr(run.log, "Sys.Audit on /"));
+	ck_assert_ptr_null(strstr(text, "persistence_pve_backup_job"));
+	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_backup_covered"));
+	ck_assert_ptr_nonnull(strstr(
+		text, "persistence_pve_storage_up{source=\"home\",node=\"pve2\",storage=\"usb\"} 0\n"));
+	ck_assert_ptr_null(strstr(text, "storage=\"usb\"} 0\npersistence_pve_storage_size"));
+	ck_assert_ptr_null(strstr(
+		text, "persistence_pve_storage_size_bytes{source=\"home\",node=\"pve2\",storage=\"usb\"}"));
+	/* an archive storage could not be listed: no count, but the newest archives stay */
+	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_backups"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_pve_guest_last_backup_timestamp_seconds{source="
+					   "\"home\",vmid=\"100\"} 1791415000\n"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"home\",kind=\"pve\"} 1\n"));
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
+START_TEST(test_collect_unauthorized)
+{
+	static const struct tu_route routes[] = {
+		{.path = "/nodes", .status = 401, .body = ""},
+		{.path = "/*", .file = D "empty-list.json"},
+	};
+	struct pve_run run = {0};
+	char *text = pve_scrape(routes, 2, &run);
+
+	ck_assert_int_eq(run.up, 0);
+	ck_assert_ptr_nonnull(strstr(run.error, "check token_id/secret; PVE delays every 401 by 3 s"));
+	ck_assert_int_eq(run.u.calls, 1); /* no further request: each 401 costs 3 s */
+	ck_assert_ptr_null(strstr(text, "persistence_pve_"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"home\",kind=\"pve\"} 0\n"));
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
+/* A cluster-wide answer that is unusable takes the source down and publishes no PVE sample. */
+START_TEST(test_collect_bad_cluster_answers)
+{
+	static const struct {
+		const char *path;
+		long status;
+		const char *body;
+		enum perr rc;
+	} cases[] = {
+		{"/cluster/resources?type=vm", 200, "<html><body>pveproxy starting</body></html>", PE_OK},
+		{"/cluster/resources?type=vm", 200, "{\"data\":[{\"vmid\":100,\"node\":\"pve1\"", PE_OK},
+		{"/cluster/resources?type=vm", 200, "{\"data\":{\"vmid\":100}}", PE_OK},
+		{"/cluster/resources?type=vm", 200, "{\"data\":null}", PE_OK},
+		{"/cluster/resources?type=vm", 200, "", PE_OK},
+		{"/cluster/resources?type=vm", 500, "{\"data\":null,\"message\":\"got timeout\\n\"}", PE_OK},
+		{"/cluster/resources?type=vm", 0, NULL, PE_TIMEOUT},
+		{"/nodes", 596, "", PE_OK},
+		{"/nodes", 200, "[1,2,3", PE_OK},
+		{"/cluster/backup", 500, "{\"data\":null}", PE_OK},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tu_route routes[sizeof(routes_a) / sizeof(routes_a[0]) + 1];
+		struct pve_run run = {0};
+		char *text;
+
+		routes[0] = (struct tu_route){.path = cases[i].path,
+					      .status = cases[i].status,
+					      .body = cases[i].body,
+					      .transport_rc = cases[i].rc};
+		memcpy(routes + 1, routes_a, sizeof(routes_a));
+		text = pve_scrape(routes, sizeof(routes) / sizeof(routes[0]), &run);
+		ck_assert_msg(run.up == 0, "case %zu: source up", i);
+		ck_assert_msg(run.error[0] != '\0', "case %zu: no error", i);
+		ck_assert_msg(strstr(text, "persistence_pve_") == NULL, "case %zu published:\n%s", i, text);
+		free(text);
+		pve_run_free(&run);
+	}
+}
+END_TEST
+
+/* A hostile label value (quotes, backslash, newline in a guest name) is escaped, never breaks the format. */
+START_TEST(test_collect_hostile_names)
+{
+	struct pve_run run = {0};
+	char *text = pve_scrape(routes_a, sizeof(routes_a) / sizeof(routes_a[0]), &run);
+
+	ck_assert_ptr_nonnull(strstr(text, "name=\"evil\\\"name\\\\x\\ny\""));
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
 static Suite *pve_suite(void)
 {
 	Suite *s = suite_create("pve");
@@ -424,6 +776,16 @@ static Suite *pve_suite(void)
 	tcase_add_test(tc, test_upid_parse_bad);
 	tcase_add_test(tc, test_archive_parse);
 	tcase_add_test(tc, test_service_running);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("collector");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_collect_full);
+	tcase_add_test(tc, test_collect_node_unreachable);
+	tcase_add_test(tc, test_collect_hidden_archives);
+	tcase_add_test(tc, test_collect_jobs_denied);
+	tcase_add_test(tc, test_collect_unauthorized);
+	tcase_add_test(tc, test_collect_bad_cluster_answers);
+	tcase_add_test(tc, test_collect_hostile_names);
 	suite_add_tcase(s, tc);
 	return s;
 }
