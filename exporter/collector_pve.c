@@ -253,7 +253,7 @@ fail:
 	return e;
 }
 
-/* Appends path "/nodes/<node>/<rest>" with the node name encoded. */
+/* "/nodes/<node><rest>[<storage><tail>]" with the names percent-encoded; NULL on allocation failure. */
 static char *pve_node_path(const char *node, const char *rest, const char *storage, const char *tail)
 {
 	struct buf b;
