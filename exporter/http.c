@@ -26,6 +26,7 @@
 #define HTTP_COLLECT_MAX 32 /* collect[] values kept per request */
 #define HTTP_COLLECT_LEN 64 /* longest collect[] value kept */
 #define HTTP_BODY_MAX (64u << 20) /* cap on a handler's response body */
+#define HTTP_UPLOAD_MAX (64u << 10) /* request body bytes dropped before the connection is cut */
 #define HTTP_PEM_MAX (1u << 20) /* cap on a PEM file */
 #define HTTP_CONN_MEMORY (32u << 10) /* per-connection pool: bounds request line + headers */
 
@@ -285,7 +286,7 @@ static int http_accepts_gzip(const char *ae)
 	return 0;
 }
 
-/* Compresses in into a gzip member; *out is the caller's to free(). */
+/* Compresses in into one gzip member; *out is the caller's to free(). */
 static enum perr http_gzip(const struct buf *in, char **out, size_t *outlen)
 {
 	z_stream zs;
@@ -356,9 +357,22 @@ static struct MHD_Response *http_owned(char *data, size_t len)
 	return r;
 }
 
-/* Runs a body-producing handler; errors become a short 500 (400 for PE_INVAL). */
+/* A 200 with an owned body; encoding non-NULL marks a negotiated (/metrics) answer. */
+static enum MHD_Result http_ok(struct http_server *s, struct MHD_Connection *c, char *data, size_t len,
+			       const char *ctype, const char *encoding)
+{
+	struct MHD_Response *r = http_owned(data, len);
+	if (r && encoding) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+		if (strcmp(encoding, "identity") != 0)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, encoding);
+	}
+	return http_queue(s, c, MHD_HTTP_OK, r, ctype);
+}
+
+/* Answers a body-producing handler's result; errors become a short 500 (400 for PE_INVAL). */
 static enum MHD_Result http_body(struct http_server *s, struct MHD_Connection *c, const char *what,
-				 enum perr e, struct buf *out, const char *ctype)
+				 enum perr e, struct buf *out, const char *ctype, const char *encoding)
 {
 	if (!e)
 		e = buf_err(out);
@@ -371,7 +385,7 @@ static enum MHD_Result http_body(struct http_server *s, struct MHD_Connection *c
 				 "Internal error; see the exporter log.\n");
 	}
 	size_t len = out->len;
-	return http_queue(s, c, MHD_HTTP_OK, http_owned(buf_steal(out, NULL), len), ctype);
+	return http_ok(s, c, buf_steal(out, NULL), len, ctype, encoding);
 }
 
 /* ---- routes ---- */
@@ -389,16 +403,13 @@ static enum MHD_Result http_serve_metrics(struct http_server *s, struct MHD_Conn
 	if (e || buf_err(&out) ||
 	    !http_accepts_gzip(
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
-		return http_body(s, c, "metrics", e, &out, HTTP_METRICS_TYPE);
+		return http_body(s, c, "metrics", e, &out, HTTP_METRICS_TYPE, "identity");
 	char *gz = NULL;
 	size_t gzlen = 0;
-	if (http_gzip(&out, &gz, &gzlen) != PE_OK)
-		return http_body(s, c, "metrics", PE_OK, &out, HTTP_METRICS_TYPE); /* identity still works */
+	if (http_gzip(&out, &gz, &gzlen) != PE_OK) /* identity still works */
+		return http_body(s, c, "metrics", PE_OK, &out, HTTP_METRICS_TYPE, "identity");
 	buf_free(&out);
-	struct MHD_Response *r = http_owned(gz, gzlen);
-	if (r)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	return http_queue(s, c, MHD_HTTP_OK, r, HTTP_METRICS_TYPE);
+	return http_ok(s, c, gz, gzlen, HTTP_METRICS_TYPE, "gzip");
 }
 
 static enum MHD_Result http_serve_html(struct http_server *s, struct MHD_Connection *c, const char *uri)
@@ -407,7 +418,7 @@ static enum MHD_Result http_serve_html(struct http_server *s, struct MHD_Connect
 	(void)uri;
 	buf_init(&out, HTTP_BODY_MAX);
 	enum perr e = s->h.status_html(s->h.ctx, &out);
-	return http_body(s, c, "status_html", e, &out, "text/html; charset=utf-8");
+	return http_body(s, c, "status_html", e, &out, "text/html; charset=utf-8", NULL);
 }
 
 static enum MHD_Result http_serve_json(struct http_server *s, struct MHD_Connection *c, const char *uri)
@@ -416,7 +427,7 @@ static enum MHD_Result http_serve_json(struct http_server *s, struct MHD_Connect
 	(void)uri;
 	buf_init(&out, HTTP_BODY_MAX);
 	enum perr e = s->h.status_json(s->h.ctx, &out);
-	return http_body(s, c, "status_json", e, &out, "application/json");
+	return http_body(s, c, "status_json", e, &out, "application/json", NULL);
 }
 
 static enum MHD_Result http_serve_healthy(struct http_server *s, struct MHD_Connection *c, const char *uri)
@@ -532,21 +543,37 @@ static int http_client_cert_ok(const struct http_server *s, struct MHD_Connectio
 
 /* ---- MHD callbacks ---- */
 
+/* Per-request state, made in http_on_uri and freed in http_on_done. */
+struct http_req {
+	int started;
+	size_t body; /* bytes of request body dropped so far */
+	char uri[]; /* raw URI with its query string */
+};
+
 /*
- * Every request is answered on the first call, once the headers are in:
- * no route takes a body, so an upload is never read (MHD closes the
- * connection after answering instead of draining it).
+ * The first call only marks the request as started; a body (no route
+ * uses one) is read and dropped, up to HTTP_UPLOAD_MAX; the answer goes
+ * out on the last call. Answering on the first call would make MHD close
+ * every connection, losing keep-alive for Prometheus.
  */
 static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, const char *url,
 				       const char *method, const char *version, const char *upload,
 				       size_t *upload_size, void **con_cls)
 {
 	struct http_server *s = cls;
+	struct http_req *rq = *con_cls;
 	(void)version;
 	(void)upload;
-	if (*upload_size) {
-		*upload_size = 0; /* not reached: the answer is already queued */
+	if (!rq)
+		return MHD_NO; /* out of memory in http_on_uri: drop the connection */
+	if (!rq->started) {
+		rq->started = 1;
 		return MHD_YES;
+	}
+	if (*upload_size) {
+		rq->body += *upload_size;
+		*upload_size = 0;
+		return rq->body > HTTP_UPLOAD_MAX ? MHD_NO : MHD_YES;
 	}
 	const struct http_route *rt = http_route_find(s, url);
 	if (!rt || !rt->open) {
@@ -568,15 +595,22 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, cons
 	    (rt->serve == http_serve_json && !s->h.status_json) ||
 	    (rt->serve == http_serve_metrics && !s->h.metrics))
 		return http_text(s, c, MHD_HTTP_NOT_FOUND, "Not found.\n");
-	return rt->serve(s, c, *con_cls);
+	return rt->serve(s, c, rq->uri);
 }
 
 /* Keeps the raw URI (with its query) for collect[] parsing; freed in http_on_done. */
 static void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	size_t n = strlen(uri);
+	struct http_req *rq = malloc(sizeof *rq + n + 1);
 	(void)cls;
 	(void)c;
-	return strdup(uri);
+	if (rq) {
+		rq->started = 0;
+		rq->body = 0;
+		memcpy(rq->uri, uri, n + 1);
+	}
+	return rq;
 }
 
 static void http_on_done(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -857,13 +891,14 @@ static struct MHD_Daemon *http_daemon(struct http_server *s, const struct http_o
 	 * Prometheus.
 	 */
 	flags |= MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
-	return MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, s, MHD_OPTION_SOCK_ADDR,
-				(const struct sockaddr *)ss, MHD_OPTION_CONNECTION_LIMIT, limit,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+	return MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+				http_on_log, s, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+				MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
 				o->conn_timeout ? o->conn_timeout : 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)HTTP_CONN_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, s,
-				MHD_OPTION_NOTIFY_COMPLETED, http_on_done, s, MHD_OPTION_EXTERNAL_LOGGER,
-				http_on_log, s, MHD_OPTION_ARRAY, t->cert ? tls : tls + 4, MHD_OPTION_END);
+				MHD_OPTION_NOTIFY_COMPLETED, http_on_done, s, MHD_OPTION_ARRAY,
+				t->cert ? tls : tls + 4, MHD_OPTION_END);
 }
 
 /* Binds: an empty host tries dual-stack [::] first and falls back to 0.0.0.0. */

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "http.h"
+#include "log.h"
 
 #define METRICS_BODY "# HELP pe_test A test metric.\n# TYPE pe_test gauge\npe_test{a=\"b\"} 1\n"
 
@@ -678,6 +679,19 @@ static int raw_keepalive(const struct srv *v, const char *src)
 	return fd;
 }
 
+/* A second request on a kept-alive connection. */
+static int raw_keepalive_again(int fd)
+{
+	static const char rq[] = "GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n";
+	char in[1024];
+	ck_assert_int_eq(send(fd, rq, sizeof rq - 1, MSG_NOSIGNAL), (ssize_t)(sizeof rq - 1));
+	ssize_t n = recv(fd, in, sizeof in - 1, 0);
+	ck_assert_int_gt(n, 0);
+	in[n] = '\0';
+	ck_assert_msg(strncmp(in, "HTTP/1.1 200", 12) == 0, "%s", in);
+	return fd;
+}
+
 static long get_from(const struct srv *v, const char *iface)
 {
 	struct req q = {NULL, {NULL}, NULL, NULL, NULL, NULL, 0, iface, 3};
@@ -698,7 +712,9 @@ START_TEST(test_connection_limit)
 	fds[2] = raw_keepalive(&v, "127.0.0.3");
 	fds[3] = raw_keepalive(&v, "127.0.0.3");
 	ck_assert_int_ne(get_from(&v, "host!127.0.0.1"), 200); /* refused or left waiting */
-	for (int i = 0; i < 4; i++)
+	close(raw_keepalive_again(fds[0])); /* a held connection is kept alive and still served */
+	fds[0] = -1;
+	for (int i = 1; i < 4; i++)
 		close(fds[i]);
 	long status = -1;
 	for (int i = 0; i < 100 && status != 200; i++) {
@@ -754,6 +770,19 @@ START_TEST(test_idle_timeout_and_header_cap)
 	}
 	close(fd);
 	buf_free(&big);
+
+	/* a request body is dropped, and cut off past its cap (no route takes one) */
+	fd = raw_connect(&v, "127.0.0.1");
+	static const char post[] = "POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n";
+	char chunk[8192];
+	memset(chunk, 'a', sizeof chunk);
+	ck_assert_int_eq(send(fd, post, sizeof post - 1, MSG_NOSIGNAL), (ssize_t)(sizeof post - 1));
+	for (int i = 0; i < 64; i++)
+		if (send(fd, chunk, sizeof chunk, MSG_NOSIGNAL) < 0)
+			break;
+	n = recv(fd, in, sizeof in - 1, 0);
+	ck_assert_msg(n <= 0, "an oversized body got an answer");
+	close(fd);
 	expect(&v, "GET", "/-/healthy", 200);
 	http_stop(v.s);
 }
@@ -769,7 +798,7 @@ struct tls_dir {
 static void sh(const char *dir, const char *cmd)
 {
 	char full[1024];
-	snprintf(full, sizeof full, "cd '%s' && %s >/dev/null 2>&1", dir, cmd);
+	snprintf(full, sizeof full, "cd '%s' && ( %s ) >/dev/null 2>&1", dir, cmd);
 	ck_assert_msg(system(full) == 0, "command failed: %s", cmd);
 }
 
@@ -921,6 +950,8 @@ static Suite *http_suite(void)
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (getenv("PE_TEST_DEBUG"))
+		log_setup(LOG_LVL_DEBUG, LOG_FMT_LOGFMT);
 	SRunner *sr = srunner_create(http_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
