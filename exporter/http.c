@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,6 +57,9 @@ struct http_server {
 	char *telemetry_path;
 	int enable_lifecycle;
 	struct web_user *users; /* deep copies */
+	char (*cached)[CRYPT_OUTPUT_SIZE]; /* per user: fast hash of the last password that passed bcrypt */
+	char cache_salt[CRYPT_GENSALT_OUTPUT_SIZE]; /* "$5$rounds=1000$..." random per start */
+	pthread_mutex_t cache_lock;
 	size_t nusers;
 	struct web_header *headers;
 	size_t nheaders;
@@ -498,22 +502,56 @@ static int http_bcrypt_ok(const char *password, const char *hash)
 	return ok;
 }
 
-/* Basic auth when users are configured; an unknown user costs the same bcrypt run. */
-static int http_auth_ok(const struct http_server *s, struct MHD_Connection *c)
+/* A cheap salted hash of the password (SHA-256 crypt, 1000 rounds) for the success cache. */
+static void http_fast_hash(const struct http_server *s, const char *password, char *out)
+{
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	const char *h = cd ? crypt_r(password, s->cache_salt, cd) : NULL;
+	snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h && h[0] == '$' ? h : "!");
+	if (cd)
+		explicit_bzero(cd, sizeof *cd);
+	free(cd);
+}
+
+/*
+ * Checks one user's password. bcrypt (tens of ms at cost 10) runs only
+ * when the password differs from the last one that passed for that
+ * user, as exporter-toolkit caches; an unknown user costs one bcrypt run
+ * against a dummy hash, so timing does not tell users apart.
+ */
+static int http_password_ok(struct http_server *s, size_t user, const char *password)
+{
+	char fast[CRYPT_OUTPUT_SIZE];
+	http_fast_hash(s, password, fast);
+	if (user < s->nusers) {
+		pthread_mutex_lock(&s->cache_lock);
+		int hit = fast[0] == '$' && http_ct_equal(fast, s->cached[user]);
+		pthread_mutex_unlock(&s->cache_lock);
+		if (hit)
+			return 1;
+	}
+	const char *hash = user < s->nusers ? s->users[user].bcrypt_hash : s->dummy_hash;
+	int ok = http_bcrypt_ok(password, hash) && user < s->nusers;
+	if (ok && fast[0] == '$') {
+		pthread_mutex_lock(&s->cache_lock);
+		memcpy(s->cached[user], fast, sizeof fast);
+		pthread_mutex_unlock(&s->cache_lock);
+	}
+	return ok;
+}
+
+/* Basic auth when users are configured. */
+static int http_auth_ok(struct http_server *s, struct MHD_Connection *c)
 {
 	if (s->nusers == 0)
 		return 1;
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(c, &pass);
-	const char *hash = s->dummy_hash;
-	int known = 0;
-	for (size_t i = 0; user && i < s->nusers; i++) {
-		if (strcmp(s->users[i].name, user) == 0) {
-			hash = s->users[i].bcrypt_hash;
-			known = 1;
-		}
-	}
-	int ok = http_bcrypt_ok(pass ? pass : "", hash) && known && user;
+	size_t idx = s->nusers; /* unknown */
+	for (size_t i = 0; user && i < s->nusers; i++)
+		if (strcmp(s->users[i].name, user) == 0)
+			idx = i;
+	int ok = http_password_ok(s, idx, pass ? pass : "") && user;
 	if (pass) {
 		explicit_bzero(pass, strlen(pass));
 		MHD_free(pass);
@@ -752,7 +790,8 @@ static enum perr http_setup_users(struct http_server *s, const struct web_config
 	if (w->nusers == 0)
 		return PE_OK;
 	s->users = calloc(w->nusers, sizeof *s->users);
-	if (!s->users)
+	s->cached = calloc(w->nusers, sizeof *s->cached);
+	if (!s->users || !s->cached)
 		return PE_NOMEM;
 	for (size_t i = 0; i < w->nusers; i++) {
 		const struct web_user *u = &w->users[i];
@@ -776,6 +815,8 @@ static enum perr http_setup_users(struct http_server *s, const struct web_config
 	if (h && h[0] == '$')
 		snprintf(s->dummy_hash, sizeof s->dummy_hash, "%s", h);
 	free(cd);
+	if (!crypt_gensalt_rn("$5$", 1000, NULL, 0, s->cache_salt, sizeof s->cache_salt))
+		s->dummy_hash[0] = '\0';
 	if (!s->dummy_hash[0]) {
 		http_msg(msg, msglen, "basic_auth_users: bcrypt is not available from libcrypt");
 		return PE_INTERNAL;
@@ -965,6 +1006,7 @@ enum perr http_start(const struct http_opts *o, const struct http_handlers *h, s
 	struct http_server *s = calloc(1, sizeof *s);
 	if (!s)
 		return PE_NOMEM;
+	pthread_mutex_init(&s->cache_lock, NULL);
 	s->h = *h;
 	s->enable_lifecycle = o->enable_lifecycle;
 	if ((e = http_parse_listen(o->listen, &ss, msg, msglen)) || (e = http_setup(s, o, &tls, msg, msglen)))
@@ -1002,6 +1044,8 @@ void http_stop(struct http_server *s)
 		http_free_secret(s->users[i].bcrypt_hash);
 	}
 	free(s->users);
+	free(s->cached);
+	pthread_mutex_destroy(&s->cache_lock);
 	for (size_t i = 0; i < s->nheaders; i++) {
 		free(s->headers[i].name);
 		free(s->headers[i].value);

@@ -593,6 +593,16 @@ START_TEST(test_basic_auth)
 	ck_assert(resp_header(&r, "Content-Type", val, sizeof val));
 	ck_assert_str_eq(val, "text/plain; version=0.0.4; charset=utf-8");
 	resp_free(&r);
+	/* after a success (cached), a wrong password still fails and the right one still works */
+	for (int round = 0; round < 2; round++) {
+		struct req bad = {NULL, {NULL}, "prometheus:s3cret pasS"};
+		do_req(&v, "/metrics", &bad, &r);
+		ck_assert_int_eq(r.status, 401);
+		resp_free(&r);
+		do_req(&v, "/metrics", &ok, &r);
+		ck_assert_int_eq(r.status, 200);
+		resp_free(&r);
+	}
 	do_req(&v, "/nope", &ok, &r);
 	ck_assert_int_eq(r.status, 404);
 	ck_assert(resp_header(&r, "X-Frame-Options", val, sizeof val));
