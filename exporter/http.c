@@ -24,8 +24,6 @@
 #define HTTP_REALM "persistence_exporter"
 #define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define HTTP_TEXT_TYPE "text/plain; charset=utf-8"
-#define HTTP_COLLECT_MAX 32 /* collect[] values kept per request */
-#define HTTP_COLLECT_LEN 64 /* longest collect[] value kept */
 #define HTTP_BODY_MAX (64u << 20) /* cap on a handler's response body */
 #define HTTP_UPLOAD_MAX (64u << 10) /* request body bytes dropped before the connection is cut */
 #define HTTP_PEM_MAX (1u << 20) /* cap on a PEM file */
@@ -171,13 +169,7 @@ static int http_collect_seen(char **names, size_t n, const char *v)
 	return 0;
 }
 
-/*
- * Splits a raw query string ("a=1&collect%5B%5D=pve&collect[]=mount", an
- * optional leading "?" or a whole "/path?query" is fine) and stores each
- * decoded collect[] value in storage, pointed to by names. Keeps at most
- * max values; drops empty, duplicate, undecodable and over-long
- * (> HTTP_COLLECT_LEN) ones and those that no longer fit in storage.
- */
+/* Contract in http.h; e.g. "/metrics?a=1&collect%5B%5D=pve&collect[]=mount". */
 size_t http_parse_collect(const char *query, char **names, size_t max, char *storage, size_t storagelen)
 {
 	size_t n = 0, used = 0;
@@ -614,13 +606,10 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, cons
 		return rq->body > HTTP_UPLOAD_MAX ? MHD_NO : MHD_YES;
 	}
 	const struct http_route *rt = http_route_find(s, url);
-	if (!rt || !rt->open) {
-		if (!http_client_cert_ok(s, c))
-			return http_text(s, c, MHD_HTTP_FORBIDDEN,
-					 "A valid client certificate is required.\n");
-		if (!http_auth_ok(s, c))
-			return http_text(s, c, MHD_HTTP_UNAUTHORIZED, "Unauthorized.\n");
-	}
+	if (!http_client_cert_ok(s, c)) /* TLS-level: every route, like a refused handshake */
+		return http_text(s, c, MHD_HTTP_FORBIDDEN, "A valid client certificate is required.\n");
+	if ((!rt || !rt->open) && !http_auth_ok(s, c))
+		return http_text(s, c, MHD_HTTP_UNAUTHORIZED, "Unauthorized.\n");
 	if (!rt)
 		return http_text(s, c, MHD_HTTP_NOT_FOUND, "Not found.\n");
 	if (!(http_method_bit(method) & rt->methods)) {

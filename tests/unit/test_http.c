@@ -914,6 +914,9 @@ START_TEST(test_tls_client_cert)
 	ck_assert(r.rc != CURLE_OK || r.status == 403);
 	resp_free(&r);
 	ck_assert_int_eq(v.st.metrics_calls, 0);
+	do_req(&v, "/-/healthy", &nocert, &r);
+	ck_assert(r.rc != CURLE_OK || r.status == 403);
+	resp_free(&r);
 	struct req good = {NULL, {NULL}, NULL, t.cert, t.ccert, t.ckey};
 	do_req(&v, "/metrics", &good, &r);
 	ck_assert_msg(r.rc == CURLE_OK, "%s", curl_easy_strerror(r.rc));
