@@ -1,0 +1,381 @@
+/* test_n8n.c - n8n page parser, snapshot counter and (later) the n8n collector. */
+#include <check.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "n8n.h"
+#include "n8n_snapshot.h"
+
+static char *read_fixture(const char *rel, size_t *len)
+{
+	const char *root = getenv("SRCDIR");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/tests/fixtures/n8n/%s", root ? root : ".", rel);
+	FILE *f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *p = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+	p[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return p;
+}
+
+static enum perr parse_text(const char *text, struct n8n_counts *c, char **next, char *msg, size_t msglen)
+{
+	cJSON *doc = cJSON_Parse(text);
+	ck_assert_ptr_nonnull(doc);
+	enum perr e = n8n_page_parse(doc, c, next, msg, msglen);
+	cJSON_Delete(doc);
+	return e;
+}
+
+/* ---- page parser ---- */
+
+START_TEST(page_full_list_fixture)
+{
+	char *text = read_fixture("api-v1-workflows-list.n8n-2.8.4.json", NULL);
+	struct n8n_counts c = {0, 0, 0};
+	char *next = (char *)"x";
+	char msg[256];
+	ck_assert_int_eq(parse_text(text, &c, &next, msg, sizeof(msg)), PE_OK);
+	ck_assert_uint_eq(c.active, 1);
+	ck_assert_uint_eq(c.inactive, 4);
+	ck_assert_uint_eq(c.archived, 1);
+	ck_assert_ptr_null(next);
+	free(text);
+}
+END_TEST
+
+START_TEST(page_with_cursor_fixture)
+{
+	char *text = read_fixture("api-v1-workflows-limit2-page1.n8n-2.8.4.json", NULL);
+	struct n8n_counts c = {0, 0, 0};
+	char *next = NULL;
+	char msg[256];
+	ck_assert_int_eq(parse_text(text, &c, &next, msg, sizeof(msg)), PE_OK);
+	ck_assert_uint_eq(c.active + c.inactive + c.archived, 2);
+	ck_assert_str_eq(next, "eyJsaW1pdCI6Miwib2Zmc2V0IjoyfQ==");
+	free(next);
+	free(text);
+}
+END_TEST
+
+START_TEST(page_missing_archived_is_not_archived)
+{
+	struct n8n_counts c = {0, 0, 0};
+	char *next = NULL;
+	char msg[256];
+	ck_assert_int_eq(
+		parse_text("{\"data\":[{\"id\":\"a\",\"active\":true},{\"id\":\"b\",\"active\":false,"
+			   "\"isArchived\":null}],\"nextCursor\":null}",
+			   &c, &next, msg, sizeof(msg)),
+		PE_OK);
+	ck_assert_uint_eq(c.active, 1);
+	ck_assert_uint_eq(c.inactive, 1);
+	ck_assert_uint_eq(c.archived, 0);
+}
+END_TEST
+
+static const char *const bad_pages[] = {
+	"[]",
+	"{}",
+	"{\"data\":{}}",
+	"{\"data\":null,\"nextCursor\":null}",
+	"{\"data\":[1],\"nextCursor\":null}",
+	"{\"data\":[{\"active\":\"true\"}],\"nextCursor\":null}",
+	"{\"data\":[{\"id\":\"a\"}],\"nextCursor\":null}",
+	"{\"data\":[{\"active\":true,\"isArchived\":\"no\"}],\"nextCursor\":null}",
+	"{\"data\":[{\"active\":2}],\"nextCursor\":null}",
+	"{\"data\":[],\"nextCursor\":5}",
+	"{\"data\":[],\"nextCursor\":\"\"}",
+	"{\"message\":\"unauthorized\"}",
+};
+
+START_TEST(page_wrong_types_rejected)
+{
+	struct n8n_counts c = {7, 7, 7};
+	char *next = NULL;
+	char msg[256] = "";
+	ck_assert_int_eq(parse_text(bad_pages[_i], &c, &next, msg, sizeof(msg)), PE_PARSE);
+	ck_assert_ptr_null(next);
+	ck_assert(msg[0] != '\0');
+	/* nothing half-added */
+	ck_assert_uint_eq(c.active, 7);
+	ck_assert_uint_eq(c.inactive, 7);
+	ck_assert_uint_eq(c.archived, 7);
+}
+END_TEST
+
+START_TEST(page_path_encodes_cursor)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	n8n_page_path(&b, NULL);
+	ck_assert_str_eq(buf_str(&b), "/api/v1/workflows?limit=250&excludePinnedData=true");
+	buf_reset(&b);
+	n8n_page_path(&b, "ab+/c=&x");
+	ck_assert_str_eq(buf_str(&b),
+			 "/api/v1/workflows?limit=250&excludePinnedData=true&cursor=ab%2B%2Fc%3D%26x");
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(failure_messages)
+{
+	char msg[256];
+	const char *html = "<!DOCTYPE html><html><body>n8n is starting up. Please wait</body></html>";
+	n8n_describe_failure(200, "text/html; charset=utf-8", html, strlen(html), msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "starting up") != NULL, "%s", msg);
+	const char *nf = "<pre>Cannot GET /api/v1/workflows</pre>";
+	n8n_describe_failure(404, "text/html", nf, strlen(nf), msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "404") && strstr(msg, "not mounted"), "%s", msg);
+	const char *un = "{\"message\":\"unauthorized\"}";
+	n8n_describe_failure(401, "application/json", un, strlen(un), msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "API key is wrong") != NULL, "%s", msg);
+	const char *sig = "{\"message\":\"invalid signature\"}";
+	n8n_describe_failure(401, "application/json", sig, strlen(sig), msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "invalid signature") && strstr(msg, "encryption key"), "%s", msg);
+	const char *trunc = "{\"data\":[{\"id\":";
+	n8n_describe_failure(200, "application/json", trunc, strlen(trunc), msg, sizeof(msg));
+	ck_assert_msg(strstr(msg, "not valid JSON") != NULL, "%s", msg);
+}
+END_TEST
+
+/* ---- snapshot counter ---- */
+
+static enum perr count_str(const char *s, size_t *n)
+{
+	struct n8n_snap st;
+	n8n_snap_init(&st);
+	enum perr e = n8n_snap_feed(&st, s, strlen(s));
+	if (e)
+		return e;
+	return n8n_snap_finish(&st, n);
+}
+
+/* Same, one byte per feed: chunk boundaries anywhere must not matter. */
+static enum perr count_bytewise(const char *s, size_t *n)
+{
+	struct n8n_snap st;
+	n8n_snap_init(&st);
+	for (; *s; s++)
+		if (n8n_snap_feed(&st, s, 1) != PE_OK)
+			return st.err;
+	return n8n_snap_finish(&st, n);
+}
+
+struct snap_case {
+	const char *text;
+	enum perr want;
+	size_t count;
+};
+
+static const struct snap_case snap_cases[] = {
+	{"[{\"id\":\"a\"},{\"id\":\"b\"},{\"id\":\"c\"}]", PE_OK, 3},
+	{"[]", PE_OK, 0},
+	{" \n[ ]\n", PE_OK, 0},
+	{"{\"id\":\"one\",\"nodes\":[{\"id\":\"n1\"},{\"id\":\"n2\"}]}", PE_OK, 1},
+	{"\xef\xbb\xbf[{\"id\":\"a\"}]", PE_OK, 1},
+	/* nested ids and brackets in strings do not count */
+	{"[{\"id\":\"a\",\"nodes\":[{\"id\":\"n1\",\"parameters\":{\"x\":\"[{]}\\\"{\"}}],\"shared\":[{"
+	 "\"project\":{"
+	 "\"id\":\"p\"}}]}]",
+	 PE_OK, 1},
+	{"[{\"s\":\"back\\\\\"},{\"s\":\"q\\\"}{\"}]", PE_OK, 2},
+	{"[{\"n\":[1,2.5e3,-1,true,false,null]}]", PE_OK, 1},
+	/* errors */
+	{"", PE_PARSE, 0},
+	{"   ", PE_PARSE, 0},
+	{"\xef\xbb\xbf", PE_PARSE, 0},
+	{"\xef\xbb[]", PE_PARSE, 0},
+	{"[{\"id\":\"a\"},{\"id\":\"b\"", PE_PARSE, 0},
+	{"[{\"id\":\"a\"},", PE_PARSE, 0},
+	{"[{\"id\":\"a\"}", PE_PARSE, 0},
+	{"[{\"id\":\"a\\\"}]", PE_PARSE, 0},
+	{"[{\"id\":\"a\"}] x", PE_PARSE, 0},
+	{"[{\"id\":\"a\"}][]", PE_PARSE, 0},
+	{"[{\"a\":1]}", PE_PARSE, 0},
+	{"[{}{}]", PE_PARSE, 0},
+	{"[,{}]", PE_PARSE, 0},
+	{"[{},]", PE_PARSE, 0},
+	{"[1,2]", PE_PARSE, 0},
+	{"[\"a\"]", PE_PARSE, 0},
+	{"\"just a string\"", PE_PARSE, 0},
+	{"null", PE_PARSE, 0},
+	{"<html>n8n</html>", PE_PARSE, 0},
+	{"[{\"a\":\"line\nbreak\"}]", PE_PARSE, 0},
+	{"[{\"a\":@}]", PE_PARSE, 0},
+};
+
+START_TEST(snap_table)
+{
+	const struct snap_case *tc = &snap_cases[_i];
+	size_t n = 999, m = 999;
+	ck_assert_msg(count_str(tc->text, &n) == tc->want, "case %d: %s", _i, tc->text);
+	ck_assert_msg(count_bytewise(tc->text, &m) == tc->want, "case %d bytewise", _i);
+	if (tc->want == PE_OK) {
+		ck_assert_uint_eq(n, tc->count);
+		ck_assert_uint_eq(m, tc->count);
+	} else {
+		ck_assert_uint_eq(n, 999); /* never a count on failure */
+	}
+}
+END_TEST
+
+START_TEST(snap_nul_inside_garbage)
+{
+	/* an explicit NUL after the array (strlen-based cases cannot carry one) */
+	static const char text[] = "[{}]\0";
+	struct n8n_snap st;
+	size_t n = 999;
+	n8n_snap_init(&st);
+	ck_assert_int_eq(n8n_snap_feed(&st, text, sizeof(text) - 1), PE_PARSE);
+	ck_assert_int_eq(n8n_snap_finish(&st, &n), PE_PARSE);
+	ck_assert_uint_eq(n, 999);
+	ck_assert_msg(strstr(st.msg, "byte 4") != NULL, "%s", st.msg);
+}
+END_TEST
+
+START_TEST(snap_too_deep)
+{
+	char text[N8N_SNAP_MAX_DEPTH + 16];
+	size_t k = 0, n = 0;
+	text[k++] = '[';
+	text[k++] = '{';
+	text[k++] = '"';
+	text[k++] = 'a';
+	text[k++] = '"';
+	text[k++] = ':';
+	while (k < sizeof(text) - 1)
+		text[k++] = '[';
+	text[k] = '\0';
+	struct n8n_snap st;
+	n8n_snap_init(&st);
+	ck_assert_int_eq(n8n_snap_feed(&st, text, k), PE_PARSE);
+	ck_assert_msg(strstr(st.msg, "too deep") != NULL, "%s", st.msg);
+	ck_assert_int_eq(n8n_snap_finish(&st, &n), PE_PARSE);
+}
+END_TEST
+
+static void fixture_path(char *out, size_t n, const char *rel)
+{
+	const char *root = getenv("SRCDIR");
+	snprintf(out, n, "%s/tests/fixtures/n8n/%s", root ? root : ".", rel);
+}
+
+START_TEST(snap_fixture_files)
+{
+	static const char *const files[] = {"export-workflow-all.n8n-2.8.4.json",
+					    "export-workflow-all-pretty.n8n-2.8.4.json"};
+	char path[1024], msg[256];
+	for (size_t i = 0; i < 2; i++) {
+		size_t n = 0;
+		int obj = -1;
+		fixture_path(path, sizeof(path), files[i]);
+		ck_assert_int_eq(n8n_snapshot_count_file(path, 7, &n, &obj, msg, sizeof(msg)), PE_OK);
+		ck_assert_uint_eq(n, 6);
+		ck_assert_int_eq(obj, 0);
+	}
+	fixture_path(path, sizeof(path), "export-backup-dir/RvPuEWDat9dOY5N1.json");
+	size_t n = 0;
+	int obj = -1;
+	ck_assert_int_eq(n8n_snapshot_count_file(path, 0, &n, &obj, msg, sizeof(msg)), PE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(obj, 1);
+	fixture_path(path, sizeof(path), "does-not-exist.json");
+	ck_assert_int_eq(n8n_snapshot_count_file(path, 0, &n, &obj, msg, sizeof(msg)), PE_IO);
+}
+END_TEST
+
+/* A truncated copy of the real export is an error, never a smaller count. */
+START_TEST(snap_truncated_fixture)
+{
+	size_t len = 0;
+	char *text = read_fixture("export-workflow-all.n8n-2.8.4.json", &len);
+	for (size_t cut = 0; cut < len; cut += 97) {
+		struct n8n_snap st;
+		size_t n = 999;
+		n8n_snap_init(&st);
+		enum perr e = n8n_snap_feed(&st, text, cut);
+		if (e == PE_OK)
+			e = n8n_snap_finish(&st, &n);
+		ck_assert_msg(e == PE_PARSE, "cut at %zu accepted", cut);
+		ck_assert_uint_eq(n, 999);
+	}
+	free(text);
+}
+END_TEST
+
+/* ~50 MB export written to a temp file, counted with a 4 KiB chunk buffer. */
+START_TEST(snap_huge_file)
+{
+	char path[] = "/tmp/pe-n8n-huge-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	const size_t want = 40000;
+	char pad[1200];
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	fputc('[', f);
+	for (size_t i = 0; i < want; i++)
+		fprintf(f,
+			"%s{\"id\":\"wf%zu\",\"nodes\":[{\"id\":\"n1\",\"parameters\":{\"code\":\"if (a[0]) "
+			"{ "
+			"return \\\"}]\\\"; } %s\"}}],\"active\":false}",
+			i ? "," : "", i, pad);
+	fputc(']', f);
+	ck_assert_int_eq(fclose(f), 0);
+
+	size_t n = 0;
+	char msg[256] = "";
+	ck_assert_msg(n8n_snapshot_count_file(path, 4096, &n, NULL, msg, sizeof(msg)) == PE_OK, "%s", msg);
+	ck_assert_uint_eq(n, want);
+	/* the whole state is the fixed-size struct: no per-element memory */
+	ck_assert_uint_lt(sizeof(struct n8n_snap), 512);
+	unlink(path);
+}
+END_TEST
+
+static Suite *n8n_suite(void)
+{
+	Suite *s = suite_create("n8n");
+	TCase *t = tcase_create("page");
+	tcase_add_test(t, page_full_list_fixture);
+	tcase_add_test(t, page_with_cursor_fixture);
+	tcase_add_test(t, page_missing_archived_is_not_archived);
+	tcase_add_loop_test(t, page_wrong_types_rejected, 0, (int)(sizeof(bad_pages) / sizeof(bad_pages[0])));
+	tcase_add_test(t, page_path_encodes_cursor);
+	tcase_add_test(t, failure_messages);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("snapshot");
+	tcase_set_timeout(t, 120);
+	tcase_add_loop_test(t, snap_table, 0, (int)(sizeof(snap_cases) / sizeof(snap_cases[0])));
+	tcase_add_test(t, snap_nul_inside_garbage);
+	tcase_add_test(t, snap_too_deep);
+	tcase_add_test(t, snap_fixture_files);
+	tcase_add_test(t, snap_truncated_fixture);
+	tcase_add_test(t, snap_huge_file);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(n8n_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
