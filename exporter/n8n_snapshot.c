@@ -1,11 +1,14 @@
 /* n8n_snapshot.c - streaming count of the workflows in an n8n export file (bounded memory). */
 #include "n8n_snapshot.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { ST_BOM0 = 0, ST_BOM1, ST_BOM2, ST_PRE, ST_IN, ST_POST, ST_ERR };
@@ -239,4 +242,169 @@ out:
 		close(fd);
 	free(chunk_buf);
 	return e;
+}
+
+static int has_json_suffix(const char *name)
+{
+	size_t n = strlen(name);
+	return n > 5 && strcmp(name + n - 5, ".json") == 0;
+}
+
+static double stat_mtime(const struct stat *st)
+{
+	return (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9;
+}
+
+/* One file of a --separate/--backup folder: it must hold exactly one workflow object. */
+static enum perr snap_dir_count_one(const char *path, const char *name, size_t *count, char *msg,
+				    size_t msglen)
+{
+	char why[200];
+	size_t n = 0;
+	int obj = 0;
+	enum perr e = n8n_snapshot_count_file(path, 0, &n, &obj, why, sizeof(why));
+	if (e == PE_OK && !obj) {
+		snprintf(why, sizeof(why), "an array, not one workflow object");
+		e = PE_PARSE;
+	}
+	if (e) {
+		snprintf(msg, msglen, "%s: %s", name, why);
+		return e;
+	}
+	(*count)++;
+	return PE_OK;
+}
+
+/*
+ * Walks the non-hidden *.json regular files of dir. With count != NULL
+ * each must hold one workflow object (*count gets how many); *mtime is
+ * raised to the latest mtime of its files. PE_PARSE/PE_IO with msg set.
+ */
+static enum perr snap_dir_walk(const char *dir, double *mtime, size_t *count, char *msg, size_t msglen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	enum perr e = PE_OK;
+	char path[4096];
+	if (!d) {
+		snprintf(msg, msglen, "%s: %s", dir, strerror(errno));
+		return PE_IO;
+	}
+	while (e == PE_OK && (de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] == '.' || !has_json_suffix(de->d_name))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (stat_mtime(&st) > *mtime)
+			*mtime = stat_mtime(&st);
+		if (count)
+			e = snap_dir_count_one(path, de->d_name, count, msg, msglen);
+	}
+	closedir(d);
+	return e;
+}
+
+/* Considers one candidate path: a regular file or a folder; newer ones replace out->newest. */
+static void snap_consider(const char *path, struct n8n_snapshot_info *out)
+{
+	struct stat st;
+	char ignored[64];
+	if (stat(path, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+		return;
+	double mtime = stat_mtime(&st);
+	if (S_ISDIR(st.st_mode) && snap_dir_walk(path, &mtime, NULL, ignored, sizeof(ignored)) != PE_OK)
+		return; /* unreadable folder: not a usable snapshot */
+	out->nsnapshots++;
+	if (out->nsnapshots == 1 || mtime > out->newest_mtime ||
+	    (mtime == out->newest_mtime && strcmp(path, out->newest) > 0)) {
+		out->newest_mtime = mtime;
+		snprintf(out->newest, sizeof(out->newest), "%s", path);
+	}
+}
+
+/* Candidates of a folder spec: non-hidden *.json files and non-hidden sub-folders. */
+static enum perr snap_list_folder(const char *dir, struct n8n_snapshot_info *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+	if (!d) {
+		snprintf(out->msg, sizeof(out->msg), "cannot list %s: %s", dir, strerror(errno));
+		return PE_IO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && has_json_suffix(de->d_name)))
+			snap_consider(path, out);
+	}
+	closedir(d);
+	return PE_OK;
+}
+
+static enum perr snap_list_glob(const char *pattern, struct n8n_snapshot_info *out)
+{
+	glob_t g;
+	int rc = glob(pattern, GLOB_NOSORT, NULL, &g);
+	if (rc == GLOB_NOMATCH)
+		return PE_OK;
+	if (rc != 0) {
+		snprintf(out->msg, sizeof(out->msg), "glob %s failed", pattern);
+		return PE_IO;
+	}
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		snap_consider(g.gl_pathv[i], out);
+	globfree(&g);
+	return PE_OK;
+}
+
+/* Counts the chosen snapshot: an export file or a --separate folder. */
+static void snap_count_newest(struct n8n_snapshot_info *out)
+{
+	struct stat st;
+	char why[256] = "";
+	size_t n = 0;
+	double ignored = 0;
+	enum perr e;
+	if (stat(out->newest, &st) != 0) {
+		snprintf(out->msg, sizeof(out->msg), "vanished: %s", strerror(errno));
+		return;
+	}
+	if (S_ISDIR(st.st_mode))
+		e = snap_dir_walk(out->newest, &ignored, &n, why, sizeof(why));
+	else
+		e = n8n_snapshot_count_file(out->newest, 0, &n, NULL, why, sizeof(why));
+	if (e) {
+		snprintf(out->msg, sizeof(out->msg), "%s", why);
+		return;
+	}
+	out->counted = 1;
+	out->workflows = n;
+}
+
+enum perr n8n_snapshot_scan(const char *spec, struct n8n_snapshot_info *out)
+{
+	struct stat st;
+	enum perr e;
+	memset(out, 0, sizeof(*out));
+	if (stat(spec, &st) == 0 && S_ISDIR(st.st_mode))
+		e = snap_list_folder(spec, out);
+	else
+		e = snap_list_glob(spec, out);
+	if (e)
+		return e;
+	if (out->nsnapshots == 0) {
+		snprintf(out->msg, sizeof(out->msg), "no snapshot matches %s", spec);
+		return PE_OK;
+	}
+	snap_count_newest(out);
+	return PE_OK;
 }

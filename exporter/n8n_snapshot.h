@@ -48,4 +48,27 @@ enum perr n8n_snap_finish(struct n8n_snap *s, size_t *count) PE_WUR;
 enum perr n8n_snapshot_count_file(const char *path, size_t chunk, size_t *count, int *is_object, char *msg,
 				  size_t msglen) PE_WUR;
 
+/* What the snapshot location holds (see n8n_snapshot_scan). */
+struct n8n_snapshot_info {
+	size_t nsnapshots; /* candidates found */
+	double newest_mtime; /* unix time of the newest; valid when nsnapshots > 0 */
+	char newest[512]; /* its path, for logs */
+	int counted; /* 1: workflows is the newest snapshot's count */
+	size_t workflows;
+	char msg[320]; /* why the newest (see newest) was not counted, or the location is unusable */
+};
+
+/*
+ * Finds the snapshots under spec and counts the newest. spec is a folder
+ * (candidates: its non-hidden *.json files and its non-hidden
+ * sub-folders) or a glob (candidates: matching files and folders). The
+ * newest is the one with the latest mtime; a folder's mtime is the latest
+ * of its own and of its *.json files (a reused --backup folder is
+ * rewritten in place). A file snapshot is counted with the streaming
+ * counter; a folder snapshot counts its non-hidden *.json files, each of
+ * which must hold exactly one workflow object, or the whole snapshot is
+ * uncounted. PE_IO only when spec cannot be listed at all.
+ */
+enum perr n8n_snapshot_scan(const char *spec, struct n8n_snapshot_info *out) PE_WUR;
+
 #endif

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "n8n.h"
@@ -347,6 +349,136 @@ START_TEST(snap_huge_file)
 }
 END_TEST
 
+/* ---- snapshot location scan ---- */
+
+static void write_file(const char *dir, const char *name, const char *text, time_t mtime)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void set_mtime(const char *dir, const char *name, time_t mtime)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static void rm_tree(const char *dir)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(scan_folder_of_files_picks_newest)
+{
+	char dir[] = "/tmp/pe-n8n-snap-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file(dir, "export-1.json", "[{},{},{}]", 1000);
+	write_file(dir, "export-3.json", "[{\"id\":\"a\",\"nodes\":[{\"id\":\"n\"}]},{}]", 3000);
+	write_file(dir, "export-2.json", "[{}]", 2000);
+	write_file(dir, "notes.txt", "[{},{},{},{}]", 9000);
+	write_file(dir, ".partial.json", "[{", 9000);
+	struct n8n_snapshot_info info;
+	ck_assert_int_eq(n8n_snapshot_scan(dir, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 3);
+	ck_assert(info.newest_mtime == 3000.0);
+	ck_assert_int_eq(info.counted, 1);
+	ck_assert_uint_eq(info.workflows, 2);
+	ck_assert_ptr_nonnull(strstr(info.newest, "export-3.json"));
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(scan_truncated_newest_is_uncounted)
+{
+	char dir[] = "/tmp/pe-n8n-snap-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file(dir, "old.json", "[{},{},{}]", 1000);
+	write_file(dir, "new.json", "[{},{\"id\":", 2000);
+	struct n8n_snapshot_info info;
+	ck_assert_int_eq(n8n_snapshot_scan(dir, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 2);
+	ck_assert(info.newest_mtime == 2000.0);
+	ck_assert_int_eq(info.counted, 0); /* not the older file's 3, not 0 */
+	ck_assert_msg(strstr(info.msg, "truncated") != NULL, "%s", info.msg);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(scan_folder_of_backup_folders)
+{
+	char dir[] = "/tmp/pe-n8n-snap-XXXXXX", sub[1100];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/2026-11-25", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	write_file(sub, "a.json", "{\"id\":\"a\"}", 1000);
+	set_mtime(dir, "2026-11-25", 1000);
+	snprintf(sub, sizeof(sub), "%s/2026-11-26", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	write_file(sub, "a.json", "{\"id\":\"a\",\"nodes\":[{\"id\":\"x\"}]}", 5000);
+	write_file(sub, "b.json", "\xef\xbb\xbf{\"id\":\"b\"}\n", 5000);
+	write_file(sub, "README", "x", 5000);
+	set_mtime(dir, "2026-11-26", 900); /* rewritten in place: the files are newer than the folder */
+	struct n8n_snapshot_info info;
+	ck_assert_int_eq(n8n_snapshot_scan(dir, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 2);
+	ck_assert(info.newest_mtime == 5000.0);
+	ck_assert_int_eq(info.counted, 1);
+	ck_assert_uint_eq(info.workflows, 2);
+	/* one broken workflow file spoils the folder's count */
+	write_file(sub, "c.json", "{\"id\":", 5000);
+	ck_assert_int_eq(n8n_snapshot_scan(dir, &info), PE_OK);
+	ck_assert_int_eq(info.counted, 0);
+	ck_assert_msg(strstr(info.msg, "c.json") != NULL, "%s", info.msg);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(scan_real_backup_dir_fixture)
+{
+	char path[1024];
+	fixture_path(path, sizeof(path), "export-backup-dir/*");
+	/* as a glob over its files: six single-object snapshots, the newest counts 1 */
+	struct n8n_snapshot_info info;
+	ck_assert_int_eq(n8n_snapshot_scan(path, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 6);
+	ck_assert_int_eq(info.counted, 1);
+	ck_assert_uint_eq(info.workflows, 1);
+	/* as a glob naming the folder itself: one snapshot of six workflows */
+	fixture_path(path, sizeof(path), "export-backup-*");
+	ck_assert_int_eq(n8n_snapshot_scan(path, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 1);
+	ck_assert_int_eq(info.counted, 1);
+	ck_assert_uint_eq(info.workflows, 6);
+}
+END_TEST
+
+START_TEST(scan_nothing_there)
+{
+	char dir[] = "/tmp/pe-n8n-snap-XXXXXX", glob_spec[1100];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	struct n8n_snapshot_info info;
+	ck_assert_int_eq(n8n_snapshot_scan(dir, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 0);
+	ck_assert_int_eq(info.counted, 0);
+	snprintf(glob_spec, sizeof(glob_spec), "%s/*.json", dir);
+	ck_assert_int_eq(n8n_snapshot_scan(glob_spec, &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 0);
+	ck_assert_int_eq(n8n_snapshot_scan("/nonexistent/pe-test/snapshots", &info), PE_OK);
+	ck_assert_uint_eq(info.nsnapshots, 0);
+	rm_tree(dir);
+}
+END_TEST
+
 static Suite *n8n_suite(void)
 {
 	Suite *s = suite_create("n8n");
@@ -367,6 +499,14 @@ static Suite *n8n_suite(void)
 	tcase_add_test(t, snap_fixture_files);
 	tcase_add_test(t, snap_truncated_fixture);
 	tcase_add_test(t, snap_huge_file);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("scan");
+	tcase_add_test(t, scan_folder_of_files_picks_newest);
+	tcase_add_test(t, scan_truncated_newest_is_uncounted);
+	tcase_add_test(t, scan_folder_of_backup_folders);
+	tcase_add_test(t, scan_real_backup_dir_fixture);
+	tcase_add_test(t, scan_nothing_there);
 	suite_add_tcase(s, t);
 	return s;
 }
