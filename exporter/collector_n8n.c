@@ -43,9 +43,13 @@ static int cursor_repeats(struct buf *seen, const char *cursor)
 	return 0;
 }
 
-/* Fetches and parses one page; on failure msg names the case (HTML, 401 kind, bad JSON...). */
+/*
+ * Fetches and parses one page; on failure msg names the case (HTML, 401
+ * kind, bad JSON...) and *odd_answer is set when n8n answered with
+ * something other than a JSON page or a 401 (worth a /healthz look).
+ */
 static enum perr n8n_page(struct collect *c, const struct fetch_target *t, const char *cursor,
-			  struct n8n_counts *counts, char **next, char *msg, size_t msglen)
+			  struct n8n_counts *counts, char **next, int *odd_answer, char *msg, size_t msglen)
 {
 	const struct fetch_resp *resp = NULL;
 	struct buf path;
@@ -63,6 +67,7 @@ static enum perr n8n_page(struct collect *c, const struct fetch_target *t, const
 			n8n_describe_failure(resp->status, resp->content_type, resp->body.data,
 					     resp->body.len, msg, msglen);
 			e = e ? e : PE_PARSE;
+			*odd_answer = resp->status != 401;
 		}
 	}
 	if (doc)
@@ -72,15 +77,12 @@ static enum perr n8n_page(struct collect *c, const struct fetch_target *t, const
 	return e;
 }
 
-/* Adds a hint from /healthz to msg when the API answered but not usefully. */
-static void n8n_health_hint(struct collect *c, const struct fetch_target *t, enum perr e, char *msg,
-			    size_t msglen)
+/* Adds a hint from /healthz to msg (the API answered, but not with a page). */
+static void n8n_health_hint(struct collect *c, const struct fetch_target *t, char *msg, size_t msglen)
 {
 	const struct fetch_resp *resp = NULL;
 	char hmsg[128];
 	size_t len = strlen(msg);
-	if (e != PE_PARSE && e != PE_NOTFOUND && e != PE_HTTP)
-		return; /* no answer, or a clear one (401): /healthz would add nothing */
 	if (collect_get(c, t, "/healthz", &resp, hmsg, sizeof(hmsg)) == PE_OK)
 		snprintf(msg + len, msglen - len, "; /healthz ok: the process runs, the API is not ready");
 	else
@@ -89,7 +91,7 @@ static void n8n_health_hint(struct collect *c, const struct fetch_target *t, enu
 
 /* Pages through the workflow list; PE_OK only when every page was read and parsed. */
 static enum perr n8n_list_all(struct collect *c, const struct fetch_target *t, struct n8n_counts *counts,
-			      char *msg, size_t msglen)
+			      int *odd_answer, char *msg, size_t msglen)
 {
 	struct buf seen;
 	char *cursor = NULL, *next = NULL;
@@ -99,7 +101,7 @@ static enum perr n8n_list_all(struct collect *c, const struct fetch_target *t, s
 
 	buf_init(&seen, 0);
 	for (;; page++) {
-		e = n8n_page(c, t, cursor, counts, &next, pmsg, sizeof(pmsg));
+		e = n8n_page(c, t, cursor, counts, &next, odd_answer, pmsg, sizeof(pmsg));
 		free(cursor);
 		cursor = next;
 		next = NULL;
@@ -153,17 +155,19 @@ static enum perr n8n_live(struct collect *c, const struct config_n8n *n)
 	struct buf url, auth;
 	struct n8n_counts counts = {0, 0, 0};
 	char msg[256] = "";
+	int odd_answer = 0;
 	enum perr e;
 
 	buf_init(&url, 0);
 	buf_init(&auth, 0);
 	e = n8n_target(n, &t, &url, &auth);
 	if (e == PE_OK)
-		e = n8n_list_all(c, &t, &counts, msg, sizeof(msg));
+		e = n8n_list_all(c, &t, &counts, &odd_answer, msg, sizeof(msg));
 	if (e == PE_OK)
 		n8n_emit_live(c, &counts);
 	else {
-		n8n_health_hint(c, &t, e, msg, sizeof(msg));
+		if (odd_answer)
+			n8n_health_hint(c, &t, msg, sizeof(msg));
 		collect_fail(c, "%s", msg[0] ? msg : err_str(e));
 	}
 	if (auth.data)

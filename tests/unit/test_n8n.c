@@ -1,4 +1,6 @@
 /* test_n8n.c - n8n page parser, snapshot counter and (later) the n8n collector. */
+#include "testutil.h"
+
 #include <check.h>
 #include <cJSON.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collector.h"
 #include "n8n.h"
 #include "n8n_snapshot.h"
 
@@ -479,6 +482,248 @@ START_TEST(scan_nothing_there)
 }
 END_TEST
 
+/* ---- the collector, over a fixture transport ---- */
+
+#define P1 "/api/v1/workflows?limit=250&excludePinnedData=true"
+#define P2 P1 "&cursor=eyJsaW1pdCI6Miwib2Zmc2V0IjoyfQ%3D%3D"
+#define P3 P1 "&cursor=page3"
+#define PAGE2                                                                                                \
+	"{\"data\":[{\"id\":\"a\",\"active\":true},{\"id\":\"b\",\"active\":true,\"isArchived\":true}],"     \
+	"\"nextCursor\":\"page3\"}"
+#define FIX_PAGE1 "tests/fixtures/n8n/api-v1-workflows-limit2-page1.n8n-2.8.4.json"
+#define FIX_LAST "tests/fixtures/n8n/api-v1-workflows-list.n8n-2.8.4.json"
+
+static struct config *n8n_config(const char *snapshots)
+{
+	struct config *cfg = tu_config_new();
+	cfg->n8n = calloc(1, sizeof(*cfg->n8n));
+	ck_assert_ptr_nonnull(cfg->n8n);
+	cfg->nn8n = 1;
+	cfg->n8n[0].name = strdup("app");
+	cfg->n8n[0].url = strdup("http://n8n.test:5678/");
+	cfg->n8n[0].api_key = strdup("test-n8n-key-secret");
+	cfg->n8n[0].snapshots = snapshots ? strdup(snapshots) : NULL;
+	cfg->n8n[0].timeout = 5;
+	return cfg;
+}
+
+static void n8n_config_free(struct config *cfg)
+{
+	free(cfg->n8n[0].name);
+	free(cfg->n8n[0].url);
+	free(cfg->n8n[0].api_key);
+	free(cfg->n8n[0].snapshots);
+	free(cfg->n8n);
+	free(cfg);
+}
+
+struct run_result {
+	char *text;
+	char error[256];
+	int up;
+	double live_total;
+	int has_live_total;
+};
+
+/* One scrape of the n8n collector against routes. */
+static void run_n8n(const struct tu_route *routes, size_t n, const char *snapshots, struct run_result *rr)
+{
+	static const char *const only[] = {"n8n"};
+	struct tu_upstream up;
+	struct scrape_state *st = scrape_state_new();
+	struct config *cfg = n8n_config(snapshots);
+	tu_upstream_init(&up, routes, n);
+	scrape_state_set_transport(st, tu_transport, &up);
+	struct scrape *s = scrape_new(st, cfg, 10, only, 1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(scrape_run(s), PE_OK);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(scrape_write(s, &out), PE_OK);
+	buf_add(&out, "", 0);
+	rr->text = buf_steal(&out, NULL);
+	ck_assert_uint_eq(scrape_nsources(s), 1);
+	const struct source_result *r = scrape_source(s, 0);
+	rr->up = r->up;
+	snprintf(rr->error, sizeof(rr->error), "%s", r->error);
+	rr->has_live_total = scrape_fact_get(s, "n8n", "app", "live_total", &rr->live_total, NULL);
+	ck_assert_str_eq(up.last_auth, "X-N8N-API-KEY: test-n8n-key-secret");
+	scrape_free(s);
+	scrape_state_free(st);
+	n8n_config_free(cfg);
+	pthread_mutex_destroy(&up.lock);
+}
+
+/* The source is down, no workflow count exists, the key never shows, and the error says why. */
+static void assert_down(struct run_result *rr, const char *why)
+{
+	ck_assert_int_eq(rr->up, 0);
+	ck_assert_msg(strstr(rr->text, "persistence_n8n_workflows") == NULL, "count published:\n%s",
+		      rr->text);
+	ck_assert_ptr_nonnull(strstr(rr->text, "persistence_source_up{source=\"app\",kind=\"n8n\"} 0"));
+	ck_assert_int_eq(rr->has_live_total, 0);
+	ck_assert_msg(strstr(rr->error, why) != NULL, "error \"%s\" lacks \"%s\"", rr->error, why);
+	ck_assert(strstr(rr->error, "test-n8n-key-secret") == NULL);
+	ck_assert(strstr(rr->text, "test-n8n-key-secret") == NULL);
+	free(rr->text);
+}
+
+START_TEST(collect_pages_golden)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .file = FIX_PAGE1},
+		{.path = P2, .body = PAGE2},
+		{.path = P3, .file = FIX_LAST},
+	};
+	char dir[] = "/tmp/pe-n8n-coll-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file(dir, "export-2026-11-24.json", "[{},{},{}]", 1790000000);
+	write_file(dir, "export-2026-11-25.json", "[{\"id\":\"a\"},{\"id\":\"b\"}]", 1790086400);
+	struct run_result rr;
+	run_n8n(routes, 3, dir, &rr);
+	ck_assert_msg(rr.up == 1, "down: %s", rr.error);
+	ck_assert_int_eq(rr.has_live_total, 1);
+	ck_assert(rr.live_total == 10.0); /* 2 + 2 + 6, archived included */
+	char *text = tu_strip_volatile(rr.text);
+	tu_assert_promtool_clean(text);
+	tu_assert_golden(text, "tests/unit/golden/n8n/pages.prom");
+	free(text);
+	free(rr.text);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(collect_api_down_keeps_snapshot)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1,
+		 .status = 404,
+		 .body = "<pre>Cannot GET /api/v1/workflows</pre>",
+		 .content_type = "text/html"},
+		{.path = "/healthz", .body = "{\"status\":\"ok\"}"},
+	};
+	char dir[] = "/tmp/pe-n8n-coll-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file(dir, "export.json", "[{},{},{}]", 1790000000);
+	struct run_result rr;
+	run_n8n(routes, 2, dir, &rr);
+	ck_assert_ptr_nonnull(strstr(rr.text, "persistence_n8n_snapshot_workflows{source=\"app\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(rr.text, "persistence_n8n_snapshots{source=\"app\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(rr.error, "/healthz ok"));
+	assert_down(&rr, "not mounted");
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(collect_repeated_cursor_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .body = "{\"data\":[{\"active\":true}],\"nextCursor\":\"loop\"}"},
+		{.path = P1 "&cursor=loop", .body = "{\"data\":[{\"active\":true}],\"nextCursor\":\"loop\"}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 2, NULL, &rr);
+	assert_down(&rr, "cursor repeats");
+}
+END_TEST
+
+START_TEST(collect_cursor_cycle_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .body = "{\"data\":[{\"active\":true}],\"nextCursor\":\"A\"}"},
+		{.path = P1 "&cursor=A", .body = "{\"data\":[{\"active\":true}],\"nextCursor\":\"B\"}"},
+		{.path = P1 "&cursor=B", .body = "{\"data\":[{\"active\":true}],\"nextCursor\":\"A\"}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 3, NULL, &rr);
+	assert_down(&rr, "cursor repeats");
+}
+END_TEST
+
+START_TEST(collect_html_200_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1,
+		 .body = "<!DOCTYPE html><html><head><title>n8n</title></head><body>n8n is starting up. "
+			 "Please "
+			 "wait</body></html>",
+		 .content_type = "text/html; charset=utf-8"},
+		{.path = "/healthz", .status = 503, .body = "{\"status\":\"error\"}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 2, NULL, &rr);
+	ck_assert_ptr_nonnull(strstr(rr.error, "/healthz fails"));
+	assert_down(&rr, "starting up");
+}
+END_TEST
+
+START_TEST(collect_401_unauthorized_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .status = 401, .body = "{\"message\":\"unauthorized\"}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 1, NULL, &rr);
+	assert_down(&rr, "API key is wrong");
+}
+END_TEST
+
+START_TEST(collect_401_invalid_signature_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .status = 401, .body = "{\"message\":\"invalid signature\"}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 1, NULL, &rr);
+	assert_down(&rr, "encryption key");
+}
+END_TEST
+
+START_TEST(collect_truncated_json_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .body = "{\"data\":[{\"id\":\"a\",\"active\":true},{\"id\":\"b\",\"act"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 1, NULL, &rr);
+	assert_down(&rr, "not valid JSON");
+}
+END_TEST
+
+START_TEST(collect_error_on_page2_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .file = FIX_PAGE1},
+		{.path = P2, .status = 500, .body = "{\"message\":\"Internal Server Error\"}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 2, NULL, &rr);
+	assert_down(&rr, "page 2");
+}
+END_TEST
+
+START_TEST(collect_transport_failure_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .transport_rc = PE_CONNECT},
+	};
+	struct run_result rr;
+	run_n8n(routes, 1, NULL, &rr);
+	assert_down(&rr, "page 1");
+}
+END_TEST
+
+START_TEST(collect_wrong_types_down)
+{
+	static const struct tu_route routes[] = {
+		{.path = P1, .body = "{\"data\":[{\"id\":\"a\",\"active\":\"yes\"}],\"nextCursor\":null}"},
+	};
+	struct run_result rr;
+	run_n8n(routes, 1, NULL, &rr);
+	assert_down(&rr, "boolean");
+}
+END_TEST
+
 static Suite *n8n_suite(void)
 {
 	Suite *s = suite_create("n8n");
@@ -507,6 +752,21 @@ static Suite *n8n_suite(void)
 	tcase_add_test(t, scan_folder_of_backup_folders);
 	tcase_add_test(t, scan_real_backup_dir_fixture);
 	tcase_add_test(t, scan_nothing_there);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("collector");
+	tcase_set_timeout(t, 30);
+	tcase_add_test(t, collect_pages_golden);
+	tcase_add_test(t, collect_api_down_keeps_snapshot);
+	tcase_add_test(t, collect_repeated_cursor_down);
+	tcase_add_test(t, collect_cursor_cycle_down);
+	tcase_add_test(t, collect_html_200_down);
+	tcase_add_test(t, collect_401_unauthorized_down);
+	tcase_add_test(t, collect_401_invalid_signature_down);
+	tcase_add_test(t, collect_truncated_json_down);
+	tcase_add_test(t, collect_error_on_page2_down);
+	tcase_add_test(t, collect_transport_failure_down);
+	tcase_add_test(t, collect_wrong_types_down);
 	suite_add_tcase(s, t);
 	return s;
 }
