@@ -507,16 +507,6 @@ static struct config *n8n_config(const char *snapshots)
 	return cfg;
 }
 
-static void n8n_config_free(struct config *cfg)
-{
-	free(cfg->n8n[0].name);
-	free(cfg->n8n[0].url);
-	free(cfg->n8n[0].api_key);
-	free(cfg->n8n[0].snapshots);
-	free(cfg->n8n);
-	free(cfg);
-}
-
 struct run_result {
 	char *text;
 	char error[256];
@@ -550,7 +540,7 @@ static void run_n8n(const struct tu_route *routes, size_t n, const char *snapsho
 	ck_assert_str_eq(up.last_auth, "X-N8N-API-KEY: test-n8n-key-secret");
 	scrape_free(s);
 	scrape_state_free(st);
-	n8n_config_free(cfg);
+	config_unref(cfg);
 	pthread_mutex_destroy(&up.lock);
 }
 

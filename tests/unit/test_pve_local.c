@@ -274,10 +274,10 @@ static char *collect_tree(const struct tree *t, int *up)
 	cfg->pve = calloc(2, sizeof(*cfg->pve));
 	ck_assert_ptr_nonnull(cfg->pve);
 	cfg->npve = 2;
-	cfg->pve[0].name = (char *)"shop"; /* remote only: no local task */
-	cfg->pve[1].name = (char *)"home";
+	cfg->pve[0].name = strdup("shop"); /* remote only: no local task */
+	cfg->pve[1].name = strdup("home");
 	cfg->pve[1].local = 1;
-	cfg->pve[1].local_node = (char *)"pve1";
+	cfg->pve[1].local_node = strdup("pve1");
 	cfg->paths = t->paths;
 	struct scrape_state *st = scrape_state_new();
 	struct scrape *s = scrape_new(st, cfg, 10, only, 1);
@@ -291,8 +291,7 @@ static char *collect_tree(const struct tree *t, int *up)
 	buf_add(&out, "", 0);
 	scrape_free(s);
 	scrape_state_free(st);
-	free(cfg->pve);
-	free(cfg);
+	config_unref(cfg);
 	char *raw = buf_steal(&out, NULL);
 	char *text = tu_strip_volatile(raw);
 	free(raw);
