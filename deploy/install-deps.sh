@@ -5,7 +5,7 @@ set -eu
 PKGS="build-essential pkg-config gcc clang make git curl ca-certificates openssl
 libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libyaml-dev check zlib1g-dev
 libcrypt-dev libfuse3-dev fuse3 python3 prometheus prometheus-alertmanager
-clang-format procps psmisc jq"
+clang-format procps psmisc jq python3-yaml"
 
 missing=""
 for p in $PKGS; do
