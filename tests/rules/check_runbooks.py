@@ -38,8 +38,8 @@ def check_rule(name, path, rule, runbook_dir, errors):
         if not str(ann.get(key, "")).strip():
             errors.append("%s: annotation %s missing or empty" % (where, key))
     summary = str(ann.get("summary", "")).strip()
-    if summary and (not summary[0].isupper() or not summary.endswith(".")):
-        errors.append("%s: summary should be a sentence (capital, full stop)" % where)
+    if summary and not summary.endswith("."):
+        errors.append("%s: summary should be a sentence ending in a full stop" % where)
     m = RUNBOOK_RE.search(str(ann.get("runbook_url", "")))
     if not m:
         errors.append("%s: runbook_url does not end in docs/runbooks/<AlertName>.md" % where)
