@@ -723,11 +723,11 @@ static void pve_emit_jobs(struct pve_ctx *x)
 		const char *id = pve_json_str(jn->job, "id");
 
 		if (jn->last_run > 0)
-			expfmt_add(o, &d_job_last, jn->last_run, "source", src, "backup_job", id, "node", jn->node,
-				   NULL);
+			expfmt_add(o, &d_job_last, jn->last_run, "source", src, "backup_job", id, "node",
+				   jn->node, NULL);
 		if (jn->next_due > 0)
-			expfmt_add(o, &d_job_due, jn->next_due, "source", src, "backup_job", id, "node", jn->node,
-				   NULL);
+			expfmt_add(o, &d_job_due, jn->next_due, "source", src, "backup_job", id, "node",
+				   jn->node, NULL);
 	}
 }
 
