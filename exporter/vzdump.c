@@ -385,14 +385,13 @@ static void vz_plan_tmpdir(const struct vzdump_facts *f, struct buf *out)
 
 	buf_init(&t, 0);
 	buf_addf(&t,
-		 "%ld is an LXC container. A container backup to a network storage%s%s%s may need\n"
-		 "tmpdir=/var/tmp (tar cannot work on NFS inside a user namespace). PVE accepts tmpdir\n"
+		 "%ld is an LXC container. When its archive goes to NFS (storage %s is %s), vzdump may\n"
+		 "need tmpdir=/var/tmp: tar cannot work on NFS inside a user namespace. PVE accepts tmpdir\n"
 		 "only from root@pam, so an API token cannot pass it: this request is sent WITHOUT tmpdir\n"
 		 "(with it PVE would answer 400 \"tmpdir: Only root may set this option.\").\n"
 		 "To make it apply, as root on node %s add the line `tmpdir: /var/tmp` to /etc/vzdump.conf\n"
 		 "(the node default: it covers this API-started backup and the scheduled ones).\n",
-		 f->vmid, f->storage_type[0] ? " (" : "", f->storage_type, f->storage_type[0] ? ")" : "",
-		 f->node);
+		 f->vmid, f->storage, f->storage_type[0] ? f->storage_type : "of unknown type", f->node);
 	if (f->job[0] && f->job_tmpdir[0])
 		buf_addf(&t, "Job %s sets tmpdir %s; job options apply to its scheduled runs only.\n", f->job,
 			 f->job_tmpdir);
