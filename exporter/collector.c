@@ -4,6 +4,7 @@
 #include <string.h>
 
 const struct collector *const collector_table[] = {
+	&collector_inventory,
 	NULL,
 };
 
