@@ -492,7 +492,8 @@ static enum perr inventory_guests(struct collect *c, struct inventory_report *r)
 		scrape_fact_each(c->scrape, "pve", src, "guest/", guest_list_add, &l);
 		if (l.failed)
 			rc = PE_NOMEM;
-		qsort(l.vmids, l.n, sizeof(*l.vmids), cmp_long);
+		if (l.n > 1)
+			qsort(l.vmids, l.n, sizeof(*l.vmids), cmp_long);
 		for (size_t k = 0; k < l.n; k++) {
 			if (k > 0 && l.vmids[k] == l.vmids[k - 1])
 				continue;
