@@ -4,6 +4,9 @@
 #include <string.h>
 
 const struct collector *const collector_table[] = {
+	&collector_pve,
+	&collector_pve_local,
+	&collector_n8n,
 	&collector_inventory,
 	NULL,
 };
