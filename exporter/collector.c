@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+/* clang-format off */
 const struct collector *const collector_table[] = {
 	&collector_pve,
 	&collector_pve_local,
@@ -10,6 +11,7 @@ const struct collector *const collector_table[] = {
 	&collector_inventory,
 	NULL,
 };
+/* clang-format on */
 
 const struct collector *collector_find(const char *name)
 {
