@@ -326,13 +326,12 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	struct inv_job *j = inv_job_new(ct->file_glob, &doc, 1);
 	char key[512];
 	snprintf(key, sizeof(key), "file:%s", ct->name);
-	if (!j) {
-		set_state(t, INVENTORY_UNKNOWN, "out of memory");
-		return;
-	}
-	if (inv_probe(c, key, j) != PE_OK) {
+	enum perr rc = j ? inv_probe(c, key, j) : PE_NOMEM; /* on failure j is gone */
+	if (rc != PE_OK) {
 		t->doc_known = !doc;
-		set_state(t, INVENTORY_UNKNOWN, "no answer from the file system in time (hung mount?)");
+		set_state(t, INVENTORY_UNKNOWN, "%s",
+			  rc == PE_TIMEOUT ? "no answer from the file system in time (hung mount?)"
+					   : err_str(rc));
 		return;
 	}
 	t->has_last = j->matches > 0;
