@@ -658,10 +658,14 @@ void scrape_attach(struct scrape *s, const char *name, void *p, void (*free_fn)(
 
 void *scrape_attached(const struct scrape *s, const char *name)
 {
-	for (const struct attachment *a = s->att; a; a = a->next)
+	void *p = NULL;
+	struct scrape *m = (struct scrape *)s; /* the lock is not part of the logical state */
+	pthread_mutex_lock(&m->lock);
+	for (const struct attachment *a = s->att; a && !p; a = a->next)
 		if (strcmp(a->name, name) == 0)
-			return a->p;
-	return NULL;
+			p = a->p;
+	pthread_mutex_unlock(&m->lock);
+	return p;
 }
 
 /* ---------- what collectors call ---------- */
