@@ -154,18 +154,17 @@ void expfmt_format_value(char *out, size_t n, double v)
 /* Finds or creates the family for d; NULL on error (sticky). */
 static struct expfmt_family *expfmt_family(struct expfmt *e, const struct expfmt_desc *d)
 {
-	if (e->last < e->nfam &&
-	    (e->fam[e->last].desc == d || strcmp(e->fam[e->last].desc->name, d->name) == 0))
-		return &e->fam[e->last];
-	for (size_t i = 0; i < e->nfam; i++) {
-		if (e->fam[i].desc == d || strcmp(e->fam[i].desc->name, d->name) == 0) {
-			if (e->fam[i].desc->type != d->type) {
-				e->err = PE_INVAL;
-				return NULL;
-			}
-			e->last = i;
-			return &e->fam[i];
+	for (size_t k = 0; k < e->nfam; k++) {
+		/* start at the family used last: collectors mostly add runs of one family */
+		size_t i = (e->last + k) % e->nfam;
+		if (e->fam[i].desc != d && strcmp(e->fam[i].desc->name, d->name) != 0)
+			continue;
+		if (e->fam[i].desc->type != d->type) {
+			e->err = PE_INVAL;
+			return NULL;
 		}
+		e->last = i;
+		return &e->fam[i];
 	}
 	if (!expfmt_valid_metric_name(d->name)) {
 		e->err = PE_INVAL;

@@ -6,7 +6,14 @@
 #include "buf.h"
 #include "err.h"
 
-/* How to reach one upstream. All strings are borrowed. */
+/*
+ * How to reach one upstream. All strings are borrowed. TLS trust, the
+ * strictest configured check winning: fingerprint (leaf pinned during the
+ * handshake, CA chain and host name not checked), else ca_file as the only
+ * trust anchor, else insecure, else the system store; peer and host name
+ * are verified except with a fingerprint or insecure. Proxies from the
+ * environment are ignored. Only http and https URLs are accepted.
+ */
 struct fetch_target {
 	const char *base_url; /* "https://pve:8006/api2/json"; with unix_socket: "http://localhost" */
 	const char *unix_socket; /* NULL, or a unix socket path (Docker) */
@@ -40,7 +47,11 @@ void fetch_resp_free(struct fetch_resp *r);
  * > 0, overrides t->timeout when smaller. Redirects are not followed.
  * Returns PE_OK whenever an HTTP response arrived (any status: see
  * r->status); PE_TIMEOUT, PE_TOOBIG, PE_TLS, PE_CONNECT otherwise,
- * with r->err set.
+ * with r->err set (also PE_INVAL for bad arguments or a non-http(s) URL,
+ * PE_IO for a broken exchange, PE_NOMEM). On failure r->body is empty
+ * and r->status 0. r may be reused: each call resets it. Thread-safe:
+ * one libcurl handle per call, no shared state. The caller should ignore
+ * SIGPIPE (libcurl runs with CURLOPT_NOSIGNAL).
  */
 enum perr fetch_request(const struct fetch_target *t, const char *method, const char *path,
 			const char *form_body, double timeout, struct fetch_resp *r) PE_WUR;

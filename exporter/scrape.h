@@ -31,6 +31,11 @@ typedef enum perr (*scrape_transport_fn)(void *ctx, const struct fetch_target *t
 					 const char *path, const char *body, double timeout,
 					 struct fetch_resp *r);
 void scrape_state_set_transport(struct scrape_state *st, scrape_transport_fn fn, void *ctx);
+/* Replaces the collector table (tests); NULL restores collector_table. */
+struct collector;
+void scrape_state_set_collectors(struct scrape_state *st, const struct collector *const *table);
+/* The daemon reports each config (re)load; exported as persistence_config_last_reload_*. */
+void scrape_state_set_reload(struct scrape_state *st, int ok, double when);
 
 /* One source's outcome in a scrape (for /status and the page). */
 struct source_result {
@@ -103,8 +108,11 @@ struct collect {
 	struct expfmt *out; /* this task's samples */
 	char err[256]; /* set via collect_fail(); becomes the source's error */
 	/* private to scrape.c */
+	double fetch_end; /* monotonic time upstream waits give up */
 	struct cJSON **docs;
 	size_t ndocs, capdocs;
+	void **held; /* cached answers in use */
+	size_t nheld, capheld;
 };
 
 /* Records why the source is down (first call wins); printf-style. Never pass secrets. */

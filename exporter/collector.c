@@ -1,0 +1,19 @@
+/* collector.c - the collector table, in run order. */
+#include "collector.h"
+
+#include <string.h>
+
+const struct collector *const collector_table[] = {
+	&collector_pve,
+	&collector_pve_local,
+	&collector_n8n,
+	NULL,
+};
+
+const struct collector *collector_find(const char *name)
+{
+	for (const struct collector *const *cp = collector_table; *cp; cp++)
+		if (strcmp((*cp)->name, name) == 0)
+			return *cp;
+	return NULL;
+}

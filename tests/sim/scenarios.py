@@ -1,0 +1,254 @@
+"""scenarios.py - the simulated inventory: every guest, job, storage, workflow and container.
+
+Tests, the demo and docs/simulator.md quote these tables; change them together.
+Times are offsets from the moment the scenario is loaded (start-up or POST /_sim/scenario).
+"""
+
+import time
+
+import docker
+import n8n
+import pve
+
+HOUR = 3600
+DAY = 86400
+GiB = 1024 ** 3
+TiB = 1024 ** 4
+PVE9 = {"release": "9.1", "repoid": "9d436f37a0ac4172", "version": "9.1.2"}
+PVE8 = {"release": "8.4", "repoid": "2a5fa54a8503f96d", "version": "8.4.14"}
+
+
+def node(name, maxcpu, maxmem_gib, fp):
+    return {"node": name, "status": "online", "cpu": 0.0312, "maxcpu": maxcpu,
+            "mem": 6 * GiB, "maxmem": maxmem_gib * GiB, "disk": 9 * GiB, "maxdisk": 94 * GiB,
+            "uptime": 1987654, "level": "", "id": "node/" + name, "type": "node",
+            "ssl_fingerprint": ":".join([fp] * 32)}
+
+
+def guest(vmid, gtype, name, node_name, status="running", **kw):
+    g = {"vmid": vmid, "type": gtype, "name": name, "node": node_name, "status": status}
+    g.update(kw)
+    return g
+
+
+# ---------------------------------------------------------------- cluster "home"
+HOME_NODES = [node("pve1", 8, 32, "A1"), node("pve2", 4, 16, "B2")]
+
+HOME_GUESTS = [
+    # vmid, type, name, node: the two incident guests, both selected by backup-home
+    guest(100, "qemu", "vaultwarden", "pve1", backup_size=3 * GiB, tags="critical;web"),
+    guest(105, "lxc", "paperless", "pve2", backup_size=5 * GiB,
+          extra={"template": "0"}),                 # loose typing: numeric string
+    # no job selects 112 at all; it holds one old manual, protected archive
+    guest(112, "lxc", "sandbox", "pve1", status="stopped"),
+    # template; only the *disabled* job backup-home-templates selects it, so PVE's
+    # not-backed-up does not list it while an enabled-only coverage check must
+    guest(9000, "qemu", "debian12-cloud", "pve2", status="stopped", template=1),
+]
+
+HOME_STORAGES = {
+    "local": {"type": "dir", "content": "iso,vztmpl,backup,snippets", "shared": 0,
+              "total": 100861726720, "used": 7954288640},
+    "local-lvm": {"type": "lvmthin", "content": "images,rootdir", "shared": 0,
+                  "total": 348160786432, "used": 80162947891},
+    "synology-backups": {"type": "nfs", "content": "backup", "shared": 1,
+                         "total": 4 * TiB, "used": int(1.7 * TiB)},
+}
+
+HOME_JOBS = [
+    {"id": "backup-home", "type": "vzdump", "schedule": "02:00", "enabled": 1,
+     "storage": "synology-backups", "vmid": "100,105", "mode": "snapshot", "compress": "zstd",
+     "notes-template": "{{guestname}}", "repeat-missed": 0,
+     "prune-backups": {"keep-daily": "7", "keep-weekly": "4"}},
+    {"id": "backup-home-templates", "type": "vzdump", "schedule": "sat 02:00", "enabled": 0,
+     "storage": "local", "vmid": "9000", "mode": "stop", "comment": "templates, paused",
+     "prune-backups": "keep-last=2"},               # loose typing: property string
+]
+
+# ---------------------------------------------------------------- cluster "shop"
+SHOP_NODES = [node("shop1", 16, 64, "C3"), node("shop2", 16, 64, "D4")]
+
+SHOP_GUESTS = [
+    guest(200, "qemu", "web-frontend", "shop1", tags="web"),
+    guest(201, "qemu", "web-backend", "shop1"),
+    guest(202, "lxc", "postgres", "shop1", backup_size=12 * GiB),
+    guest(203, "lxc", "redis", "shop1", backup_size=GiB // 2),
+    guest(204, "qemu", "mail", "shop2", backup_size=20 * GiB),
+    guest(205, "qemu", "erp", "shop2", backup_size=15 * GiB),
+    guest(206, "lxc", "files", "shop2", pool="office", backup_size=40 * GiB),
+    guest(207, "lxc", "monitoring", "shop1"),
+    guest(208, "lxc", "wiki", "shop2", pool="office"),
+    guest(209, "lxc", "vpn", "shop1", backup_size=GiB // 4),
+    guest(210, "qemu", "ci-runner", "shop2", status="stopped"),
+    guest(211, "qemu", "pos-gateway", "shop1", hastate="started"),
+    guest(212, "lxc", "dns", "shop2", no_rrd=True),  # no RRD data: no name/template, status unknown
+]
+
+SHOP_STORAGES = {
+    "local": {"type": "dir", "content": "backup,iso,vztmpl", "shared": 0,
+              "total": 100861726720, "used": 31254288640},
+    "local-zfs": {"type": "zfspool", "content": "images,rootdir", "shared": 0,
+                  "total": 1798000000000, "used": 402000000000},
+    "shop-pbs": {"type": "pbs", "content": "backup", "shared": 1,
+                 "total": 8 * TiB, "used": 3 * TiB, "extra": {"shared": "1"}},  # loose: "1"
+}
+
+SHOP_JOBS = [
+    # enabled is absent: PVE treats that as enabled
+    {"id": "backup-shop", "type": "vzdump", "schedule": "*-*-* 01:30", "storage": "shop-pbs",
+     "all": 1, "mode": "snapshot", "notes-template": "{{guestname}}",
+     "prune-backups": {"keep-daily": "14"}},
+    {"id": "backup-shop-db", "type": "vzdump", "schedule": "*/6:00", "enabled": "1",  # loose: "1"
+     "storage": "local", "vmid": "202", "mode": "snapshot", "compress": "zstd"},
+    {"id": "backup-shop-office", "type": "vzdump", "schedule": "mon..fri 21:00", "enabled": 1,
+     "storage": "shop-pbs", "pool": "office", "mode": "suspend", "node": "shop2"},
+]
+
+# ---------------------------------------------------------------- n8n "app" and Docker
+N8N_HEALTHY = 35            # 12 active, 20 inactive, 3 archived
+N8N_INCIDENT = 1            # one live workflow after the rebuild
+
+DOCKER_CONTAINERS = [
+    {"id": "5f1c0c3b2a9e" + "4d7b" * 13, "name": "communications-stack-stalwart-1",
+     "image": "stalwartlabs/mail-server:v0.10.7", "state": "running", "command": "/usr/local/bin/entrypoint.sh",
+     "project": "communications-stack", "service": "stalwart",
+     "ports": [{"IP": "0.0.0.0", "PrivatePort": 993, "PublicPort": 993, "Type": "tcp"},
+               {"IP": "0.0.0.0", "PrivatePort": 25, "PublicPort": 25, "Type": "tcp"}],
+     "mounts": [{"Type": "volume", "Name": "communications-stack_stalwart-data",
+                 "Destination": "/opt/stalwart"}]},
+    {"id": "9a7e21d44c10" + "be02" * 13, "name": "communications-stack-roundcube-1",
+     "image": "roundcube/roundcubemail:1.6.9-apache", "state": "running",
+     "command": "/docker-entrypoint.sh apache2-foreground",
+     "project": "communications-stack", "service": "roundcube", "ip": "172.20.0.3",
+     "mounts": [{"Type": "bind", "Source": "/srv/roundcube/config",
+                 "Destination": "/var/roundcube/config", "Mode": "ro", "RW": False},
+                {"Type": "tmpfs", "Destination": "/tmp"}]},
+    {"id": "c3d9f0a8e7b6" + "11aa" * 13, "name": "communications-stack-redis-1",
+     "image": "redis:7.2-alpine", "state": "running", "command": "docker-entrypoint.sh redis-server",
+     "project": "communications-stack", "service": "redis", "ip": "172.20.0.4",
+     "mounts": [{"Type": "volume", "Name": "3f9c1b2d4e5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                 "Destination": "/data", "Mode": ""}]},
+    {"id": "0b8e7d6c5a4f" + "9c3e" * 13, "name": "communications-stack-certbot-1",
+     "image": "certbot/certbot:v2.11.0", "state": "exited", "command": "certbot renew",
+     "project": "communications-stack", "service": "certbot",
+     "mounts": [{"Type": "bind", "Source": "/srv/letsencrypt", "Destination": "/etc/letsencrypt"}]},
+]
+
+DOCKER_VOLUMES = [
+    {"name": "communications-stack_stalwart-data",
+     "labels": {"com.docker.compose.project": "communications-stack",
+                "com.docker.compose.version": "2.21.0",
+                "com.docker.compose.volume": "stalwart-data"}},
+    {"name": "3f9c1b2d4e5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+     "labels": {"com.docker.volume.anonymous": ""}},
+]
+
+
+# ---------------------------------------------------------------- builders
+def n8n_workflows(count):
+    """count workflows: every third active, the last 3 of a big enough set archived."""
+    wfs = []
+    for i in range(count):
+        wfs.append({"name": "wf-%d" % (i + 1), "active": i % 3 == 0,
+                    "archived": count >= 10 and i >= count - 3})
+    if count == 1:
+        wfs = [{"name": "sched-1", "active": True}]
+    return wfs
+
+
+def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, failed=None):
+    """Record `count` runs of a job, the newest `newest_age` seconds ago, `every` apart.
+    `status`/`failed` map a run index (0 = newest) to {node: status} / failing vmids."""
+    job = next(j for j in cluster.jobs if j["id"] == job_id)
+    for k in range(count - 1, -1, -1):
+        cluster.run_job(job, int(now - newest_age - k * every), (status or {}).get(k),
+                        (failed or {}).get(k, ()))
+
+
+def build_home(now, incident, opts):
+    c = pve.Cluster("home", [dict(n) for n in HOME_NODES], [dict(g) for g in HOME_GUESTS],
+                    {k: dict(v) for k, v in HOME_STORAGES.items()}, [dict(j) for j in HOME_JOBS],
+                    PVE9, now, seed=11, task_seconds=opts.task_seconds)
+    # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago)
+    newest = 4 * DAY + 600 if incident else 5 * HOUR
+    daily_runs(c, "backup-home", newest, 8, now, failed={5: (105,)})
+    c.add_archive(c.guest(112), "local", int(now - 41 * DAY), 734003200, "pve1",
+                  {"notes": "before upgrade", "protected": 1})
+    c.add_task("pve1", "vzdump", "112", "root@pam", int(now - 41 * DAY - 300),
+               int(now - 41 * DAY + 20), "OK", [112], "local")
+    return c
+
+
+def build_shop(now, opts):
+    c = pve.Cluster("shop", [dict(n) for n in SHOP_NODES], [dict(g) for g in SHOP_GUESTS],
+                    {k: dict(v) for k, v in SHOP_STORAGES.items()}, [dict(j) for j in SHOP_JOBS],
+                    PVE8, now, seed=23, task_seconds=opts.task_seconds)
+    daily_runs(c, "backup-shop", 15 * HOUR, 7, now, status={0: {"shop2": "WARNINGS: 1"}})
+    daily_runs(c, "backup-shop-db", 2 * HOUR, 12, now, every=6 * HOUR)
+    daily_runs(c, "backup-shop-office", 2 * DAY + 3 * HOUR, 3, now)
+    # a manual single-guest run by another token, like the fixture's
+    c.add_task("shop2", "vzdump", "205", "monitor@pve", int(now - 9 * DAY), int(now - 9 * DAY + 500),
+               "could not activate storage 'shop-pbs': storage 'shop-pbs' is not online",
+               [205], "shop-pbs", tokenid="tok")
+    # loose typing on one archive: size as a numeric string
+    newest = max(c.archives["shop-pbs"], key=lambda a: a["ctime"])
+    newest["size"] = str(newest["size"])
+    # PBS verification state on some snapshots
+    for a in c.archives["shop-pbs"][::3]:
+        a["verification"] = {"state": "ok", "upid": "UPID:pbs:000016F6:00037CAD:00000001:%08X:"
+                                                    "verify_datastore:store1:root@pam:" % a["ctime"]}
+    return c
+
+
+def build_bench(now, opts):
+    nodes = [node("bench%d" % (i + 1), 32, 256, "%02X" % (i + 16)) for i in range(opts.nodes)]
+    guests = []
+    for i in range(opts.guests):
+        gtype = "lxc" if i % 3 == 2 else "qemu"
+        guests.append(guest(1000 + i, gtype, "guest-%d" % (1000 + i), nodes[i % opts.nodes]["node"],
+                            backup_size=GiB + (i % 17) * 256 * 1024 ** 2))
+    storages = {"local": {"type": "dir", "content": "backup,iso,vztmpl", "shared": 0,
+                          "total": 100861726720, "used": 7954288640},
+                "bench-nfs": {"type": "nfs", "content": "backup", "shared": 1,
+                              "total": 100 * TiB, "used": 40 * TiB}}
+    jobs = [{"id": "backup-bench", "type": "vzdump", "schedule": "02:00", "enabled": 1,
+             "storage": "bench-nfs", "all": 1, "mode": "snapshot", "compress": "zstd"}]
+    c = pve.Cluster("bench", nodes, guests, storages, jobs, PVE9, now, seed=5,
+                    task_seconds=opts.task_seconds)
+    daily_runs(c, "backup-bench", 6 * HOUR, opts.archives_per_guest, now)
+    return c
+
+
+class World:
+    """Everything one scenario serves."""
+
+    def __init__(self, name, opts):
+        now = time.time()
+        self.name = name
+        if name == "bench":
+            self.clusters = {"bench": build_bench(now, opts)}
+            workflows = n8n_workflows(opts.workflows)
+        elif name in ("incident", "healthy"):
+            incident = name == "incident"
+            self.clusters = {"home": build_home(now, incident, opts), "shop": build_shop(now, opts)}
+            workflows = n8n_workflows(N8N_INCIDENT if incident else N8N_HEALTHY)
+        else:
+            raise ValueError("unknown scenario '%s'" % name)
+        self.n8n = {"app": n8n.Instance("app", workflows, now)}
+        self.docker = docker.Engine(DOCKER_CONTAINERS, DOCKER_VOLUMES, now)
+
+    def prewarm(self, api):
+        """Serialise the usual GET answers once, so that the first scrape is fast too."""
+        for c in self.clusters.values():
+            paths = ["/version", "/nodes", "/cluster/backup-info/not-backed-up", "/cluster/tasks"]
+            for nd in c.node_names():
+                paths += ["/nodes/%s/storage" % nd, "/nodes/%s/services/pvescheduler/state" % nd]
+            for path in paths:
+                api.get(c, path, {})
+            api.get(c, "/cluster/resources", {"type": "vm"})
+            for nd in c.node_names():
+                api.get(c, "/nodes/%s/storage" % nd, {"content": "backup"})
+                api.get(c, "/nodes/%s/tasks" % nd, {"typefilter": "vzdump"})
+                for sid in c.storages:
+                    if c.storage_on(sid, nd) and "backup" in c.storages[sid]["content"]:
+                        api.get(c, "/nodes/%s/storage/%s/content" % (nd, sid), {"content": "backup"})

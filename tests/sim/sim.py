@@ -1,0 +1,288 @@
+#!/usr/bin/env python3
+"""sim.py - upstream simulator for persistence_exporter: PVE clusters, n8n, Docker, faults.
+
+Usage: python3 tests/sim/sim.py --scenario incident|healthy|bench [--listen 127.0.0.1]
+       [--port 0] [--port-file FILE] [--docker-socket PATH] [--tls-cert C --tls-key K]
+       [--fast-401] [--guests N --nodes N --archives-per-guest N --workflows N]
+See docs/simulator.md.
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import socketserver
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import docker  # noqa: E402
+import faults  # noqa: E402
+import n8n  # noqa: E402
+import pve  # noqa: E402
+import scenarios  # noqa: E402
+from faults import Reply, json_reply  # noqa: E402
+
+MAX_REQUEST_BODY = 1024 * 1024
+
+
+class Sim:
+    """Shared state of one simulator process: the current world, faults, stats, options."""
+
+    def __init__(self, opts):
+        self.opts = opts
+        self.faults = faults.Faults()
+        self.stats = {}
+        self.stats_lock = threading.Lock()
+        self.pve_api = pve.PveApi(fast_401=opts.fast_401)
+        self.world = self.load(opts.scenario)
+
+    def load(self, name):
+        world = scenarios.World(name, self.opts)
+        world.prewarm(self.pve_api)
+        return world
+
+    def count(self, path):
+        with self.stats_lock:
+            self.stats[path] = self.stats.get(path, 0) + 1
+
+    # ----- control API: /_sim/... -----
+    def control(self, method, path, body):
+        if path == "/_sim/fault" and method == "POST":
+            try:
+                n = self.faults.add(json.loads(body or b"null"))
+            except (ValueError, TypeError, re.error) as e:
+                return json_reply({"error": str(e)}, 400)
+            return json_reply({"ok": True, "faults": n})
+        if path == "/_sim/fault" and method == "DELETE":
+            self.faults.clear()
+            return json_reply({"ok": True, "faults": 0})
+        if path == "/_sim/fault" and method == "GET":
+            return json_reply(self.faults.list())
+        if path == "/_sim/scenario" and method == "POST":
+            try:
+                name = json.loads(body or b"null")["name"]
+                self.world = self.load(name)
+            except (ValueError, TypeError, KeyError) as e:
+                return json_reply({"error": "bad scenario: %s" % e}, 400)
+            return json_reply({"ok": True, "scenario": name})
+        if path == "/_sim/scenario" and method == "GET":
+            return json_reply({"scenario": self.world.name})
+        if path == "/_sim/stats" and method == "GET":
+            with self.stats_lock:
+                return json_reply(dict(self.stats))
+        if path == "/_sim/stats/reset" and method == "POST":
+            with self.stats_lock:
+                self.stats.clear()
+            return json_reply({"ok": True})
+        return json_reply({"error": "no such control endpoint"}, 404)
+
+    # ----- upstreams -----
+    def route(self, method, path, query, form, headers):
+        """(reply, status_reply builder) for an upstream request on the TCP listener."""
+        world = self.world
+        parts = path.split("/")
+        if len(parts) >= 5 and parts[1] == "pve" and parts[3] == "api2" and parts[4] == "json":
+            cluster = world.clusters.get(parts[2])
+            if cluster is None:
+                return pve.status_reply(595), pve.status_reply
+            sub = "/" + "/".join(parts[5:]) if len(parts) > 5 else "/"
+            reply = self.pve_api.handle(cluster, method, sub.rstrip("/") or "/", query, form,
+                                        headers.get("Authorization"))
+            return reply, pve.status_reply
+        if len(parts) >= 3 and parts[1] == "n8n":
+            inst = world.n8n.get(parts[2])
+            if inst is None:
+                return n8n.status_reply(404), n8n.status_reply
+            sub = "/" + "/".join(parts[3:])
+            return n8n.handle(inst, method, sub, query, headers.get("X-N8N-API-KEY")), n8n.status_reply
+        return Reply(404, b"not a simulated upstream\n", ctype="text/plain"), n8n.status_reply
+
+
+class Handler(BaseHTTPRequestHandler):
+    """HTTP/1.1 handler shared by the TCP and the unix-socket listener."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "pve-api-daemon/3.0"
+    sys_version = ""
+    is_docker = False
+
+    def version_string(self):
+        return self.server_version
+
+    def log_message(self, fmt, *args):
+        if self.server.sim.opts.verbose:
+            sys.stderr.write("sim: %s\n" % (fmt % args))
+
+    def address_string(self):
+        return str(self.client_address[0]) if self.client_address else "unix"
+
+    def do_GET(self):
+        self.dispatch("GET")
+
+    def do_POST(self):
+        self.dispatch("POST")
+
+    def do_DELETE(self):
+        self.dispatch("DELETE")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > MAX_REQUEST_BODY:
+            raise ValueError("request body too large")
+        return self.rfile.read(n) if n else b""
+
+    def parse_form(self, body):
+        if not body:
+            return {}
+        if "json" in (self.headers.get("Content-Type") or ""):
+            data = json.loads(body)
+            return {k: str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    def dispatch(self, method):
+        sim = self.server.sim
+        url = urlsplit(self.path)
+        path, query = url.path, dict(parse_qsl(url.query, keep_blank_values=True))
+        try:
+            body = self.read_body()
+        except ValueError:
+            self.send(Reply(413, b"", close=True))
+            return
+        if path.startswith("/_sim/") and not self.is_docker:
+            self.send(sim.control(method, path, body))
+            return
+        sim.count(path)
+        fault = sim.faults.take(self.path)
+        if fault and fault.delay:
+            time.sleep(fault.delay)
+        if self.is_docker:
+            reply = sim.world.docker.handle(method, path, query)
+            status_reply = docker.status_reply
+        else:
+            try:
+                form = self.parse_form(body)
+            except ValueError:
+                form = {}
+            reply, status_reply = sim.route(method, path, query, form, self.headers)
+        if fault:
+            reply = faults.apply(fault, reply, status_reply)
+        self.send(reply, head_only=method == "HEAD")
+
+    def send(self, reply, head_only=False):
+        self.send_response(reply.status, reply.reason)
+        if reply.ctype:
+            self.send_header("Content-Type", reply.ctype)
+        for key, value in reply.headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(reply.length))
+        if reply.close or reply.status >= 400 and not self.is_docker:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if head_only:
+            return
+        try:
+            if callable(reply.body):
+                reply.body(self.wfile)
+            else:
+                self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True
+
+
+class DockerHandler(Handler):
+    is_docker = True
+    server_version = "Docker/%s" % docker.ENGINE_VERSION
+
+    def do_HEAD(self):
+        self.dispatch("HEAD")
+
+
+class TcpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description="Upstream simulator for persistence_exporter.")
+    p.add_argument("--scenario", default="incident", choices=["incident", "healthy", "bench"])
+    p.add_argument("--listen", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file")
+    p.add_argument("--docker-socket")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--fast-401", action="store_true", help="answer bad tokens at once, not after 3 s")
+    p.add_argument("--guests", type=int, default=1000, help="bench: number of guests")
+    p.add_argument("--nodes", type=int, default=4, help="bench: number of nodes")
+    p.add_argument("--archives-per-guest", type=int, default=20, help="bench: archives per guest")
+    p.add_argument("--workflows", type=int, default=5000, help="bench: n8n workflows")
+    p.add_argument("--task-seconds", type=float, default=3.0, help="how long a vzdump task runs")
+    p.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    opts = p.parse_args(argv)
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    if opts.nodes < 1 or opts.guests < 0 or opts.archives_per_guest < 1 or opts.workflows < 0:
+        p.error("bench sizes must be positive")
+    return opts
+
+
+def start_docker(sim, path):
+    if os.path.exists(path):
+        os.unlink(path)
+    server = UnixServer(path, DockerHandler)
+    server.sim = sim
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def main(argv):
+    opts = parse_args(argv)
+    sim = Sim(opts)
+    family = socket.AF_INET6 if ":" in opts.listen else socket.AF_INET
+    TcpServer.address_family = family
+    server = TcpServer((opts.listen, opts.port), Handler)
+    server.sim = sim
+    scheme = "http"
+    if opts.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    port = server.server_address[1]
+    if opts.docker_socket:
+        start_docker(sim, opts.docker_socket)
+        print("sim: docker engine API on unix:%s" % opts.docker_socket, flush=True)
+    host = "[%s]" % opts.listen if family == socket.AF_INET6 else opts.listen
+    print("sim: listening on %s://%s:%d" % (scheme, host, port), flush=True)
+    if opts.port_file:
+        tmp = opts.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, opts.port_file)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if opts.docker_socket and os.path.exists(opts.docker_socket):
+            os.unlink(opts.docker_socket)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

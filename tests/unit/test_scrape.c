@@ -1,0 +1,286 @@
+/* test_scrape.c - the scrape framework: deadline, concurrency, upstream cache, facts, filters. */
+#include "testutil.h"
+
+#include <cjson/cJSON.h>
+
+#include "collector.h"
+#include "expfmt.h"
+
+static const struct expfmt_desc d_value = {"persistence_test_value", EXPFMT_GAUGE, "A test value."};
+
+static size_t count_one(const struct config *cfg)
+{
+	(void)cfg;
+	return 1;
+}
+
+static const char *name_a(const struct config *cfg, size_t i)
+{
+	(void)cfg;
+	(void)i;
+	return "a";
+}
+
+static const char *name_b(const struct config *cfg, size_t i)
+{
+	(void)cfg;
+	(void)i;
+	return "b";
+}
+
+static const struct fetch_target test_target = {.base_url = "http://upstream.test", .timeout = 30};
+
+/* Reads {"value": N} from /value and publishes it. */
+static enum perr collect_json(struct collect *c)
+{
+	cJSON *doc;
+	char msg[256];
+	enum perr rc = collect_get_json(c, &test_target, "/value", &doc, msg, sizeof(msg));
+	if (rc != PE_OK) {
+		collect_fail(c, "%s", msg);
+		return rc;
+	}
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "value");
+	if (!cJSON_IsNumber(v)) {
+		collect_fail(c, "no value");
+		return PE_PARSE;
+	}
+	expfmt_add(c->out, &d_value, v->valuedouble, "source", c->source, NULL);
+	scrape_fact_set(c->scrape, "test", c->source, "value", v->valuedouble, "note");
+	return PE_OK;
+}
+
+static enum perr collect_sleepy(struct collect *c)
+{
+	struct timespec ts = {3, 0};
+	nanosleep(&ts, NULL);
+	expfmt_add(c->out, &d_value, 42, "source", c->source, NULL);
+	return PE_OK;
+}
+
+static double phase1_seen;
+
+static enum perr collect_phase1(struct collect *c)
+{
+	double v = -1;
+	const char *str = NULL;
+	if (scrape_fact_get(c->scrape, "test", "a", "value", &v, &str) && str && strcmp(str, "note") == 0)
+		phase1_seen = v;
+	return PE_OK;
+}
+
+static const struct collector col_json = {"json", "testkind", 0, count_one, name_a, collect_json};
+static const struct collector col_sleepy = {"sleepy", "testkind", 0, count_one, name_b, collect_sleepy};
+static const struct collector col_phase1 = {"late", NULL, 1, count_one, NULL, collect_phase1};
+
+static struct tu_route routes[] = {
+	{.path = "/value", .body = "{\"value\": 7}"},
+};
+
+static struct scrape_state *new_state(struct tu_upstream *u, const struct collector *const *table)
+{
+	struct scrape_state *st = scrape_state_new();
+	ck_assert_ptr_nonnull(st);
+	tu_upstream_init(u, routes, 1);
+	scrape_state_set_transport(st, tu_transport, u);
+	scrape_state_set_collectors(st, table);
+	return st;
+}
+
+START_TEST(test_deadline_holds_and_slow_collector_fails)
+{
+	static const struct collector *const table[] = {&col_json, &col_sleepy, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	routes[0].body = "{\"value\": 7}";
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *text = tu_scrape_text(st, cfg, NULL, 0, 1.0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(took < 2.5, "scrape took %.2f s past a 1 s deadline", took);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_test_value{source=\"a\"} 7\n"));
+	ck_assert_ptr_null(strstr(text, "persistence_test_value{source=\"b\"}"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_scrape_collector_success{collector=\"sleepy\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_scrape_collector_success{collector=\"json\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"b\",kind=\"testkind\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"a\",kind=\"testkind\"} 1\n"));
+	tu_assert_promtool_clean(text);
+	free(text);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
+START_TEST(test_cache_reuses_answers_within_ttl)
+{
+	static const struct collector *const table[] = {&col_json, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	routes[0].body = "{\"value\": 7}";
+	cfg->global.cache_ttl = 60;
+	for (int i = 0; i < 3; i++)
+		free(tu_scrape_text(st, cfg, NULL, 0, 5));
+	ck_assert_int_eq(u.calls, 1);
+	cfg->global.cache_ttl = 0;
+	free(tu_scrape_text(st, cfg, NULL, 0, 5));
+	free(tu_scrape_text(st, cfg, NULL, 0, 5));
+	ck_assert_int_eq(u.calls, 3);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
+START_TEST(test_stale_answer_served_while_refresh_is_slow)
+{
+	static const struct collector *const table[] = {&col_json, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	routes[0].body = "{\"value\": 7}";
+	routes[0].delay = 0;
+	cfg->global.cache_ttl = 0.2;
+	cfg->global.max_staleness = 300;
+	free(tu_scrape_text(st, cfg, NULL, 0, 5));
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	routes[0].delay = 2;
+	char *text = tu_scrape_text(st, cfg, NULL, 0, 0.8);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_test_value{source=\"a\"} 7\n"));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"a\",kind=\"testkind\"} 1\n"));
+	free(text);
+	/* beyond max_staleness the same situation is a failure */
+	cfg->global.max_staleness = 0.1;
+	nanosleep(&ts, NULL);
+	text = tu_scrape_text(st, cfg, NULL, 0, 0.5);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"a\",kind=\"testkind\"} 0\n"));
+	ck_assert_ptr_null(strstr(text, "persistence_test_value{"));
+	free(text);
+	routes[0].delay = 0;
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
+/* Runs col_json against one canned answer and returns the source's error text. */
+static void expect_failure(const char *body, long status, const char *content_type, const char *want)
+{
+	static const struct collector *const table[] = {&col_json, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	routes[0].body = body;
+	routes[0].delay = 0;
+	routes[0].status = status;
+	routes[0].content_type = content_type;
+	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(scrape_run(s), PE_OK);
+	ck_assert_uint_eq(scrape_nsources(s), 1);
+	const struct source_result *r = scrape_source(s, 0);
+	ck_assert_int_eq(r->up, 0);
+	ck_assert_msg(strstr(r->error, want) != NULL, "error \"%s\" lacks \"%s\"", r->error, want);
+	scrape_free(s);
+	routes[0].status = 0;
+	routes[0].content_type = NULL;
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+
+START_TEST(test_bad_answers_are_classified)
+{
+	expect_failure("<html><body>n8n is starting</body></html>", 200, "text/html", "HTML instead of JSON");
+	expect_failure("{\"value\": 7", 200, NULL, "invalid or truncated JSON");
+	expect_failure("", 200, NULL, "empty body");
+	expect_failure("{\"data\":null,\"message\":\"authentication failure\\n\"}", 401, NULL,
+		       "HTTP 401: authentication failure");
+	expect_failure("{\"data\":null}", 596, NULL, "HTTP 596");
+	expect_failure("<html>Not Found</html>", 404, "text/html", "(HTML body)");
+	expect_failure("{\"novalue\": 1}", 200, NULL, "no value");
+}
+END_TEST
+
+START_TEST(test_phase1_reads_facts_and_filter_pulls_dependencies)
+{
+	static const struct collector *const table[] = {&col_json, &col_phase1, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	routes[0].body = "{\"value\": 9}";
+	phase1_seen = 0;
+	const char *only[] = {"late"};
+	char *text = tu_scrape_text(st, cfg, only, 1, 5);
+	ck_assert_double_eq(phase1_seen, 9);
+	ck_assert_ptr_null(strstr(text, "persistence_test_value"));
+	ck_assert_ptr_null(strstr(text, "collector=\"json\""));
+	ck_assert_ptr_nonnull(strstr(text, "persistence_scrape_collector_success{collector=\"late\"} 1\n"));
+	free(text);
+	const char *json_only[] = {"json"};
+	phase1_seen = 0;
+	text = tu_scrape_text(st, cfg, json_only, 1, 5);
+	ck_assert_double_eq(phase1_seen, 0);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_test_value{source=\"a\"} 9\n"));
+	free(text);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
+static void count_cb(void *ctx, const char *key, double v, const char *str)
+{
+	(void)str;
+	double *sum = ctx;
+	if (strncmp(key, "guest/", 6) == 0)
+		*sum += v;
+}
+
+START_TEST(test_facts)
+{
+	struct tu_upstream u;
+	static const struct collector *const table[] = {NULL};
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	scrape_fact_set(s, "pve", "home", "guest/100/last_backup", 10, NULL);
+	scrape_fact_set(s, "pve", "home", "guest/105/last_backup", 20, "x");
+	scrape_fact_set(s, "pve", "shop", "guest/100/last_backup", 1000, NULL);
+	scrape_fact_set(s, "pve", "home", "other", 5, NULL);
+	double v = 0, sum = 0;
+	const char *str = NULL;
+	ck_assert_int_eq(scrape_fact_get(s, "pve", "home", "guest/105/last_backup", &v, &str), 1);
+	ck_assert_double_eq(v, 20);
+	ck_assert_str_eq(str, "x");
+	ck_assert_int_eq(scrape_fact_get(s, "pve", "home", "guest/999/last_backup", &v, NULL), 0);
+	scrape_fact_each(s, "pve", "home", "guest/", count_cb, &sum);
+	ck_assert_double_eq(sum, 30);
+	scrape_free(s);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
+static Suite *scrape_suite(void)
+{
+	Suite *s = suite_create("scrape");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_deadline_holds_and_slow_collector_fails);
+	tcase_add_test(tc, test_cache_reuses_answers_within_ttl);
+	tcase_add_test(tc, test_stale_answer_served_while_refresh_is_slow);
+	tcase_add_test(tc, test_bad_answers_are_classified);
+	tcase_add_test(tc, test_phase1_reads_facts_and_filter_pulls_dependencies);
+	tcase_add_test(tc, test_facts);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(scrape_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
