@@ -1,9 +1,14 @@
-/* test_mount.c - mountinfo and vzdump archive-name parsers (pure functions). */
+/* test_mount.c - mountinfo and vzdump archive-name parsers, and the mount collector over temp trees. */
 #include <check.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 
 #include "mountinfo.h"
+#include "probe.h"
+#include "testutil.h"
 #include "vzdump_name.h"
 
 static enum perr mi_line(const char *s, struct mountinfo_entry *e)
@@ -259,6 +264,391 @@ START_TEST(test_vzdump_bad_zones)
 }
 END_TEST
 
+/* ---- the collector over a temp tree ---- */
+
+struct mtree {
+	char dir[64]; /* root of the temp tree */
+	char mnt[128]; /* the "mount": dir/nas */
+	char dump[160]; /* dir/nas/dump */
+	char procfs[128]; /* dir/proc */
+};
+
+static void mt_path(char *out, size_t n, const char *dir, const char *name)
+{
+	snprintf(out, n, "%s/%s", dir, name);
+}
+
+/* A file of the given (sparse) size and age in seconds. */
+static void mt_file(const char *dir, const char *name, off_t size, double age)
+{
+	char p[512];
+	mt_path(p, sizeof(p), dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, size), 0);
+	close(fd);
+	struct timeval tv[2];
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= (time_t)age;
+	tv[1] = tv[0];
+	ck_assert_int_eq(utimes(p, tv), 0);
+}
+
+static void mt_dir(const char *dir, const char *name, double age)
+{
+	char p[512];
+	mt_path(p, sizeof(p), dir, name);
+	ck_assert_int_eq(mkdir(p, 0755), 0);
+	struct timeval tv[2];
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= (time_t)age;
+	tv[1] = tv[0];
+	ck_assert_int_eq(utimes(p, tv), 0);
+}
+
+/* Writes proc/self/mountinfo; %s in fmt is replaced by the mount path (as escaped octal where needed). */
+static void mt_mountinfo(const struct mtree *t, const char *text)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/self", t->procfs);
+	mkdir(t->procfs, 0755);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/self/mountinfo", t->procfs);
+	tu_write_file(p, text, strlen(text));
+}
+
+static void mt_make(struct mtree *t)
+{
+	snprintf(t->dir, sizeof(t->dir), "/tmp/pe-mount-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(t->dir));
+	snprintf(t->mnt, sizeof(t->mnt), "%s/nas", t->dir);
+	snprintf(t->dump, sizeof(t->dump), "%s/dump", t->mnt);
+	snprintf(t->procfs, sizeof(t->procfs), "%s/proc", t->dir);
+	ck_assert_int_eq(mkdir(t->mnt, 0755), 0);
+	ck_assert_int_eq(mkdir(t->dump, 0755), 0);
+	char mi[1024];
+	snprintf(mi, sizeof(mi),
+		 "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+		 "40 22 0:50 / %s rw,relatime shared:9 - nfs 192.0.2.9:/old rw\n"
+		 "41 40 0:51 / %s rw,relatime shared:10 - nfs4 192.0.2.9:/volume1/pve rw,vers=4.1\n",
+		 t->mnt, t->mnt);
+	mt_mountinfo(t, mi);
+}
+
+static void mt_free(struct mtree *t)
+{
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The archives of the golden case (names in Europe/Berlin time). */
+static void mt_archives(const struct mtree *t)
+{
+	/* VM 100: newest 2024-01-15 13:00 CET = 1705320000 */
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst", 1000, 0);
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.log", 10, 0);
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst.notes", 10, 0);
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst.protected", 0, 0);
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_14-13_00_00.vma.zst", 5000, 0);
+	mt_file(t->dump, "vzdump-qemu-100-2023_12_01-02_00_00.vma", 7, 0);
+	/* LXC 105: newest 2024-07-15 14:00 CEST = 1721044800 */
+	mt_file(t->dump, "vzdump-lxc-105-2024_07_15-14_00_00.tar.zst", 2048, 0);
+	mt_file(t->dump, "vzdump-lxc-105-2024_07_14-14_00_00.tgz", 4096, 0);
+	/* VM 200 once was a container: two series */
+	mt_file(t->dump, "vzdump-qemu-200-2024_03_01-00_00_00.vma.lzo", 1, 0);
+	mt_file(t->dump, "vzdump-lxc-200-2023_03_01-00_00_00.tar.gz", 2, 0);
+	/* not archives */
+	mt_file(t->dump, "vzdump-qemu-101-2024_02_30-00_00_00.vma.zst", 99, 0);
+	mt_file(t->dump, "vzdump-qemu-0102-2024_02_01-00_00_00.vma.zst", 99, 0);
+	mt_file(t->dump, "notes.txt", 3, 0);
+	mt_dir(t->dump, "vzdump-qemu-103-2024_02_01-00_00_00.vma.zst", 0);
+	char link[512];
+	mt_path(link, sizeof(link), t->dump, "vzdump-qemu-104-2024_02_01-00_00_00.vma.zst");
+	ck_assert_int_eq(symlink("/etc/hostname", link), 0);
+	/* partial files: two leftovers older than a day, the rest not */
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_10-13_00_00.vma.dat", 123, 3 * 86400);
+	mt_dir(t->dump, "vzdump-lxc-105-2024_07_01-14_00_00.tmp", 2 * 86400);
+	mt_file(t->dump, "vzdump-qemu-100-2024_01_16-13_00_00.vma.dat", 123, 60);
+	mt_dir(t->dump, "vzdump-lxc-105-2024_07_16-14_00_00.tmp", 60);
+	mt_file(t->dump, "stray.tmp", 1, 5 * 86400); /* a file, not a folder */
+}
+
+static struct config *mt_config(const struct mtree *t, int write_probe, const char *dump_dir, const char *tz)
+{
+	struct config *cfg = tu_config_new();
+	cfg->mounts = calloc(1, sizeof(*cfg->mounts));
+	ck_assert_ptr_nonnull(cfg->mounts);
+	cfg->nmounts = 1;
+	struct config_mount *m = &cfg->mounts[0];
+	m->name = strdup("nas");
+	m->path = strdup(t->mnt);
+	m->fstype = strdup("nfs4");
+	m->timeout = 5;
+	m->write_probe = write_probe;
+	m->dump_dir = dump_dir ? strdup(dump_dir) : NULL;
+	m->timezone = tz ? strdup(tz) : NULL;
+	snprintf(cfg->paths.procfs, sizeof(cfg->paths.procfs), "%s", t->procfs);
+	return cfg;
+}
+
+/* Drops the sample lines (not HELP/TYPE) of the families whose values depend on the host disk. */
+static char *mt_strip_disk(const char *text)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		if (strncmp(p, "persistence_mount_size_bytes{", 29) != 0 &&
+		    strncmp(p, "persistence_mount_avail_bytes{", 30) != 0)
+			buf_add(&out, p, len);
+		p += len;
+	}
+	buf_add(&out, "", 0);
+	return buf_steal(&out, NULL);
+}
+
+/* Replaces every occurrence of the temp root with "/TMP" so golden files do not depend on mkdtemp. */
+static char *mt_fix_tmp(const char *text, const char *dir)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	size_t n = strlen(dir);
+	for (const char *p = text; *p;) {
+		if (strncmp(p, dir, n) == 0) {
+			buf_adds(&out, "/TMP");
+			p += n;
+		} else {
+			buf_addc(&out, *p++);
+		}
+	}
+	buf_add(&out, "", 0);
+	return buf_steal(&out, NULL);
+}
+
+struct mt_result {
+	char *text; /* full exposition minus volatile families */
+	int up;
+	char error[256];
+	double fact100, fact105, fact200;
+	int has100;
+};
+
+/* The temp root of a config made by mt_config(): the mount path without its last "/nas". */
+static const char *mt_tmp_root(const struct config *cfg)
+{
+	static __thread char root[128];
+	snprintf(root, sizeof(root), "%s", cfg->mounts[0].path);
+	char *slash = strrchr(root, '/');
+	if (slash)
+		*slash = '\0';
+	return root;
+}
+
+static void mt_scrape(struct scrape_state *st, struct config *cfg, struct mt_result *r)
+{
+	static const char *const only[] = {"mount"};
+	struct scrape *s = scrape_new(st, cfg, 10, only, 1);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(scrape_run(s), PE_OK);
+	ck_assert_uint_eq(scrape_nsources(s), 1);
+	r->up = scrape_source(s, 0)->up;
+	snprintf(r->error, sizeof(r->error), "%s", scrape_source(s, 0)->error);
+	r->has100 = scrape_fact_get(s, "mount", "nas", "vmid/100/last_backup", &r->fact100, NULL);
+	r->fact105 = r->fact200 = -1;
+	scrape_fact_get(s, "mount", "nas", "vmid/105/last_backup", &r->fact105, NULL);
+	scrape_fact_get(s, "mount", "nas", "vmid/200/last_backup", &r->fact200, NULL);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(scrape_write(s, &out), PE_OK);
+	buf_add(&out, "", 0);
+	scrape_free(s);
+	char *raw = buf_steal(&out, NULL);
+	tu_assert_promtool_clean(raw);
+	char *fixed = mt_fix_tmp(raw, mt_tmp_root(cfg));
+	r->text = tu_strip_volatile(fixed);
+	free(fixed);
+	free(raw);
+}
+
+static int mt_has(const char *text, const char *line)
+{
+	return strstr(text, line) != NULL;
+}
+
+START_TEST(collect_archives_golden)
+{
+	struct mtree t;
+	mt_make(&t);
+	mt_archives(&t);
+	struct config *cfg = mt_config(&t, 1, "dump", "Europe/Berlin");
+	struct scrape_state *st = scrape_state_new();
+	struct mt_result r;
+	mt_scrape(st, cfg, &r);
+	ck_assert_int_eq(r.up, 1);
+	ck_assert_int_eq(r.has100, 1);
+	ck_assert(r.fact100 == 1705320000.0);
+	ck_assert(r.fact105 == 1721044800.0);
+	ck_assert(r.fact200 == 1709247600.0); /* the newer of the qemu and lxc series */
+	/* size and avail are real statvfs numbers of the temp folder: present and positive */
+	ck_assert(mt_has(r.text, "persistence_mount_size_bytes{source=\"nas\"} "));
+	const char *a = strstr(r.text, "persistence_mount_avail_bytes{source=\"nas\"} ");
+	ck_assert_ptr_nonnull(a);
+	ck_assert(strtod(a + strlen("persistence_mount_avail_bytes{source=\"nas\"} "), NULL) > 0);
+	/* no probe file left behind */
+	char probe[512];
+	mt_path(probe, sizeof(probe), t.mnt, ".persistence_exporter_probe");
+	ck_assert_int_ne(access(probe, F_OK), 0);
+	char *golden = mt_strip_disk(r.text);
+	tu_assert_promtool_clean(golden);
+	tu_assert_golden(golden, "tests/unit/golden/mount/archives.prom");
+	free(golden);
+	free(r.text);
+	scrape_state_free(st);
+	config_unref(cfg);
+	mt_free(&t);
+}
+END_TEST
+
+START_TEST(collect_not_mounted)
+{
+	struct mtree t;
+	mt_make(&t);
+	mt_mountinfo(&t, "22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
+			 "40 22 0:50 / /mnt/other rw - nfs4 x:/y rw\n");
+	struct config *cfg = mt_config(&t, 1, "dump", NULL);
+	struct scrape_state *st = scrape_state_new();
+	struct mt_result r;
+	mt_scrape(st, cfg, &r);
+	ck_assert_int_eq(r.up, 0);
+	ck_assert_str_eq(r.error, "not mounted");
+	ck_assert_int_eq(r.has100, 0);
+	tu_assert_golden(r.text, "tests/unit/golden/mount/not_mounted.prom");
+	ck_assert(!mt_has(r.text, "persistence_mount_responsive{"));
+	free(r.text);
+	scrape_state_free(st);
+	config_unref(cfg);
+	mt_free(&t);
+}
+END_TEST
+
+START_TEST(collect_mountinfo_unreadable)
+{
+	struct mtree t;
+	mt_make(&t);
+	struct config *cfg = mt_config(&t, 0, NULL, NULL);
+	snprintf(cfg->paths.procfs, sizeof(cfg->paths.procfs), "%s/no-such-proc", t.dir);
+	struct scrape_state *st = scrape_state_new();
+	struct mt_result r;
+	mt_scrape(st, cfg, &r);
+	ck_assert_int_eq(r.up, 0);
+	ck_assert_ptr_nonnull(strstr(r.error, "mountinfo"));
+	ck_assert(!mt_has(r.text, "persistence_mount_present{")); /* unknown, not 0 */
+	free(r.text);
+	scrape_state_free(st);
+	config_unref(cfg);
+	mt_free(&t);
+}
+END_TEST
+
+START_TEST(collect_not_writable_no_dump)
+{
+	struct mtree t;
+	mt_make(&t);
+	/* a folder where the probe file would go: creating it fails (EISDIR) */
+	mt_dir(t.mnt, ".persistence_exporter_probe", 0);
+	struct config *cfg = mt_config(&t, 1, "no-such-dump", "UTC");
+	struct scrape_state *st = scrape_state_new();
+	struct mt_result r;
+	mt_scrape(st, cfg, &r);
+	ck_assert_int_eq(r.up, 1); /* the mount answered; the missing folder is logged */
+	ck_assert(mt_has(r.text, "persistence_mount_writable{source=\"nas\"} 0\n"));
+	ck_assert(mt_has(r.text, "persistence_mount_responsive{source=\"nas\"} 1\n"));
+	ck_assert(!mt_has(r.text, "persistence_mount_archives{"));
+	ck_assert(!mt_has(r.text, "persistence_mount_partial_files{"));
+	free(r.text);
+	scrape_state_free(st);
+	config_unref(cfg);
+	mt_free(&t);
+}
+END_TEST
+
+/* A probe job standing in for a hung statvfs: blocks the key's worker until released. */
+struct mt_block {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int open;
+	int done;
+};
+
+static void mt_block_fn(void *arg)
+{
+	struct mt_block *b = arg;
+	pthread_mutex_lock(&b->mu);
+	while (!b->open)
+		pthread_cond_wait(&b->cond, &b->mu);
+	pthread_mutex_unlock(&b->mu);
+}
+
+static void mt_block_free(void *arg)
+{
+	struct mt_block *b = arg;
+	pthread_mutex_lock(&b->mu);
+	b->done = 1;
+	pthread_mutex_unlock(&b->mu);
+}
+
+START_TEST(collect_hung_probe)
+{
+	struct mtree t;
+	mt_make(&t);
+	mt_archives(&t);
+	struct config *cfg = mt_config(&t, 1, "dump", "Europe/Berlin");
+	struct scrape_state *st = scrape_state_new();
+	struct probe_pool *pool = scrape_state_probes(st);
+	struct mt_block b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	ck_assert_int_eq(probe_run(pool, "mount:nas", mt_block_fn, &b, mt_block_free, 0.01), PE_TIMEOUT);
+	size_t threads = probe_pool_threads(pool);
+	struct mt_result r;
+	for (int i = 0; i < 3; i++) {
+		mt_scrape(st, cfg, &r);
+		ck_assert_int_eq(r.up, 0);
+		ck_assert_ptr_nonnull(strstr(r.error, "probe not done"));
+		ck_assert_int_eq(r.has100, 0);
+		if (i < 2) {
+			free(r.text);
+			continue;
+		}
+		/* unresponsive: no made-up or stale numbers */
+		tu_assert_golden(r.text, "tests/unit/golden/mount/hung.prom");
+		free(r.text);
+	}
+	ck_assert_uint_eq(probe_pool_threads(pool), threads);
+	/* the server comes back: the next clean probe makes the mount responsive */
+	pthread_mutex_lock(&b.mu);
+	b.open = 1;
+	pthread_cond_broadcast(&b.cond);
+	pthread_mutex_unlock(&b.mu);
+	for (int i = 0; i < 1000; i++) {
+		pthread_mutex_lock(&b.mu);
+		int done = b.done;
+		pthread_mutex_unlock(&b.mu);
+		if (done)
+			break;
+		usleep(10000);
+	}
+	mt_scrape(st, cfg, &r);
+	ck_assert_int_eq(r.up, 1);
+	ck_assert(mt_has(r.text, "persistence_mount_responsive{source=\"nas\"} 1\n"));
+	ck_assert(r.fact100 == 1705320000.0);
+	free(r.text);
+	scrape_state_free(st);
+	config_unref(cfg);
+	mt_free(&t);
+}
+END_TEST
+
 static Suite *mount_suite(void)
 {
 	Suite *s = suite_create("mount");
@@ -273,6 +663,14 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, test_vzdump_time_zones);
 	tcase_add_test(tc, test_vzdump_bad_zones);
 	suite_add_tcase(s, tc);
+	TCase *tcc = tcase_create("collector");
+	tcase_set_timeout(tcc, 60);
+	tcase_add_test(tcc, collect_archives_golden);
+	tcase_add_test(tcc, collect_not_mounted);
+	tcase_add_test(tcc, collect_mountinfo_unreadable);
+	tcase_add_test(tcc, collect_not_writable_no_dump);
+	tcase_add_test(tcc, collect_hung_probe);
+	suite_add_tcase(s, tcc);
 	return s;
 }
 
