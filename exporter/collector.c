@@ -4,11 +4,7 @@
 #include <string.h>
 
 const struct collector *const collector_table[] = {
-	&collector_pve,
-	&collector_pve_local,
-	&collector_mount,
-	&collector_n8n,
-	NULL,
+	&collector_pve, &collector_pve_local, &collector_mount, &collector_n8n, NULL,
 };
 
 const struct collector *collector_find(const char *name)
