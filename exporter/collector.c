@@ -7,6 +7,7 @@
 const struct collector *const collector_table[] = {
 	&collector_pve,
 	&collector_pve_local,
+	&collector_mount,
 	&collector_n8n,
 	&collector_inventory,
 	NULL,
