@@ -5,6 +5,7 @@
 
 const struct collector *const collector_table[] = {
 	&collector_pve,
+	&collector_docker,
 	NULL,
 };
 
