@@ -5,7 +5,7 @@ CC       ?= cc
 PREFIX   ?= /usr/local
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-PKGS     := libmicrohttpd libcurl libcjson yaml-0.1 zlib libssl libcrypto
+PKGS     := libmicrohttpd libcurl libcjson yaml-0.1 zlib libssl libcrypto gnutls
 B        ?= build
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \

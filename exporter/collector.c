@@ -5,6 +5,8 @@
 
 const struct collector *const collector_table[] = {
 	&collector_pve,
+	&collector_pve_local,
+	&collector_n8n,
 	&collector_docker,
 	NULL,
 };

@@ -30,12 +30,32 @@ struct http_opts {
 
 struct http_server;
 
+/*
+ * Starts the server (its own threads; one per connection, at most
+ * conn_limit, half of them per client address). o and h are copied, web
+ * too (users, headers); PEM files are read here. Returns PE_INVAL for a
+ * bad listen address or telemetry path, PE_CONFIG for a web config it
+ * cannot honour (non-bcrypt password, forbidden header, unknown
+ * min_version/client_auth_type), PE_IO for an unreadable file, PE_TLS
+ * when MHD will not start with TLS on (bad PEM, or a bind failure), PE_IO
+ * when it cannot bind without TLS; msg says which. Handler errors answer 500 (PE_INVAL: 400) with
+ * a fixed text; the error is logged, never sent.
+ */
 enum perr http_start(const struct http_opts *o, const struct http_handlers *h, struct http_server **out,
 		     char *msg, size_t msglen) PE_WUR;
 unsigned short http_port(const struct http_server *s); /* the bound port (useful with :0) */
 void http_stop(struct http_server *s); /* takes NULL */
 
-/* collect[] parsing, exposed for tests and the fuzzer: splits a query string. */
+#define HTTP_COLLECT_MAX 32 /* collect[] values passed to handlers->metrics */
+#define HTTP_COLLECT_LEN 64 /* longer collect[] values are dropped */
+
+/*
+ * collect[] parsing, exposed for tests and the fuzzer: splits a query
+ * string (a leading "/path?" is skipped), percent-decodes keys and values,
+ * and stores each collect[] value NUL-terminated in storage, pointed to
+ * by names. Drops empty, duplicate, undecodable (bad %, NUL) and over-long
+ * values and those that do not fit; returns how many were kept (<= max).
+ */
 size_t http_parse_collect(const char *query, char **names, size_t max, char *storage, size_t storagelen);
 
 #endif

@@ -1,0 +1,1045 @@
+/* http.c - the HTTP server: routes, web-config TLS and basic auth, gzip; the only libmicrohttpd user. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <errno.h>
+#include <gnutls/gnutls.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include "log.h"
+
+#define HTTP_REALM "persistence_exporter"
+#define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define HTTP_TEXT_TYPE "text/plain; charset=utf-8"
+#define HTTP_BODY_MAX (64u << 20) /* cap on a handler's response body */
+#define HTTP_UPLOAD_MAX (64u << 10) /* request body bytes dropped before the connection is cut */
+#define HTTP_PEM_MAX (1u << 20) /* cap on a PEM file */
+#define HTTP_CONN_MEMORY (32u << 10) /* per-connection pool: bounds request line + headers */
+
+enum http_client_auth {
+	HTTP_CA_NONE = 0, /* NoClientCert */
+	HTTP_CA_REQUEST, /* RequestClientCert */
+	HTTP_CA_REQUIRE_ANY, /* RequireAnyClientCert */
+	HTTP_CA_VERIFY_IF_GIVEN, /* VerifyClientCertIfGiven */
+	HTTP_CA_REQUIRE_VERIFY, /* RequireAndVerifyClientCert */
+};
+
+/* Methods a route accepts, as a bit set. */
+enum { HTTP_M_GET = 1, HTTP_M_POST = 2 };
+
+struct http_server;
+struct http_route {
+	const char *path; /* NULL: the telemetry path */
+	unsigned methods;
+	const char *allow; /* the Allow header for a 405 */
+	int open; /* 1: no authentication (health checks) */
+	enum MHD_Result (*serve)(struct http_server *s, struct MHD_Connection *c, const char *uri);
+};
+
+struct http_server {
+	struct MHD_Daemon *daemon;
+	struct http_handlers h;
+	char *telemetry_path;
+	int enable_lifecycle;
+	struct web_user *users; /* deep copies */
+	char (*cached)[CRYPT_OUTPUT_SIZE]; /* per user: fast hash of the last password that passed bcrypt */
+	char cache_salt[CRYPT_GENSALT_OUTPUT_SIZE]; /* "$5$rounds=1000$..." random per start */
+	pthread_mutex_t cache_lock;
+	size_t nusers;
+	struct web_header *headers;
+	size_t nheaders;
+	char dummy_hash[CRYPT_OUTPUT_SIZE]; /* checked for unknown users so timing does not tell */
+	enum http_client_auth client_auth;
+};
+
+/* ---- small helpers ---- */
+
+static void http_msg(char *msg, size_t msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void http_msg(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!msg || !msglen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+/* Compares a computed hash with the stored one without an early exit. */
+static int http_ct_equal(const char *computed, const char *stored)
+{
+	size_t lc = strlen(computed), ls = strlen(stored);
+	volatile unsigned char diff = lc != ls;
+	for (size_t i = 0; i < ls; i++)
+		diff |= (unsigned char)((i < lc ? computed[i] : 0) ^ stored[i]);
+	return diff == 0;
+}
+
+/* Reads a whole (small) file into a NUL-terminated heap string. */
+static enum perr http_read_file(const char *path, char **out, char *msg, size_t msglen)
+{
+	struct buf b;
+	char chunk[4096];
+	enum perr e = PE_OK;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		http_msg(msg, msglen, "cannot open %s: %s", path, strerror(errno));
+		return PE_IO;
+	}
+	buf_init(&b, HTTP_PEM_MAX);
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		(void)buf_add(&b, chunk, n);
+	if (ferror(f) || buf_err(&b) || b.len == 0) {
+		e = ferror(f) ? PE_IO : b.len == 0 ? PE_TLS : buf_err(&b);
+		http_msg(msg, msglen, "cannot read %s: %s", path, b.len == 0 ? "empty file" : err_str(e));
+		buf_free(&b);
+		goto out;
+	}
+	*out = buf_steal(&b, NULL);
+out:
+	fclose(f);
+	return e;
+}
+
+static void http_free_secret(char *p)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, strlen(p));
+	free(p);
+}
+
+/* ---- request parsing ---- */
+
+static int http_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes src[0..n) into dst (room for cap bytes incl. NUL); -1 if it does not fit or is bad. */
+static long http_unescape(const char *src, size_t n, char *dst, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = src[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			if (i + 2 >= n)
+				return -1;
+			int hi = http_hexval(src[i + 1]), lo = http_hexval(src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (c == '\0' || o + 1 >= cap)
+			return -1;
+		dst[o++] = c;
+	}
+	dst[o] = '\0';
+	return (long)o;
+}
+
+static int http_collect_seen(char **names, size_t n, const char *v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+/* Contract in http.h; e.g. "/metrics?a=1&collect%5B%5D=pve&collect[]=mount". */
+size_t http_parse_collect(const char *query, char **names, size_t max, char *storage, size_t storagelen)
+{
+	size_t n = 0, used = 0;
+	char key[16];
+	if (!query || !names || !storage)
+		return 0;
+	const char *q = strchr(query, '?');
+	q = q ? q + 1 : query;
+	while (*q && n < max) {
+		size_t len = strcspn(q, "&");
+		const char *eq = memchr(q, '=', len);
+		if (eq && http_unescape(q, (size_t)(eq - q), key, sizeof key) >= 0 &&
+		    strcmp(key, "collect[]") == 0) {
+			size_t vlen = len - (size_t)(eq - q) - 1;
+			size_t room = storagelen - used;
+			if (room > HTTP_COLLECT_LEN + 1)
+				room = HTTP_COLLECT_LEN + 1;
+			long got = http_unescape(eq + 1, vlen, storage + used, room);
+			if (got > 0 && !http_collect_seen(names, n, storage + used)) {
+				names[n++] = storage + used;
+				used += (size_t)got + 1;
+			}
+		}
+		q += len;
+		if (*q == '&')
+			q++;
+	}
+	return n;
+}
+
+/* X-Prometheus-Scrape-Timeout-Seconds: a plain positive decimal, else 0. */
+static double http_scrape_timeout(const char *v)
+{
+	if (!v)
+		return 0;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t digits = strspn(v, "0123456789.");
+	if (digits == 0 || digits > 32 || strspn(v + digits, " \t") != strlen(v + digits))
+		return 0;
+	char tmp[40];
+	memcpy(tmp, v, digits);
+	tmp[digits] = '\0';
+	char *end;
+	double d = strtod(tmp, &end);
+	if (*end || !isfinite(d) || d <= 0)
+		return 0;
+	return d;
+}
+
+/* 1 if an Accept-Encoding q parameter is zero ("q=0", "q=0.000"). */
+static int http_q_is_zero(const char *p, size_t n)
+{
+	if (n < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
+		return 0;
+	p += 2;
+	n -= 2;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0 || p[0] != '0')
+		return 0;
+	if (n == 1)
+		return 1;
+	if (p[1] != '.' || n > 5)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] != '0')
+			return 0;
+	return 1;
+}
+
+/* Whether one Accept-Encoding element ("gzip;q=0.5") names gzip with q > 0. */
+static int http_element_gzip(const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	size_t name = 0;
+	while (name < n && p[name] != ';' && p[name] != ' ' && p[name] != '\t')
+		name++;
+	if (name != 4 || strncasecmp(p, "gzip", 4) != 0)
+		return 0;
+	const char *par = memchr(p, ';', n);
+	while (par) {
+		par++;
+		while (par < p + n && (*par == ' ' || *par == '\t'))
+			par++;
+		size_t plen = (size_t)(p + n - par);
+		const char *next = memchr(par, ';', plen);
+		if (http_q_is_zero(par, next ? (size_t)(next - par) : plen))
+			return 0;
+		par = next;
+	}
+	return 1;
+}
+
+static int http_accepts_gzip(const char *ae)
+{
+	if (!ae)
+		return 0;
+	while (*ae) {
+		size_t len = strcspn(ae, ",");
+		if (http_element_gzip(ae, len))
+			return 1;
+		ae += len;
+		if (*ae == ',')
+			ae++;
+	}
+	return 0;
+}
+
+/* Compresses in into one gzip member; *out is the caller's to free(). */
+static enum perr http_gzip(const struct buf *in, char **out, size_t *outlen)
+{
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return PE_NOMEM;
+	enum perr e = PE_OK;
+	uLong bound = deflateBound(&zs, (uLong)in->len);
+	unsigned char *p = malloc(bound);
+	if (!p) {
+		e = PE_NOMEM;
+		goto out;
+	}
+	zs.next_in = (Bytef *)(in->data ? in->data : "");
+	zs.avail_in = (uInt)in->len;
+	zs.next_out = p;
+	zs.avail_out = (uInt)bound;
+	if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+		free(p);
+		e = PE_INTERNAL;
+		goto out;
+	}
+	*out = (char *)p;
+	*outlen = zs.total_out;
+out:
+	deflateEnd(&zs);
+	return e;
+}
+
+/* ---- responses ---- */
+
+/* Adds the configured headers and Content-Type, queues and releases resp. */
+static enum MHD_Result http_queue(struct http_server *s, struct MHD_Connection *c, unsigned status,
+				  struct MHD_Response *resp, const char *ctype)
+{
+	if (!resp)
+		return MHD_NO;
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	for (size_t i = 0; i < s->nheaders; i++)
+		MHD_add_response_header(resp, s->headers[i].name, s->headers[i].value);
+	enum MHD_Result r = status == MHD_HTTP_UNAUTHORIZED
+				    ? MHD_queue_basic_auth_fail_response(c, HTTP_REALM, resp)
+				    : MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static struct MHD_Response *http_static(const char *text)
+{
+	return MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text, MHD_RESPMEM_PERSISTENT);
+}
+
+static enum MHD_Result http_text(struct http_server *s, struct MHD_Connection *c, unsigned status,
+				 const char *text)
+{
+	return http_queue(s, c, status, http_static(text), HTTP_TEXT_TYPE);
+}
+
+/* Hands a heap block to MHD, which free()s it; frees it here when MHD cannot take it. */
+static struct MHD_Response *http_owned(char *data, size_t len)
+{
+	if (!data)
+		return http_static("");
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!r)
+		free(data);
+	return r;
+}
+
+/* A 200 with an owned body; encoding non-NULL marks a negotiated (/metrics) answer. */
+static enum MHD_Result http_ok(struct http_server *s, struct MHD_Connection *c, char *data, size_t len,
+			       const char *ctype, const char *encoding)
+{
+	struct MHD_Response *r = http_owned(data, len);
+	if (r && encoding) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+		if (strcmp(encoding, "identity") != 0)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, encoding);
+	}
+	return http_queue(s, c, MHD_HTTP_OK, r, ctype);
+}
+
+/* Answers a body-producing handler's result; errors become a short 500 (400 for PE_INVAL). */
+static enum MHD_Result http_body(struct http_server *s, struct MHD_Connection *c, const char *what,
+				 enum perr e, struct buf *out, const char *ctype, const char *encoding)
+{
+	if (!e)
+		e = buf_err(out);
+	if (e) {
+		buf_free(out);
+		log_warn("request failed", "route", what, "err", err_str(e));
+		if (e == PE_INVAL)
+			return http_text(s, c, MHD_HTTP_BAD_REQUEST, "Bad request.\n");
+		return http_text(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "Internal error; see the exporter log.\n");
+	}
+	size_t len = out->len;
+	return http_ok(s, c, buf_steal(out, NULL), len, ctype, encoding);
+}
+
+/* ---- routes ---- */
+
+static enum MHD_Result http_serve_metrics(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	char *names[HTTP_COLLECT_MAX];
+	char storage[HTTP_COLLECT_MAX * (HTTP_COLLECT_LEN + 1)];
+	struct buf out;
+	size_t n = http_parse_collect(uri ? uri : "", names, HTTP_COLLECT_MAX, storage, sizeof storage);
+	double timeout = http_scrape_timeout(
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Prometheus-Scrape-Timeout-Seconds"));
+	buf_init(&out, HTTP_BODY_MAX);
+	enum perr e = s->h.metrics(s->h.ctx, timeout, (const char *const *)names, n, &out);
+	if (e || buf_err(&out) ||
+	    !http_accepts_gzip(
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+		return http_body(s, c, "metrics", e, &out, HTTP_METRICS_TYPE, "identity");
+	char *gz = NULL;
+	size_t gzlen = 0;
+	if (http_gzip(&out, &gz, &gzlen) != PE_OK) /* identity still works */
+		return http_body(s, c, "metrics", PE_OK, &out, HTTP_METRICS_TYPE, "identity");
+	buf_free(&out);
+	return http_ok(s, c, gz, gzlen, HTTP_METRICS_TYPE, "gzip");
+}
+
+static enum MHD_Result http_serve_html(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	struct buf out;
+	(void)uri;
+	buf_init(&out, HTTP_BODY_MAX);
+	enum perr e = s->h.status_html(s->h.ctx, &out);
+	return http_body(s, c, "status_html", e, &out, "text/html; charset=utf-8", NULL);
+}
+
+static enum MHD_Result http_serve_json(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	struct buf out;
+	(void)uri;
+	buf_init(&out, HTTP_BODY_MAX);
+	enum perr e = s->h.status_json(s->h.ctx, &out);
+	return http_body(s, c, "status_json", e, &out, "application/json", NULL);
+}
+
+static enum MHD_Result http_serve_healthy(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	(void)uri;
+	return http_text(s, c, MHD_HTTP_OK, "OK\n");
+}
+
+static enum MHD_Result http_serve_ready(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	(void)uri;
+	if (s->h.ready && s->h.ready(s->h.ctx))
+		return http_text(s, c, MHD_HTTP_OK, "OK\n");
+	return http_text(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, "Not ready.\n");
+}
+
+static enum MHD_Result http_serve_reload(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	(void)uri;
+	if (!s->enable_lifecycle)
+		return http_text(s, c, MHD_HTTP_FORBIDDEN,
+				 "Lifecycle API is not enabled (start with --web.enable-lifecycle).\n");
+	if (s->h.reload)
+		s->h.reload(s->h.ctx);
+	return http_text(s, c, MHD_HTTP_OK, "OK\n");
+}
+
+static const struct http_route http_routes[] = {
+	{NULL, HTTP_M_GET, "GET, HEAD", 0, http_serve_metrics},
+	{"/", HTTP_M_GET, "GET, HEAD", 0, http_serve_html},
+	{"/status", HTTP_M_GET, "GET, HEAD", 0, http_serve_json},
+	{"/-/healthy", HTTP_M_GET, "GET, HEAD", 1, http_serve_healthy},
+	{"/-/ready", HTTP_M_GET, "GET, HEAD", 0, http_serve_ready},
+	{"/-/reload", HTTP_M_POST, "POST", 0, http_serve_reload},
+};
+
+static const struct http_route *http_route_find(const struct http_server *s, const char *url)
+{
+	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
+		const char *p = http_routes[i].path ? http_routes[i].path : s->telemetry_path;
+		if (strcmp(p, url) == 0)
+			return &http_routes[i];
+	}
+	return NULL;
+}
+
+static unsigned http_method_bit(const char *method)
+{
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		return HTTP_M_GET; /* MHD sends no body for HEAD */
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		return HTTP_M_POST;
+	return 0;
+}
+
+/* ---- authentication ---- */
+
+/* Checks one password against a bcrypt hash with crypt_r; the work area is scrubbed. */
+static int http_bcrypt_ok(const char *password, const char *hash)
+{
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return 0;
+	const char *got = crypt_r(password, hash, cd);
+	int ok = got && got[0] == '$' && http_ct_equal(got, hash);
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
+/* A cheap salted hash of the password (SHA-256 crypt, 1000 rounds) for the success cache. */
+static void http_fast_hash(const struct http_server *s, const char *password, char *out)
+{
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	const char *h = cd ? crypt_r(password, s->cache_salt, cd) : NULL;
+	snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h && h[0] == '$' ? h : "!");
+	if (cd)
+		explicit_bzero(cd, sizeof *cd);
+	free(cd);
+}
+
+/*
+ * Checks one user's password. bcrypt (tens of ms at cost 10) runs only
+ * when the password differs from the last one that passed for that
+ * user, as exporter-toolkit caches; an unknown user costs one bcrypt run
+ * against a dummy hash, so timing does not tell users apart.
+ */
+static int http_password_ok(struct http_server *s, size_t user, const char *password)
+{
+	char fast[CRYPT_OUTPUT_SIZE];
+	http_fast_hash(s, password, fast);
+	if (user < s->nusers) {
+		pthread_mutex_lock(&s->cache_lock);
+		int hit = fast[0] == '$' && http_ct_equal(fast, s->cached[user]);
+		pthread_mutex_unlock(&s->cache_lock);
+		if (hit)
+			return 1;
+	}
+	const char *hash = user < s->nusers ? s->users[user].bcrypt_hash : s->dummy_hash;
+	int ok = http_bcrypt_ok(password, hash) && user < s->nusers;
+	if (ok && fast[0] == '$') {
+		pthread_mutex_lock(&s->cache_lock);
+		memcpy(s->cached[user], fast, sizeof fast);
+		pthread_mutex_unlock(&s->cache_lock);
+	}
+	return ok;
+}
+
+/* Basic auth when users are configured. */
+static int http_auth_ok(struct http_server *s, struct MHD_Connection *c)
+{
+	if (s->nusers == 0)
+		return 1;
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(c, &pass);
+	size_t idx = s->nusers; /* unknown */
+	for (size_t i = 0; user && i < s->nusers; i++)
+		if (strcmp(s->users[i].name, user) == 0)
+			idx = i;
+	int ok = http_password_ok(s, idx, pass ? pass : "") && user;
+	if (pass) {
+		explicit_bzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user)
+		MHD_free(user);
+	return ok;
+}
+
+/* Enforces client_auth_type on a TLS connection (MHD requests the certificate when a CA is set). */
+static int http_client_cert_ok(const struct http_server *s, struct MHD_Connection *c)
+{
+	if (s->client_auth == HTTP_CA_NONE || s->client_auth == HTTP_CA_REQUEST)
+		return 1;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return 0;
+	gnutls_session_t ts = (gnutls_session_t)ci->tls_session;
+	unsigned int ncerts = 0;
+	if (!gnutls_certificate_get_peers(ts, &ncerts) || ncerts == 0)
+		return s->client_auth == HTTP_CA_VERIFY_IF_GIVEN;
+	if (s->client_auth == HTTP_CA_REQUIRE_ANY)
+		return 1;
+	unsigned int status = 0;
+	return gnutls_certificate_verify_peers2(ts, &status) == 0 && status == 0;
+}
+
+/* ---- MHD callbacks ---- */
+
+/* Per-request state, made in http_on_uri and freed in http_on_done. */
+struct http_req {
+	int started;
+	size_t body; /* bytes of request body dropped so far */
+	char uri[]; /* raw URI with its query string */
+};
+
+/*
+ * The first call only marks the request as started; a body (no route
+ * uses one) is read and dropped, up to HTTP_UPLOAD_MAX; the answer goes
+ * out on the last call. Answering on the first call would make MHD close
+ * every connection, losing keep-alive for Prometheus.
+ */
+static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, const char *url,
+				       const char *method, const char *version, const char *upload,
+				       size_t *upload_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_req *rq = *con_cls;
+	(void)version;
+	(void)upload;
+	if (!rq)
+		return MHD_NO; /* out of memory in http_on_uri: drop the connection */
+	if (!rq->started) {
+		rq->started = 1;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		rq->body += *upload_size;
+		*upload_size = 0;
+		return rq->body > HTTP_UPLOAD_MAX ? MHD_NO : MHD_YES;
+	}
+	const struct http_route *rt = http_route_find(s, url);
+	if (!http_client_cert_ok(s, c)) /* TLS-level: every route, like a refused handshake */
+		return http_text(s, c, MHD_HTTP_FORBIDDEN, "A valid client certificate is required.\n");
+	if ((!rt || !rt->open) && !http_auth_ok(s, c))
+		return http_text(s, c, MHD_HTTP_UNAUTHORIZED, "Unauthorized.\n");
+	if (!rt)
+		return http_text(s, c, MHD_HTTP_NOT_FOUND, "Not found.\n");
+	if (!(http_method_bit(method) & rt->methods)) {
+		struct MHD_Response *r = http_static("Method not allowed.\n");
+		if (r)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rt->allow);
+		return http_queue(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, r, HTTP_TEXT_TYPE);
+	}
+	if ((rt->serve == http_serve_html && !s->h.status_html) ||
+	    (rt->serve == http_serve_json && !s->h.status_json) ||
+	    (rt->serve == http_serve_metrics && !s->h.metrics))
+		return http_text(s, c, MHD_HTTP_NOT_FOUND, "Not found.\n");
+	return rt->serve(s, c, rq->uri);
+}
+
+/* Keeps the raw URI (with its query) for collect[] parsing; freed in http_on_done. */
+static void *http_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	size_t n = strlen(uri);
+	struct http_req *rq = malloc(sizeof *rq + n + 1);
+	(void)cls;
+	(void)c;
+	if (rq) {
+		rq->started = 0;
+		rq->body = 0;
+		memcpy(rq->uri, uri, n + 1);
+	}
+	return rq;
+}
+
+static void http_on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode t)
+{
+	(void)cls;
+	(void)c;
+	(void)t;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void http_on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void http_on_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+	(void)cls;
+	if (!log_enabled(LOG_LVL_DEBUG))
+		return;
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\r\n")] = '\0';
+	log_debug("libmicrohttpd", "msg", line);
+}
+
+/* ---- listen address ---- */
+
+static enum perr http_parse_port(const char *p, unsigned short *port)
+{
+	size_t n = strlen(p);
+	if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
+		return PE_INVAL;
+	unsigned long v = strtoul(p, NULL, 10);
+	if (v > 65535)
+		return PE_INVAL;
+	*port = (unsigned short)v;
+	return PE_OK;
+}
+
+/* Resolves a host name (e.g. "localhost"), preferring IPv4 as Go's net.Listen does. */
+static enum perr http_resolve(const char *host, unsigned short port, struct sockaddr_storage *ss)
+{
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+		return PE_INVAL;
+	const struct addrinfo *pick = res;
+	for (const struct addrinfo *a = res; a; a = a->ai_next)
+		if (a->ai_family == AF_INET) {
+			pick = a;
+			break;
+		}
+	memcpy(ss, pick->ai_addr, pick->ai_addrlen);
+	freeaddrinfo(res);
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		return PE_INVAL;
+	return PE_OK;
+}
+
+/*
+ * Parses "host:port", "[v6]:port" or ":port" into ss. An empty host
+ * leaves ss_family AF_UNSPEC: listen on every address.
+ */
+static enum perr http_parse_listen(const char *listen, struct sockaddr_storage *ss, char *msg, size_t msglen)
+{
+	char host[256];
+	unsigned short port;
+	const char *colon = listen ? strrchr(listen, ':') : NULL;
+	memset(ss, 0, sizeof *ss);
+	size_t hlen = colon ? (size_t)(colon - listen) : 0;
+	if (!colon || hlen >= sizeof host || http_parse_port(colon + 1, &port) != PE_OK)
+		goto bad;
+	memcpy(host, listen, hlen);
+	host[hlen] = '\0';
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			goto bad;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return PE_OK;
+	}
+	if (hlen == 0) {
+		((struct sockaddr_in *)ss)->sin_port = htons(port); /* family stays AF_UNSPEC */
+		return PE_OK;
+	}
+	if (strpbrk(host, ":[]") || http_resolve(host, port, ss) != PE_OK)
+		goto bad;
+	return PE_OK;
+bad:
+	http_msg(msg, msglen, "invalid listen address \"%s\" (want host:port, [ipv6]:port or :port)",
+		 listen ? listen : "");
+	return PE_INVAL;
+}
+
+/* ---- web config ---- */
+
+static enum perr http_client_auth_parse(const char *v, enum http_client_auth *out)
+{
+	static const char *const names[] = {"NoClientCert", "RequestClientCert", "RequireAnyClientCert",
+					    "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"};
+	if (!v || !*v) {
+		*out = HTTP_CA_NONE;
+		return PE_OK;
+	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*out = (enum http_client_auth)i;
+			return PE_OK;
+		}
+	return PE_CONFIG;
+}
+
+/* GnuTLS priority string for min_version; NULL when the value is not supported. */
+static const char *http_priorities(const char *min_version)
+{
+	if (!min_version || !*min_version || strcmp(min_version, "TLS12") == 0)
+		return "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
+	if (strcmp(min_version, "TLS13") == 0)
+		return "NORMAL:-VERS-ALL:+VERS-TLS1.3";
+	return NULL;
+}
+
+static int http_bcrypt_shaped(const char *h)
+{
+	return h && strlen(h) == 60 && h[0] == '$' && h[1] == '2' && strchr("aby", h[2]) && h[2] &&
+	       h[3] == '$';
+}
+
+/* Copies the users and builds the dummy hash (same cost as the first user's) for unknown names. */
+static enum perr http_setup_users(struct http_server *s, const struct web_config *w, char *msg, size_t msglen)
+{
+	if (w->nusers == 0)
+		return PE_OK;
+	s->users = calloc(w->nusers, sizeof *s->users);
+	s->cached = calloc(w->nusers, sizeof *s->cached);
+	if (!s->users || !s->cached)
+		return PE_NOMEM;
+	for (size_t i = 0; i < w->nusers; i++) {
+		const struct web_user *u = &w->users[i];
+		if (!u->name || !http_bcrypt_shaped(u->bcrypt_hash)) {
+			http_msg(msg, msglen, "basic_auth_users: user \"%s\": password is not a bcrypt hash",
+				 u->name ? u->name : "");
+			return PE_CONFIG;
+		}
+		s->users[i].name = strdup(u->name);
+		s->users[i].bcrypt_hash = strdup(u->bcrypt_hash);
+		s->nusers = i + 1;
+		if (!s->users[i].name || !s->users[i].bcrypt_hash)
+			return PE_NOMEM;
+	}
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	unsigned long cost = strtoul(w->users[0].bcrypt_hash + 4, NULL, 10);
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	const char *h = NULL;
+	if (cd && crypt_gensalt_rn("$2b$", cost, NULL, 0, salt, sizeof salt))
+		h = crypt_r("not-a-password", salt, cd);
+	if (h && h[0] == '$')
+		snprintf(s->dummy_hash, sizeof s->dummy_hash, "%s", h);
+	free(cd);
+	if (!crypt_gensalt_rn("$5$", 1000, NULL, 0, s->cache_salt, sizeof s->cache_salt))
+		s->dummy_hash[0] = '\0';
+	if (!s->dummy_hash[0]) {
+		http_msg(msg, msglen, "basic_auth_users: bcrypt is not available from libcrypt");
+		return PE_INTERNAL;
+	}
+	return PE_OK;
+}
+
+/* Headers that frame or type the body cannot be overridden; CR/LF would split the response. */
+static int http_header_allowed(const struct web_header *h)
+{
+	static const char *const fixed[] = {"Content-Type", "Content-Encoding", "Content-Length",
+					    "Transfer-Encoding", "Connection"};
+	if (!h->name || !h->value || !*h->name || strpbrk(h->name, "\r\n: \t") || strpbrk(h->value, "\r\n"))
+		return 0;
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (strcasecmp(h->name, fixed[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static enum perr http_setup_headers(struct http_server *s, const struct web_config *w, char *msg,
+				    size_t msglen)
+{
+	if (w->nheaders == 0)
+		return PE_OK;
+	s->headers = calloc(w->nheaders, sizeof *s->headers);
+	if (!s->headers)
+		return PE_NOMEM;
+	for (size_t i = 0; i < w->nheaders; i++) {
+		if (!http_header_allowed(&w->headers[i])) {
+			http_msg(msg, msglen,
+				 "http_server_config.headers: header \"%s\" can not be configured",
+				 w->headers[i].name ? w->headers[i].name : "");
+			return PE_CONFIG;
+		}
+		s->headers[i].name = strdup(w->headers[i].name);
+		s->headers[i].value = strdup(w->headers[i].value);
+		s->nheaders = i + 1;
+		if (!s->headers[i].name || !s->headers[i].value)
+			return PE_NOMEM;
+	}
+	return PE_OK;
+}
+
+/* PEM material read at start; the key is scrubbed once MHD has loaded it. */
+struct http_tls {
+	char *cert, *key, *ca;
+	const char *priorities;
+};
+
+static void http_tls_clear(struct http_tls *t)
+{
+	free(t->cert);
+	http_free_secret(t->key);
+	free(t->ca);
+	memset(t, 0, sizeof *t);
+}
+
+static enum perr http_setup_tls(struct http_server *s, const struct web_config *w, struct http_tls *t,
+				char *msg, size_t msglen)
+{
+	enum perr e;
+	if (http_client_auth_parse(w->client_auth_type, &s->client_auth) != PE_OK) {
+		http_msg(msg, msglen, "tls_server_config: unknown client_auth_type \"%s\"",
+			 w->client_auth_type);
+		return PE_CONFIG;
+	}
+	t->priorities = http_priorities(w->min_version);
+	if (!t->priorities) {
+		http_msg(msg, msglen, "tls_server_config: min_version \"%s\" not supported (TLS12 or TLS13)",
+			 w->min_version);
+		return PE_CONFIG;
+	}
+	if (!w->key_file) {
+		http_msg(msg, msglen, "tls_server_config: cert_file needs key_file");
+		return PE_CONFIG;
+	}
+	if ((s->client_auth >= HTTP_CA_VERIFY_IF_GIVEN) && !w->client_ca_file) {
+		http_msg(msg, msglen, "tls_server_config: client_auth_type %s needs client_ca_file",
+			 w->client_auth_type);
+		return PE_CONFIG;
+	}
+	if ((e = http_read_file(w->cert_file, &t->cert, msg, msglen)) ||
+	    (e = http_read_file(w->key_file, &t->key, msg, msglen)))
+		return e;
+	if (w->client_ca_file && (e = http_read_file(w->client_ca_file, &t->ca, msg, msglen)))
+		return e;
+	return PE_OK;
+}
+
+/* ---- start / stop ---- */
+
+/* Starts MHD on ss; flags add TLS/IPv6 bits to the common ones. */
+static struct MHD_Daemon *http_daemon(struct http_server *s, const struct http_opts *o, unsigned flags,
+				      const struct sockaddr_storage *ss, const struct http_tls *t)
+{
+	unsigned limit = o->conn_limit ? o->conn_limit : 64;
+	unsigned per_ip = limit / 2 > 1 ? limit / 2 : 1;
+	struct MHD_OptionItem tls[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, t->cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, t->key},
+		{MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)(uintptr_t)t->priorities},
+		{t->ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, t->ca},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	/*
+	 * One thread per connection (bounded by conn_limit): a scrape that
+	 * waits on a slow upstream blocks only its own connection, so
+	 * /-/healthy and other scrapers are served meanwhile. A fixed pool
+	 * would be exhausted by a few slow scrapes or slowloris clients.
+	 * One address may hold at most half the slots, and idle connections
+	 * are closed after conn_timeout, so a slow client cannot starve
+	 * Prometheus.
+	 */
+	flags |= MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	return MHD_start_daemon(flags, 0, NULL, NULL, http_on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+				http_on_log, s, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+				MHD_OPTION_CONNECTION_LIMIT, limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+				o->conn_timeout ? o->conn_timeout : 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				(size_t)HTTP_CONN_MEMORY, MHD_OPTION_URI_LOG_CALLBACK, http_on_uri, s,
+				MHD_OPTION_NOTIFY_COMPLETED, http_on_done, s, MHD_OPTION_ARRAY,
+				t->cert ? tls : tls + 4, MHD_OPTION_END);
+}
+
+/* Binds: an empty host tries dual-stack [::] first and falls back to 0.0.0.0. */
+static enum perr http_listen(struct http_server *s, const struct http_opts *o, struct sockaddr_storage *ss,
+			     const struct http_tls *t, char *msg, size_t msglen)
+{
+	unsigned tlsflag = t->cert ? MHD_USE_TLS : 0;
+	if (ss->ss_family == AF_UNSPEC) {
+		struct sockaddr_in6 any6;
+		memset(&any6, 0, sizeof any6);
+		any6.sin6_family = AF_INET6;
+		any6.sin6_addr = in6addr_any;
+		any6.sin6_port = ((struct sockaddr_in *)ss)->sin_port;
+		struct sockaddr_storage ss6;
+		memcpy(&ss6, &any6, sizeof any6);
+		s->daemon = http_daemon(s, o, tlsflag | MHD_USE_DUAL_STACK, &ss6, t);
+		ss->ss_family = AF_INET; /* sin_port is already set; the address is INADDR_ANY */
+	}
+	if (!s->daemon)
+		s->daemon =
+			http_daemon(s, o, tlsflag | (ss->ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), ss, t);
+	if (!s->daemon) {
+		http_msg(msg, msglen, "cannot listen on %s: %s", o->listen,
+			 errno ? strerror(errno) : "failed");
+		return t->cert ? PE_TLS : PE_IO;
+	}
+	return PE_OK;
+}
+
+static enum perr http_setup(struct http_server *s, const struct http_opts *o, struct http_tls *t, char *msg,
+			    size_t msglen)
+{
+	enum perr e;
+	const char *tp = o->telemetry_path ? o->telemetry_path : "/metrics";
+	if (tp[0] != '/' || strchr(tp, '?')) {
+		http_msg(msg, msglen, "telemetry path must start with '/': \"%s\"", tp);
+		return PE_INVAL;
+	}
+	s->telemetry_path = strdup(tp);
+	if (!s->telemetry_path)
+		return PE_NOMEM;
+	if (!o->web)
+		return PE_OK;
+	if ((e = http_setup_users(s, o->web, msg, msglen)) ||
+	    (e = http_setup_headers(s, o->web, msg, msglen)))
+		return e;
+	if (o->web->cert_file && (e = http_setup_tls(s, o->web, t, msg, msglen)))
+		return e;
+	if (!o->web->cert_file && (o->web->client_ca_file || o->web->key_file)) {
+		http_msg(msg, msglen, "tls_server_config: key_file/client_ca_file need cert_file");
+		return PE_CONFIG;
+	}
+	return PE_OK;
+}
+
+enum perr http_start(const struct http_opts *o, const struct http_handlers *h, struct http_server **out,
+		     char *msg, size_t msglen)
+{
+	struct sockaddr_storage ss;
+	struct http_tls tls;
+	enum perr e;
+	*out = NULL;
+	memset(&tls, 0, sizeof tls);
+	struct http_server *s = calloc(1, sizeof *s);
+	if (!s)
+		return PE_NOMEM;
+	pthread_mutex_init(&s->cache_lock, NULL);
+	s->h = *h;
+	s->enable_lifecycle = o->enable_lifecycle;
+	if ((e = http_parse_listen(o->listen, &ss, msg, msglen)) || (e = http_setup(s, o, &tls, msg, msglen)))
+		goto out;
+	errno = 0;
+	if ((e = http_listen(s, o, &ss, &tls, msg, msglen)))
+		goto out;
+	*out = s;
+out:
+	http_tls_clear(&tls);
+	if (e == PE_NOMEM)
+		http_msg(msg, msglen, "out of memory starting the HTTP server");
+	if (e)
+		http_stop(s);
+	return e;
+}
+
+unsigned short http_port(const struct http_server *s)
+{
+	const union MHD_DaemonInfo *di;
+	if (!s || !s->daemon)
+		return 0;
+	di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? di->port : 0;
+}
+
+void http_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	for (size_t i = 0; i < s->nusers; i++) {
+		free(s->users[i].name);
+		http_free_secret(s->users[i].bcrypt_hash);
+	}
+	free(s->users);
+	free(s->cached);
+	pthread_mutex_destroy(&s->cache_lock);
+	for (size_t i = 0; i < s->nheaders; i++) {
+		free(s->headers[i].name);
+		free(s->headers[i].value);
+	}
+	free(s->headers);
+	free(s->telemetry_path);
+	free(s);
+}
