@@ -301,34 +301,32 @@ static enum perr dk_parse_containers(struct dk_ctx *x, const cJSON *list)
 	return PE_OK;
 }
 
-/* Logs, once per container and count, the mounts the cardinality caps kept out of mount_info. */
-static void dk_warn_dropped(struct dk_ctx *x, const struct dk_container *k, size_t dropped)
+/* Logs once per key (a new count logs again): mounts the cardinality caps kept out of mount_info. */
+static void dk_warn_dropped(struct dk_ctx *x, const char *why, const char *ctr_key, const char *ctr,
+			    size_t dropped, size_t mounts)
 {
 	char key[512], n[32], total[32];
 
-	snprintf(key, sizeof(key), "docker\x1f%s\x1f%.400s\x1f%zu", x->c->source, k->name, dropped);
+	snprintf(key, sizeof(key), "docker\x1f%s\x1f%s\x1f%.400s\x1f%zu", x->c->source, why, ctr, dropped);
 	if (!scrape_once(x->c->scrape, key))
 		return;
 	snprintf(n, sizeof(n), "%zu", dropped);
-	snprintf(total, sizeof(total), "%zu", k->nmounts);
-	log_warn("docker mounts left out of persistence_docker_container_mount_info (cardinality cap)",
-		 "source", x->c->source, "container", k->name, "dropped", n, "mounts", total, "cap",
-		 "32 per container, 2000 per source");
+	snprintf(total, sizeof(total), "%zu", mounts);
+	log_warn("docker mounts left out of persistence_docker_container_mount_info", "reason", why, "source",
+		 x->c->source, ctr_key, ctr, "dropped", n, "mounts", total);
 }
 
 /* Emits every sample; runs only once every answer was read and understood. */
 static void dk_emit(struct dk_ctx *x)
 {
-	const char *src = x->c->source;
-	size_t budget = DK_MAX_MOUNTS_PER_SOURCE;
+	const char *src = x->c->source, *first_cut = NULL;
+	size_t budget = DK_MAX_MOUNTS_PER_SOURCE, cut = 0, total = 0;
 
 	for (size_t i = 0; i < x->nctr; i++) {
 		const struct dk_container *k = x->order[i];
-		size_t emit = k->nmounts;
-		if (emit > DK_MAX_MOUNTS_PER_CONTAINER)
-			emit = DK_MAX_MOUNTS_PER_CONTAINER;
-		if (emit > budget)
-			emit = budget;
+		size_t want =
+			k->nmounts < DK_MAX_MOUNTS_PER_CONTAINER ? k->nmounts : DK_MAX_MOUNTS_PER_CONTAINER;
+		size_t emit = want < budget ? want : budget;
 		expfmt_add(x->c->out, &d_anon, (double)k->nanon, "source", src, "container", k->name, NULL);
 		expfmt_add(x->c->out, &d_stateful, k->stateful, "source", src, "container", k->name, NULL);
 		for (size_t j = 0; j < emit; j++) {
@@ -337,9 +335,17 @@ static void dk_emit(struct dk_ctx *x)
 				   "destination", m->dest, "mount_type", m->type, "volume", m->volume, NULL);
 		}
 		budget -= emit;
-		if (emit < k->nmounts)
-			dk_warn_dropped(x, k, k->nmounts - emit);
+		total += k->nmounts;
+		if (want < k->nmounts)
+			dk_warn_dropped(x, "more than 32 mounts in one container", "container", k->name,
+					k->nmounts - want, k->nmounts);
+		if (emit < want && !first_cut)
+			first_cut = k->name;
+		cut += want - emit;
 	}
+	if (cut)
+		dk_warn_dropped(x, "more than 2000 mounts on one Docker host", "first_container", first_cut,
+				cut, total);
 }
 
 static void dk_ctx_free(struct dk_ctx *x)
