@@ -5,6 +5,7 @@
 #include "log.h"
 #include "scrape.h"
 #include "status.h"
+#include "vzdump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,21 @@ out:
 	return status;
 }
 
+/* The governed backup trigger (exporter/vzdump.c): a dry run unless --execute. */
+static int ctl_vzdump(int argc, char **argv)
+{
+	struct vzdump_opts o;
+	char msg[256];
+
+	if (vzdump_parse_args(argc, argv, 2, &o, msg, sizeof(msg)) != PE_OK) {
+		fprintf(stderr, "persistencectl vzdump: %s\n", msg);
+		ctl_usage(stderr);
+		return VZDUMP_EXIT_USAGE;
+	}
+	log_setup(LOG_LVL_INFO, LOG_FMT_LOGFMT); /* the audit lines of executed mutations are info */
+	return vzdump_run(&o, stdout, stderr);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -86,6 +102,8 @@ int main(int argc, char **argv)
 	int rc = 2;
 	if (strcmp(argv[1], "status") == 0)
 		rc = ctl_status(argc, argv);
+	else if (strcmp(argv[1], "vzdump") == 0)
+		rc = ctl_vzdump(argc, argv);
 	else
 		ctl_usage(stderr);
 	fetch_global_cleanup();
