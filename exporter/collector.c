@@ -9,6 +9,7 @@ const struct collector *const collector_table[] = {
 	&collector_pve_local,
 	&collector_mount,
 	&collector_n8n,
+	&collector_docker,
 	&collector_inventory,
 	NULL,
 };
