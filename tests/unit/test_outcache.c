@@ -116,7 +116,7 @@ START_TEST(filters_are_canonical_and_separate)
 	free(y);
 	free(z);
 	/* More filters than slots: the oldest is dropped and made again, nothing breaks. */
-	char names[12][8];
+	char names[12][16];
 	for (int i = 0; i < 12; i++) {
 		snprintf(names[i], sizeof(names[i]), "c%d", i);
 		const char *v[] = {names[i]};
