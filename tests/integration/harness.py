@@ -38,7 +38,7 @@ def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
 class Sim:
     """The upstream simulator (tests/sim/sim.py) on a free port."""
 
-    def __init__(self, scenario="incident", extra=()):
+    def __init__(self, scenario="incident", extra=(), start_timeout=15):
         self.dir = tempfile.mkdtemp(prefix="pe-sim-")
         self.port_file = os.path.join(self.dir, "port")
         self.docker_socket = os.path.join(self.dir, "docker.sock")
@@ -46,7 +46,7 @@ class Sim:
         args = [sys.executable, SIM, "--scenario", scenario, "--listen", "127.0.0.1", "--port", "0",
                 "--port-file", self.port_file, "--docker-socket", self.docker_socket, "--fast-401"]
         self.proc = subprocess.Popen(args + list(extra), stdout=self.log, stderr=subprocess.STDOUT)
-        self.port = int(wait_for(self._read_port, 15, what="simulator port"))
+        self.port = int(wait_for(self._read_port, start_timeout, what="simulator port"))
         self.url = "http://127.0.0.1:%d" % self.port
 
     def _read_port(self):
