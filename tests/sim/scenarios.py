@@ -6,6 +6,7 @@ Times are offsets from the moment the scenario is loaded (start-up or POST /_sim
 
 import time
 
+import calevent
 import docker
 import n8n
 import pve
@@ -165,13 +166,45 @@ def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, 
                         (failed or {}).get(k, ()))
 
 
+def slot_runs(cluster, job_id, count, now, status=None, failed=None):
+    """Record the job's `count` newest runs *on its schedule*: each starts 5 s after a slot, as
+    pvescheduler starts them. Then the first slot after the last run (next_due) is never in the
+    past for a healthy job, whatever the time of day the scenario is loaded. A run whose slot is
+    so recent that it cannot have finished is recorded as still running (no endtime, no
+    archives yet); `status`/`failed` index the finished runs (0 = newest finished)."""
+    job = next(j for j in cluster.jobs if j["id"] == job_id)
+    sched = calevent.Schedule(job["schedule"])
+    slots, t = [], now - 10 * DAY
+    while True:
+        t = sched.next_after(t)
+        if t + 5 > now:
+            break
+        slots.append(t)
+    guests = cluster.selected(job)
+    k = 0
+    for slot in reversed(slots[-count:]):
+        start = slot + 5
+        if start + 5 + 440 * len(guests) > now and k == 0 and slot == slots[-1]:
+            for nd in cluster.node_names():
+                local = [g["vmid"] for g in guests if g["node"] == nd]
+                if local:
+                    cluster.add_task(nd, "vzdump", str(local[0]) if len(local) == 1 else "", "root@pam",
+                                     start, vmids=local, storage=job["storage"])
+            continue
+        cluster.run_job(job, start, (status or {}).get(k), (failed or {}).get(k, ()))
+        k += 1
+
+
 def build_home(now, incident, opts):
     c = pve.Cluster("home", [dict(n) for n in HOME_NODES], [dict(g) for g in HOME_GUESTS],
                     {k: dict(v) for k, v in HOME_STORAGES.items()}, [dict(j) for j in HOME_JOBS],
                     PVE9, now, seed=11, task_seconds=opts.task_seconds)
-    # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago)
-    newest = 4 * DAY + 600 if incident else 5 * HOUR
-    daily_runs(c, "backup-home", newest, 8, now, failed={5: (105,)})
+    # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago);
+    # healthy: the job ran at each of its daily 02:00 slots
+    if incident:
+        daily_runs(c, "backup-home", 4 * DAY + 600, 8, now, failed={5: (105,)})
+    else:
+        slot_runs(c, "backup-home", 8, now, failed={5: (105,)})
     c.add_archive(c.guest(112), "local", int(now - 41 * DAY), 734003200, "pve1",
                   {"notes": "before upgrade", "protected": 1})
     c.add_task("pve1", "vzdump", "112", "root@pam", int(now - 41 * DAY - 300),
@@ -183,9 +216,10 @@ def build_shop(now, opts):
     c = pve.Cluster("shop", [dict(n) for n in SHOP_NODES], [dict(g) for g in SHOP_GUESTS],
                     {k: dict(v) for k, v in SHOP_STORAGES.items()}, [dict(j) for j in SHOP_JOBS],
                     PVE8, now, seed=23, task_seconds=opts.task_seconds)
-    daily_runs(c, "backup-shop", 15 * HOUR, 7, now, status={0: {"shop2": "WARNINGS: 1"}})
-    daily_runs(c, "backup-shop-db", 2 * HOUR, 12, now, every=6 * HOUR)
-    daily_runs(c, "backup-shop-office", 2 * DAY + 3 * HOUR, 3, now)
+    # every job ran at its scheduled slots (so none is overdue at any time of day)
+    slot_runs(c, "backup-shop", 7, now, status={0: {"shop2": "WARNINGS: 1"}})
+    slot_runs(c, "backup-shop-db", 12, now)
+    slot_runs(c, "backup-shop-office", 3, now)
     # a manual single-guest run by another token, like the fixture's
     c.add_task("shop2", "vzdump", "205", "monitor@pve", int(now - 9 * DAY), int(now - 9 * DAY + 500),
                "could not activate storage 'shop-pbs': storage 'shop-pbs' is not online",
