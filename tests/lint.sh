@@ -32,6 +32,8 @@ if ls rules/*.yml >/dev/null 2>&1; then
 fi
 if [ -x tests/dashboards/lint.py ] || [ -f tests/dashboards/lint.py ]; then
 	python3 tests/dashboards/lint.py || fail=1
+	python3 tests/dashboards/test_lint.py 2>/tmp/pe-lint.$$ || { cat /tmp/pe-lint.$$ >&2; fail=1; }
+	rm -f /tmp/pe-lint.$$
 fi
 [ $fail = 0 ] && echo "lint: ok"
 exit $fail
