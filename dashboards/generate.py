@@ -285,7 +285,7 @@ def overview():
 def pve():
     s = 'job=~"$job", source=~"$source"'
     guest_join = "* on(job, instance, source, vmid) group_left(name) persistence_pve_guest_info{%s}" % s
-    enabled = "and on(job, instance, source, exported_job) (persistence_pve_backup_job_enabled{%s} == 1)" % s
+    enabled = "and on(job, instance, source, backup_job) (persistence_pve_backup_job_enabled{%s} == 1)" % s
     not_tpl = "* on(job, instance, source, vmid) group_left() persistence_pve_guest_info{%s, template=\"0\"}" % s
     panels = [
         row("Guests"),
@@ -346,7 +346,7 @@ def pve():
                    "negative while the slot is ahead. The red line is the 30 minute grace of "
                    "PVEBackupJobOverdue.", "s",
                    targets(("persistence:pve_backup_job_overdue_seconds{%s}" % s,
-                            "{{source}} {{exported_job}} @ {{node}}")),
+                            "{{source}} {{backup_job}} @ {{node}}")),
                    thr=thresholds("green", (1800, "red")), threshold_style="line"),
         table("Last vzdump task per node", "The newest finished vzdump task of each node (manual runs "
               "included): how long ago it ended and whether it succeeded (OK or WARNINGS).",
