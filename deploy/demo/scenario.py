@@ -56,10 +56,10 @@ def _mountinfo(nas):
 
 def _nas(nas, incident, now):
     """vzdump archives of home 100 and 105 on the NAS: 4 days old in the incident."""
+    age = ["--stale-vmids", "100,105", "--stale-days", 4] if incident else ["--fresh-hours", 5]
     for vmid in (100, 105):
-        _run("fake_dump.py", "--out", os.path.join(nas, "dump"), "--guests", 1, "--first-vmid", vmid,
-             "--lxc-vmids", 105, "--per-guest", 8, "--stale-vmids", vmid if incident else "",
-             "--stale-days", (4 * DAY + 600) / DAY, "--fresh-hours", 5, "--timezone", "UTC", "--now", int(now))
+        _run("fake_dump.py", "--out", os.path.join(nas, "dump"), "--first-vmid", vmid, "--guests", 1,
+             "--lxc-vmids", "105", "--per-guest", 8, "--timezone", "UTC", "--now", int(now), *age)
 
 
 def _snapshots(folder, incident, now):

@@ -157,54 +157,42 @@ def n8n_workflows(count):
     return wfs
 
 
-def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, failed=None):
-    """Record `count` runs of a job, the newest `newest_age` seconds ago, `every` apart.
-    `status`/`failed` map a run index (0 = newest) to {node: status} / failing vmids."""
-    job = next(j for j in cluster.jobs if j["id"] == job_id)
-    for k in range(count - 1, -1, -1):
-        cluster.run_job(job, int(now - newest_age - k * every), (status or {}).get(k),
-                        (failed or {}).get(k, ()))
-
-
-def slot_runs(cluster, job_id, count, now, status=None, failed=None):
-    """Record the job's `count` newest runs *on its schedule*: each starts 5 s after a slot, as
-    pvescheduler starts them. Then the first slot after the last run (next_due) is never in the
-    past for a healthy job, whatever the time of day the scenario is loaded. A run whose slot is
-    so recent that it cannot have finished is recorded as still running (no endtime, no
-    archives yet); `status`/`failed` index the finished runs (0 = newest finished)."""
-    job = next(j for j in cluster.jobs if j["id"] == job_id)
-    sched = calevent.Schedule(job["schedule"])
-    slots, t = [], now - 10 * DAY
+def schedule_slots(schedule, until, count):
+    """The last `count` slots of a calendar event at or before `until`, oldest first."""
+    sched = calevent.Schedule(schedule)
+    t, slots = until - (count + 2) * 8 * DAY, []
     while True:
         t = sched.next_after(t)
-        if t + 5 > now:
-            break
+        if t > until:
+            return slots[-count:]
         slots.append(t)
-    guests = cluster.selected(job)
-    k = 0
-    for slot in reversed(slots[-count:]):
-        start = slot + 5
-        if start + 5 + 440 * len(guests) > now and k == 0 and slot == slots[-1]:
-            for nd in cluster.node_names():
-                local = [g["vmid"] for g in guests if g["node"] == nd]
-                if local:
-                    cluster.add_task(nd, "vzdump", str(local[0]) if len(local) == 1 else "", "root@pam",
-                                     start, vmids=local, storage=job["storage"])
-            continue
+
+
+def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, failed=None, align=True):
+    """Record `count` runs of a job. With align (a working scheduler) the runs start on the job's
+    own schedule slots, the newest being the last slot at least `newest_age` seconds ago, so
+    the next slot after it is still ahead and the job is not overdue. Without align (the
+    stalled scheduler) the newest run is exactly `newest_age` ago and runs are `every` apart.
+    `status`/`failed` map a run index (0 = newest) to {node: status} / failing vmids."""
+    job = next(j for j in cluster.jobs if j["id"] == job_id)
+    if align:
+        starts = schedule_slots(job["schedule"], int(now - newest_age), count)
+    else:
+        starts = [int(now - newest_age - k * every) for k in range(count - 1, -1, -1)]
+    for i, start in enumerate(starts):
+        k = len(starts) - 1 - i
         cluster.run_job(job, start, (status or {}).get(k), (failed or {}).get(k, ()))
-        k += 1
 
 
 def build_home(now, incident, opts):
     c = pve.Cluster("home", [dict(n) for n in HOME_NODES], [dict(g) for g in HOME_GUESTS],
                     {k: dict(v) for k, v in HOME_STORAGES.items()}, [dict(j) for j in HOME_JOBS],
                     PVE9, now, seed=11, task_seconds=opts.task_seconds)
-    # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago);
-    # healthy: the job ran at each of its daily 02:00 slots
+    # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago)
     if incident:
-        daily_runs(c, "backup-home", 4 * DAY + 600, 8, now, failed={5: (105,)})
+        daily_runs(c, "backup-home", 4 * DAY + 600, 8, now, failed={5: (105,)}, align=False)
     else:
-        slot_runs(c, "backup-home", 8, now, failed={5: (105,)})
+        daily_runs(c, "backup-home", 0, 8, now, failed={5: (105,)})
     c.add_archive(c.guest(112), "local", int(now - 41 * DAY), 734003200, "pve1",
                   {"notes": "before upgrade", "protected": 1})
     c.add_task("pve1", "vzdump", "112", "root@pam", int(now - 41 * DAY - 300),
@@ -216,10 +204,9 @@ def build_shop(now, opts):
     c = pve.Cluster("shop", [dict(n) for n in SHOP_NODES], [dict(g) for g in SHOP_GUESTS],
                     {k: dict(v) for k, v in SHOP_STORAGES.items()}, [dict(j) for j in SHOP_JOBS],
                     PVE8, now, seed=23, task_seconds=opts.task_seconds)
-    # every job ran at its scheduled slots (so none is overdue at any time of day)
-    slot_runs(c, "backup-shop", 7, now, status={0: {"shop2": "WARNINGS: 1"}})
-    slot_runs(c, "backup-shop-db", 12, now)
-    slot_runs(c, "backup-shop-office", 3, now)
+    daily_runs(c, "backup-shop", 0, 7, now, status={0: {"shop2": "WARNINGS: 1"}})
+    daily_runs(c, "backup-shop-db", 0, 12, now)
+    daily_runs(c, "backup-shop-office", 0, 3, now)
     # a manual single-guest run by another token, like the fixture's
     c.add_task("shop2", "vzdump", "205", "monitor@pve", int(now - 9 * DAY), int(now - 9 * DAY + 500),
                "could not activate storage 'shop-pbs': storage 'shop-pbs' is not online",
