@@ -152,8 +152,23 @@ class FullStack:
         return got
 
     def diff_message(self):
+        """What differs, and what the exporter saw meanwhile (a source that was down for one
+        scrape explains a transient alert with for: 0s)."""
+        diag = []
+        for expr in ("min_over_time(persistence_source_up[5m]) == 0",
+                     "min_over_time(persistence_scrape_collector_success[5m]) == 0",
+                     'max_over_time(scrape_duration_seconds{job="persistence_exporter"}[5m])',
+                     'min_over_time(up{job="persistence_exporter"}[5m]) == 0'):
+            try:
+                res = self.st.query(expr)["result"]
+                diag.append("%s -> %s" % (expr, [(r["metric"], r["value"][1]) for r in res]))
+            except Exception as e:
+                diag.append("%s -> %s" % (expr, e))
+        log = [line for line in self.st.log("exporter").splitlines() if "level=warn" in line or "level=error" in line]
         return ("alerts in Alertmanager differ from the expected set\nmissing:\n  %s\nunexpected:\n  %s\n"
-                "(logs in %s)" % (fmt(self.expected - self.fired), fmt(self.fired - self.expected), self.workdir))
+                "diagnostics:\n  %s\nexporter warnings (last 15):\n  %s" % (
+                    fmt(self.expected - self.fired), fmt(self.fired - self.expected), "\n  ".join(diag),
+                    "\n  ".join(log[-15:]) or "(none)"))
 
     def test_exporter_scraped_and_up(self):
         res = self.st.query('up{job="persistence_exporter"}')["result"]
@@ -187,7 +202,8 @@ class FullStack:
         self.assertEqual(empty, [], "queries without data")
 
     def test_alerts_in_alertmanager(self):
-        self.assertEqual(self.fired, self.expected, self.diff_message())
+        if self.fired != self.expected:
+            self.fail(self.diff_message())
 
     def test_alerts_carry_severity_and_runbook(self):
         for a in self.st.alertmanager_alerts():
