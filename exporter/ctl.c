@@ -15,7 +15,8 @@
 static void ctl_usage(FILE *f)
 {
 	fprintf(f, "usage:\n"
-		   "  persistencectl status [--config.file=FILE] [--format=text|json]\n"
+		   "  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
+		   "                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
 		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
 		   "                        [--restart-scheduler] [--execute] [--wait]\n");
 }
@@ -31,16 +32,37 @@ static const char *arg_value(const char *arg, const char *name)
 struct ctl_status_opts {
 	const char *file;
 	int json;
+	/* the daemon's --path.* flags, so a node-local or demo set-up reads the same trees */
+	const char *procfs, *sysfs, *pvelib, *rundir;
 };
+
+/* Applies one --path.NAME=DIR flag; 1 when arg was one. */
+static int ctl_path_arg(const char *arg, struct ctl_status_opts *o)
+{
+	static const char *const names[] = {"--path.procfs", "--path.sysfs", "--path.pvelib",
+					    "--path.rundir"};
+	const char **slots[] = {&o->procfs, &o->sysfs, &o->pvelib, &o->rundir};
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = arg_value(arg, names[i]);
+		if (v) {
+			*slots[i] = v;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 /* Parses status's flags; 0 on success, prints usage and returns 2 otherwise. */
 static int ctl_status_args(int argc, char **argv, struct ctl_status_opts *o)
 {
 	o->file = "/etc/persistence_exporter/config.yml";
 	o->json = 0;
+	o->procfs = o->sysfs = o->pvelib = o->rundir = NULL;
 	for (int i = 2; i < argc; i++) {
-		const char *v;
-		if ((v = arg_value(argv[i], "--config.file")) != NULL) {
+		const char *v = NULL;
+		if (ctl_path_arg(argv[i], o)) {
+			continue;
+		} else if ((v = arg_value(argv[i], "--config.file")) != NULL) {
 			o->file = v;
 		} else if ((v = arg_value(argv[i], "--format")) != NULL && strcmp(v, "text") == 0) {
 			o->json = 0;
@@ -95,10 +117,20 @@ static int ctl_status(int argc, char **argv)
 	struct buf errors;
 	buf_init(&errors, 1 << 20);
 	int status = 2;
-	if (config_load_file(o.file, &cfg, &errors) != PE_OK)
+	if (config_load_file(o.file, &cfg, &errors) != PE_OK) {
 		fputs(buf_str(&errors), stderr);
-	else
+	} else {
+		struct config_paths *p = &cfg->paths;
+		if (o.procfs)
+			snprintf(p->procfs, sizeof(p->procfs), "%s", o.procfs);
+		if (o.sysfs)
+			snprintf(p->sysfs, sizeof(p->sysfs), "%s", o.sysfs);
+		if (o.pvelib)
+			snprintf(p->pvelib, sizeof(p->pvelib), "%s", o.pvelib);
+		if (o.rundir)
+			snprintf(p->rundir, sizeof(p->rundir), "%s", o.rundir);
 		status = ctl_status_report(cfg, o.json);
+	}
 	config_unref(cfg);
 	buf_free(&errors);
 	return status;
