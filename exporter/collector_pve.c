@@ -11,6 +11,8 @@
 #include "pve.h"
 
 #define PVE_NO_EVIDENCE_WINDOW (7 * 86400.0) /* look-back when a job has no run evidence */
+/* Response cap for storage content listings (~180 bytes an archive: over a million of them). */
+#define PVE_LISTING_MAX_BODY ((size_t)256 << 20)
 
 static const struct expfmt_desc d_node_up = {"persistence_pve_node_up", EXPFMT_GAUGE,
 					     "1 when PVE reports the node online."};
@@ -92,7 +94,7 @@ struct pve_ctx {
 	size_t njn;
 	int incomplete; /* some backup storage could not be listed */
 	int hidden; /* tasks visible but no archive at all: the token cannot see archives */
-	size_t nlisted, narchives, ntasks;
+	size_t nlisted, nfailed, narchives, ntasks; /* listings that worked; that failed for good */
 };
 
 static size_t pve_count(const struct config *cfg)
@@ -346,41 +348,90 @@ static int pve_storage_has_backup(const cJSON *s)
 	return 0;
 }
 
-static void pve_add_archives(struct pve_ctx *x, const cJSON *list)
+/* One usable archive of a listing, staged until the whole listing parsed. */
+struct pve_archive {
+	long vmid;
+	double ctime, size;
+};
+
+/* What collect_get_json_each() fills while walking one content listing. */
+struct pve_listing {
+	struct pve_archive *a;
+	size_t n, cap;
+	int nomem;
+};
+
+static void pve_listing_item(void *ctx, const cJSON *it)
 {
-	const cJSON *it;
+	struct pve_listing *l = ctx;
+	struct pve_archive a;
 
-	cJSON_ArrayForEach(it, list)
-	{
-		long vmid;
-		double ctime, size;
-		struct pve_guest *g;
+	if (l->nomem || !pve_archive_parse(it, &a.vmid, &a.ctime, &a.size))
+		return;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 256;
+		struct pve_archive *na = realloc(l->a, ncap * sizeof(*na));
+		if (!na) {
+			l->nomem = 1;
+			return;
+		}
+		l->a = na;
+		l->cap = ncap;
+	}
+	l->a[l->n++] = a;
+}
 
-		if (!pve_archive_parse(it, &vmid, &ctime, &size))
-			continue;
+static void pve_add_archives(struct pve_ctx *x, const struct pve_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pve_archive *a = &l->a[i];
+		struct pve_guest *g = pve_guest_find(x, a->vmid);
+
 		x->narchives++;
-		g = pve_guest_find(x, vmid);
 		if (!g)
 			continue;
 		g->count++;
-		if (ctime > g->last_ctime || (ctime == g->last_ctime && size > g->last_size)) {
-			g->last_ctime = ctime;
-			g->last_size = size;
+		if (a->ctime > g->last_ctime || (a->ctime == g->last_ctime && a->size > g->last_size)) {
+			g->last_ctime = a->ctime;
+			g->last_size = a->size;
 		}
 	}
+}
+
+/*
+ * GETs one storage listing, element by element (a shared storage can hold
+ * tens of thousands of archives: no cJSON tree of the whole list), under
+ * the larger response cap for listings.
+ */
+static enum perr pve_get_listing(struct pve_ctx *x, const char *path, struct pve_listing *l, char *msg,
+				 size_t n)
+{
+	struct fetch_target t = x->t;
+	enum perr e;
+
+	t.max_body = PVE_LISTING_MAX_BODY;
+	e = collect_get_json_each(x->c, &t, path, "data", pve_listing_item, l, msg, n);
+	if (e == PE_AUTH)
+		collect_fail(x->c, "%s: check token_id/secret; PVE delays every 401 by 3 s", msg);
+	if (e == PE_OK && l->nomem)
+		e = PE_NOMEM;
+	return e;
 }
 
 /* Lists one storage's archives from one node. 1 listed, 0 failed; -PE_* to stop. */
 static int pve_list_storage(struct pve_ctx *x, const char *node, const char *sid)
 {
 	char msg[256], *path = pve_node_path(node, "/storage/", sid, "/content?content=backup");
-	const cJSON *list = NULL;
+	struct pve_listing l = {NULL, 0, 0, 0};
 	enum perr e;
 
 	if (!path)
 		return -PE_NOMEM;
-	e = pve_get_typed(x, path, 0, &list, msg, sizeof(msg));
+	e = pve_get_listing(x, path, &l, msg, sizeof(msg));
 	free(path);
+	if (e == PE_OK)
+		pve_add_archives(x, &l);
+	free(l.a);
 	if (e == PE_AUTH || e == PE_NOMEM)
 		return -(int)e;
 	if (e == PE_DENIED)
@@ -392,7 +443,6 @@ static int pve_list_storage(struct pve_ctx *x, const char *node, const char *sid
 	if (e != PE_OK)
 		return 0;
 	x->nlisted++;
-	pve_add_archives(x, list);
 	return 1;
 }
 
@@ -425,8 +475,10 @@ static enum perr pve_fetch_storage(struct pve_ctx *x, const struct pve_node *nd,
 		x->shared_done[x->nshared_done++] = sid;
 	else if (r == 0 && shared)
 		failed[(*nfailed)++] = sid; /* another node may still list it */
-	else if (r == 0)
+	else if (r == 0) {
 		x->incomplete = 1;
+		x->nfailed++;
+	}
 	return PE_OK;
 }
 
@@ -461,8 +513,10 @@ static enum perr pve_fetch_archives(struct pve_ctx *x)
 		}
 	}
 	for (size_t i = 0; i < nfailed; i++)
-		if (!pve_sid_in(x->shared_done, x->nshared_done, failed[i]))
+		if (!pve_sid_in(x->shared_done, x->nshared_done, failed[i])) {
 			x->incomplete = 1;
+			x->nfailed++;
+		}
 out:
 	free(failed);
 	return e;
@@ -474,7 +528,8 @@ out:
  */
 static void pve_check_hidden(struct pve_ctx *x)
 {
-	if (x->ntasks > 0 && x->nlisted > 0 && x->narchives == 0) {
+	/* a failed listing (too large, timed out...) proves nothing about permissions */
+	if (x->ntasks > 0 && x->nlisted > 0 && x->nfailed == 0 && x->narchives == 0) {
 		x->hidden = 1;
 		log_warn("PVE lists vzdump tasks but no backup archive: the token cannot see archives; "
 			 "listing them needs Datastore.Allocate, or Datastore.AllocateSpace + VM.Backup",

@@ -910,19 +910,9 @@ static int looks_like_html(const struct fetch_resp *r)
 	return *p == '<' || strstr(r->content_type, "html") != NULL;
 }
 
-enum perr collect_get_json(struct collect *c, const struct fetch_target *t, const char *path,
-			   struct cJSON **doc, char *msg, size_t msglen)
+/* A 2xx body that should be JSON: PE_PARSE with a reason when it is empty or HTML. */
+static enum perr body_check(const struct fetch_resp *r, const char *path, char *msg, size_t msglen)
 {
-	const struct fetch_resp *r;
-	*doc = NULL;
-	enum perr rc = collect_get(c, t, path, &r, msg, msglen);
-	if (rc != PE_OK) {
-		if (r && looks_like_html(r)) {
-			size_t l = strlen(msg);
-			snprintf(msg + l, msglen - l, " (HTML body)");
-		}
-		return rc;
-	}
 	if (r->body.len == 0) {
 		snprintf(msg, msglen, "GET %s: empty body where JSON was expected", path);
 		return PE_PARSE;
@@ -931,6 +921,32 @@ enum perr collect_get_json(struct collect *c, const struct fetch_target *t, cons
 		snprintf(msg, msglen, "GET %s: HTML instead of JSON (service starting or wrong URL?)", path);
 		return PE_PARSE;
 	}
+	return PE_OK;
+}
+
+/* collect_get() for a JSON body: adds " (HTML body)" to an HTTP error, checks the 2xx body. */
+static enum perr collect_get_body(struct collect *c, const struct fetch_target *t, const char *path,
+				  const struct fetch_resp **resp, char *msg, size_t msglen)
+{
+	enum perr rc = collect_get(c, t, path, resp, msg, msglen);
+	if (rc != PE_OK) {
+		if (*resp && looks_like_html(*resp)) {
+			size_t l = strlen(msg);
+			snprintf(msg + l, msglen - l, " (HTML body)");
+		}
+		return rc;
+	}
+	return body_check(*resp, path, msg, msglen);
+}
+
+enum perr collect_get_json(struct collect *c, const struct fetch_target *t, const char *path,
+			   struct cJSON **doc, char *msg, size_t msglen)
+{
+	const struct fetch_resp *r;
+	*doc = NULL;
+	enum perr rc = collect_get_body(c, t, path, &r, msg, msglen);
+	if (rc != PE_OK)
+		return rc;
 	const char *end = NULL;
 	cJSON *j = cJSON_ParseWithLengthOpts(r->body.data, r->body.len, &end, 0);
 	if (!j) {
@@ -951,6 +967,142 @@ enum perr collect_get_json(struct collect *c, const struct fetch_target *t, cons
 	}
 	c->docs[c->ndocs++] = j;
 	*doc = j;
+	return PE_OK;
+}
+
+/* ---------- a JSON array member, one element at a time ---------- */
+
+/* Cursor over a body for collect_get_json_each(); p is NULL after an error, bad where it was. */
+struct json_walk {
+	const char *p, *end, *bad;
+};
+
+static void walk_fail(struct json_walk *w, const char *at)
+{
+	if (w->p)
+		w->bad = at;
+	w->p = NULL;
+}
+
+/* Skips white space; 1 when a byte follows. */
+static int walk_ws(struct json_walk *w)
+{
+	if (!w->p)
+		return 0;
+	while (w->p < w->end && (*w->p == ' ' || *w->p == '\t' || *w->p == '\r' || *w->p == '\n'))
+		w->p++;
+	return w->p < w->end;
+}
+
+/* 1 when the next non-blank byte is ch; consumed then. */
+static int walk_take(struct json_walk *w, char ch)
+{
+	if (!walk_ws(w) || *w->p != ch)
+		return 0;
+	w->p++;
+	return 1;
+}
+
+/* Consumes ch after optional white space; the walk fails when it is not there. */
+static void walk_expect(struct json_walk *w, char ch)
+{
+	if (w->p && !walk_take(w, ch))
+		walk_fail(w, w->p);
+}
+
+/* Parses one JSON value at the cursor; NULL (and the walk failed) when it is not one. */
+static cJSON *walk_value(struct json_walk *w)
+{
+	const char *stop = NULL;
+	if (!walk_ws(w)) {
+		walk_fail(w, w->p);
+		return NULL;
+	}
+	cJSON *v = cJSON_ParseWithLengthOpts(w->p, (size_t)(w->end - w->p), &stop, 0);
+	if (!v)
+		walk_fail(w, stop ? stop : w->p);
+	else
+		w->p = stop;
+	return v;
+}
+
+/* Walks the array at the cursor, handing each element to cb. */
+static void walk_array(struct json_walk *w, void (*cb)(void *ctx, const cJSON *item), void *ctx)
+{
+	walk_expect(w, '[');
+	if (!w->p || walk_take(w, ']'))
+		return;
+	for (;;) {
+		cJSON *item = walk_value(w);
+		if (!item)
+			return;
+		cb(ctx, item);
+		cJSON_Delete(item);
+		if (!walk_take(w, ','))
+			break;
+	}
+	walk_expect(w, ']');
+}
+
+/*
+ * Walks a top-level object: member's array streams through cb, other
+ * members are parsed and dropped. 0 member missing, 1 an array, -1 another type.
+ */
+static int walk_object(struct json_walk *w, const char *member, void (*cb)(void *ctx, const cJSON *item),
+		       void *ctx)
+{
+	int found = 0;
+	walk_expect(w, '{');
+	if (!w->p || walk_take(w, '}'))
+		return 0;
+	do {
+		const char *at = w->p;
+		cJSON *key = walk_value(w);
+		int hit = cJSON_IsString(key) && !found && strcmp(key->valuestring, member) == 0;
+		if (key && !cJSON_IsString(key))
+			walk_fail(w, at);
+		cJSON_Delete(key);
+		walk_expect(w, ':');
+		if (!w->p)
+			break;
+		if (hit && walk_ws(w) && *w->p == '[') {
+			found = 1;
+			walk_array(w, cb, ctx);
+		} else {
+			found = hit ? -1 : found;
+			cJSON_Delete(walk_value(w));
+		}
+	} while (w->p && walk_take(w, ','));
+	walk_expect(w, '}');
+	return found;
+}
+
+enum perr collect_get_json_each(struct collect *c, const struct fetch_target *t, const char *path,
+				const char *member, void (*cb)(void *ctx, const cJSON *item), void *ctx,
+				char *msg, size_t msglen)
+{
+	const struct fetch_resp *r;
+	enum perr rc = collect_get_body(c, t, path, &r, msg, msglen);
+	if (rc != PE_OK)
+		return rc;
+	struct json_walk w = {r->body.data, r->body.data + r->body.len, NULL};
+	int found = 1;
+	if (walk_ws(&w) && *w.p == '[') /* a bare array (pvesh) */
+		walk_array(&w, cb, ctx);
+	else
+		found = walk_object(&w, member, cb, ctx);
+	if (walk_ws(&w)) /* bytes after the document */
+		walk_fail(&w, w.p);
+	if (!w.p) {
+		snprintf(msg, msglen, "GET %s: invalid or truncated JSON near byte %zu of %zu", path,
+			 (size_t)(w.bad - r->body.data), r->body.len);
+		return PE_PARSE;
+	}
+	if (found != 1) {
+		snprintf(msg, msglen, "GET %s: %s %s", path, found ? "not an array:" : "answer has no member",
+			 member);
+		return PE_PARSE;
+	}
 	return PE_OK;
 }
 

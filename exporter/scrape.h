@@ -144,5 +144,17 @@ enum perr collect_get(struct collect *c, const struct fetch_target *t, const cha
  */
 enum perr collect_get_json(struct collect *c, const struct fetch_target *t, const char *path,
 			   struct cJSON **doc, char *msg, size_t msglen) PE_WUR;
+/*
+ * collect_get() then a streaming walk of the answer: cb sees each element
+ * of the array in member of the top-level object (or of a bare top-level
+ * array), parsed one at a time and freed after the call, so a listing of
+ * 20,000 items never exists as one cJSON tree. The whole body is still
+ * checked: PE_PARSE when it is not JSON, is truncated, or member is
+ * missing or not an array. cb may have run for earlier elements by then:
+ * stage what it gathers and use it only on PE_OK.
+ */
+enum perr collect_get_json_each(struct collect *c, const struct fetch_target *t, const char *path,
+				const char *member, void (*cb)(void *ctx, const struct cJSON *item),
+				void *ctx, char *msg, size_t msglen) PE_WUR;
 
 #endif
