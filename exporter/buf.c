@@ -33,8 +33,7 @@ void buf_reset(struct buf *b)
 		b->data[0] = '\0';
 }
 
-/* Makes room for n more bytes plus the terminating NUL. */
-static enum perr buf_reserve(struct buf *b, size_t n)
+enum perr buf_reserve(struct buf *b, size_t n)
 {
 	if (b->err)
 		return b->err;
@@ -45,9 +44,10 @@ static enum perr buf_reserve(struct buf *b, size_t n)
 	size_t need = b->len + n + 1;
 	if (need <= b->cap)
 		return PE_OK;
-	size_t ncap = b->cap ? b->cap : 256;
-	while (ncap < need)
-		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+	/* doubling amortises small appends; a large one (or a presize) gets exactly what it needs */
+	size_t ncap = b->cap ? (b->cap > SIZE_MAX / 2 ? need : b->cap * 2) : 256;
+	if (ncap < need)
+		ncap = need;
 	char *p = realloc(b->data, ncap);
 	if (!p) {
 		b->err = PE_NOMEM;

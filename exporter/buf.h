@@ -28,6 +28,8 @@ enum perr buf_adds(struct buf *b, const char *s);
 enum perr buf_addc(struct buf *b, char c);
 enum perr buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 enum perr buf_err(const struct buf *b);
+/* Makes room for n more bytes (plus the NUL) in one allocation; over the cap it fails like an append. */
+enum perr buf_reserve(struct buf *b, size_t n);
 const char *buf_str(const struct buf *b); /* "" when empty; never NULL */
 /* Hands the storage to the caller (free() it); b is left empty. */
 char *buf_steal(struct buf *b, size_t *len);

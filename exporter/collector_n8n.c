@@ -58,7 +58,8 @@ static enum perr n8n_page(struct collect *c, const struct fetch_target *t, const
 
 	buf_init(&path, 0);
 	n8n_page_path(&path, cursor);
-	e = buf_err(&path) ? buf_err(&path) : collect_get(c, t, buf_str(&path), &resp, msg, msglen);
+	/* pages of one listing must not mix with stale ones; each is let go once counted */
+	e = buf_err(&path) ? buf_err(&path) : collect_get_fresh(c, t, buf_str(&path), &resp, msg, msglen);
 	if (e == PE_OK && !resp)
 		e = PE_INTERNAL;
 	if (resp && (e == PE_OK || resp->status > 0)) {
@@ -73,6 +74,8 @@ static enum perr n8n_page(struct collect *c, const struct fetch_target *t, const
 	if (doc)
 		e = n8n_page_parse(doc, counts, next, msg, msglen);
 	cJSON_Delete(doc);
+	if (resp)
+		collect_release_resp(c, resp);
 	buf_free(&path);
 	return e;
 }

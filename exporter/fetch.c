@@ -27,10 +27,12 @@ struct fetch_pin {
 	int ok; /* and the leaf matched */
 };
 
-/* Write-callback state: the body buffer and whether the cap was hit. */
+/* Write-callback state: the body buffer, whether the cap was hit, whether it was presized. */
 struct fetch_sink {
 	struct buf *body;
+	CURL *h;
 	int toobig;
+	int sized;
 };
 
 /* Everything one request owns or refers to. */
@@ -168,7 +170,14 @@ static size_t fetch_write(char *p, size_t size, size_t n, void *arg)
 {
 	struct fetch_sink *sink = arg;
 	size_t len = size * n;
+	curl_off_t cl = -1;
 
+	/* one allocation of the announced size instead of doubling (a 3.5 MB body in an 8 MB buffer) */
+	if (!sink->sized && sink->body->len == 0 &&
+	    curl_easy_getinfo(sink->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0 &&
+	    (unsigned long long)cl <= (unsigned long long)sink->body->max)
+		(void)buf_reserve(sink->body, (size_t)cl);
+	sink->sized = 1;
 	if (buf_add(sink->body, p, len) != PE_OK) {
 		sink->toobig = buf_err(sink->body) == PE_TOOBIG;
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -473,6 +482,7 @@ static enum perr fetch_prepare(struct fetch_call *call, const char *method, cons
 		return e;
 	}
 	call->h = curl_easy_init();
+	call->sink.h = call->h;
 	if (!call->h || curl_easy_setopt(call->h, CURLOPT_URL, buf_str(&call->url)) != CURLE_OK ||
 	    fetch_setup_common(call) != CURLE_OK) {
 		snprintf(r->err, sizeof(r->err), "libcurl setup failed");

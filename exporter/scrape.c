@@ -56,6 +56,7 @@ static void cond_init_mono(pthread_cond_t *c)
 /* A completed HTTP answer, shared by the cache and the tasks reading it. */
 struct cached_resp {
 	int refs; /* under the state lock */
+	int no_stale; /* from collect_get_fresh(): dropped once older than cache_ttl */
 	double at; /* monotonic time it arrived */
 	struct fetch_resp r;
 };
@@ -64,6 +65,7 @@ struct cache_entry {
 	char *key;
 	struct cached_resp *resp; /* newest HTTP answer, NULL if none yet */
 	int in_flight;
+	int no_stale; /* asked for with collect_get_fresh() */
 	unsigned long gen; /* bumped when a fetch ends */
 	enum perr last_rc; /* transport outcome of the last fetch */
 	char last_msg[256];
@@ -297,6 +299,7 @@ static void *fetch_job_run(void *arg)
 	snprintf(e->last_msg, sizeof(e->last_msg), "%s", cr && cr->r.err[0] ? cr->r.err : err_str(rc));
 	if (rc == PE_OK) {
 		cr->refs = 1;
+		cr->no_stale = e->no_stale;
 		cr->at = mono_now();
 		cached_resp_unref_locked(e->resp);
 		e->resp = cr;
@@ -388,6 +391,25 @@ struct scrape {
 	struct expfmt *out;
 };
 
+/*
+ * Drops a task's hold on a cached answer (lock held). A collect_get_fresh()
+ * answer past cache_ttl that nobody else holds leaves the cache too: it
+ * would never be served again.
+ */
+static void held_drop_locked(struct scrape_state *st, double ttl, struct cached_resp *cr)
+{
+	if (cr->no_stale && cr->refs == 2 && mono_now() - cr->at >= ttl) {
+		for (struct cache_entry *e = st->entries; e; e = e->next) {
+			if (e->resp == cr) {
+				e->resp = NULL;
+				cr->refs--; /* the cache's reference; ours goes below */
+				break;
+			}
+		}
+	}
+	cached_resp_unref_locked(cr);
+}
+
 /* Releases what a task held: parsed documents and cached answers. */
 static void collect_release(struct collect *c, struct scrape_state *st)
 {
@@ -398,7 +420,7 @@ static void collect_release(struct collect *c, struct scrape_state *st)
 	c->ndocs = c->capdocs = 0;
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < c->nheld; i++)
-		cached_resp_unref_locked(c->held[i]);
+		held_drop_locked(st, c->cfg->global.cache_ttl, c->held[i]);
 	pthread_mutex_unlock(&st->lock);
 	free(c->held);
 	c->held = NULL;
@@ -833,7 +855,7 @@ static int cache_wait_locked(struct scrape_state *st, struct cache_entry *e, uns
 
 /* Finds the answer for key: fresh cache, a fetch that ends in time, or a stale-but-allowed one. */
 static enum perr cache_get(struct collect *c, const struct fetch_target *t, const char *key, const char *path,
-			   struct cached_resp **out, char *msg, size_t msglen)
+			   int fresh, struct cached_resp **out, char *msg, size_t msglen)
 {
 	struct scrape *s = c->scrape;
 	struct scrape_state *st = s->st;
@@ -847,9 +869,14 @@ static enum perr cache_get(struct collect *c, const struct fetch_target *t, cons
 	}
 	double now = mono_now();
 	e->last_used = now;
+	e->no_stale |= fresh;
 	if (e->resp && now - e->resp->at < g->cache_ttl) {
 		*out = e->resp;
 		goto out;
+	}
+	if (e->resp && (e->no_stale || now - e->resp->at >= g->max_staleness)) {
+		cached_resp_unref_locked(e->resp); /* never served again: not kept while the next one comes */
+		e->resp = NULL;
 	}
 	unsigned long gen0 = e->gen;
 	if (!e->in_flight && (rc = cache_start_fetch_locked(st, e, t, path)) != PE_OK)
@@ -860,7 +887,7 @@ static enum perr cache_get(struct collect *c, const struct fetch_target *t, cons
 			*out = e->resp;
 		else
 			snprintf(msg, msglen, "GET %s: %s", path, e->last_msg);
-	} else if (e->resp && mono_now() - e->resp->at < g->max_staleness) {
+	} else if (e->resp && !e->no_stale && mono_now() - e->resp->at < g->max_staleness) {
 		*out = e->resp; /* still being refreshed in the background */
 	} else {
 		rc = PE_TIMEOUT;
@@ -873,8 +900,8 @@ out:
 	return rc;
 }
 
-enum perr collect_get(struct collect *c, const struct fetch_target *t, const char *path,
-		      const struct fetch_resp **resp, char *msg, size_t msglen)
+static enum perr collect_get_mode(struct collect *c, const struct fetch_target *t, const char *path,
+				  int fresh, const struct fetch_resp **resp, char *msg, size_t msglen)
 {
 	struct buf key;
 	struct cached_resp *cr = NULL;
@@ -885,7 +912,7 @@ enum perr collect_get(struct collect *c, const struct fetch_target *t, const cha
 	*resp = NULL;
 	enum perr rc = buf_err(&key);
 	if (rc == PE_OK)
-		rc = cache_get(c, t, buf_str(&key), path, &cr, msg, msglen);
+		rc = cache_get(c, t, buf_str(&key), path, fresh, &cr, msg, msglen);
 	buf_free(&key);
 	if (rc != PE_OK) {
 		if (!msg[0])
@@ -900,6 +927,33 @@ enum perr collect_get(struct collect *c, const struct fetch_target *t, const cha
 		snprintf(msg, msglen, "GET %s: HTTP %ld%s", path, cr->r.status, detail);
 	}
 	return rc;
+}
+
+enum perr collect_get(struct collect *c, const struct fetch_target *t, const char *path,
+		      const struct fetch_resp **resp, char *msg, size_t msglen)
+{
+	return collect_get_mode(c, t, path, 0, resp, msg, msglen);
+}
+
+enum perr collect_get_fresh(struct collect *c, const struct fetch_target *t, const char *path,
+			    const struct fetch_resp **resp, char *msg, size_t msglen)
+{
+	return collect_get_mode(c, t, path, 1, resp, msg, msglen);
+}
+
+void collect_release_resp(struct collect *c, const struct fetch_resp *resp)
+{
+	struct scrape_state *st = c->scrape->st;
+	pthread_mutex_lock(&st->lock);
+	for (size_t i = 0; i < c->nheld; i++) {
+		struct cached_resp *cr = c->held[i];
+		if (&cr->r == resp) {
+			held_drop_locked(st, c->cfg->global.cache_ttl, cr);
+			c->held[i] = c->held[--c->nheld];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
 }
 
 static int looks_like_html(const struct fetch_resp *r)

@@ -138,6 +138,16 @@ void collect_fail(struct collect *c, const char *fmt, ...) __attribute__((format
 enum perr collect_get(struct collect *c, const struct fetch_target *t, const char *path,
 		      const struct fetch_resp **resp, char *msg, size_t msglen) PE_WUR;
 /*
+ * collect_get() for answers that must not mix with older ones, such as the
+ * pages of one paginated listing: never served stale, and dropped from the
+ * cache once older than cache_ttl instead of being kept for stale serving.
+ */
+enum perr collect_get_fresh(struct collect *c, const struct fetch_target *t, const char *path,
+			    const struct fetch_resp **resp, char *msg, size_t msglen) PE_WUR;
+/* Ends the task's use of an answer from collect_get*() before the task ends (resp is then invalid). */
+void collect_release_resp(struct collect *c, const struct fetch_resp *resp);
+
+/*
  * collect_get() then JSON parsing. A body that is not JSON (HTML while a
  * service starts, truncated, empty) gives PE_PARSE with a message that
  * says which. *doc is owned by the task.
