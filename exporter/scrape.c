@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #define SCRAPE_MAX_TASKS 256
 #define SCRAPE_MAX_ONCE 1024 /* keys scrape_once() remembers */
+#define CACHE_PACK_MIN (64 * 1024) /* idle cached bodies from this size on are kept deflated */
 
 /* ---------- clocks ---------- */
 
@@ -57,6 +59,12 @@ static void cond_init_mono(pthread_cond_t *c)
 struct cached_resp {
 	int refs; /* under the state lock */
 	int no_stale; /* from collect_get_fresh(): dropped once older than cache_ttl */
+	int in_cache; /* an entry's resp points here */
+	int packing; /* a task is deflating it (see cache_pack) */
+	int packed; /* r.body dropped, pack holds it deflated: only while no task holds it */
+	size_t rawlen; /* r.body.len while packed */
+	unsigned char *pack; /* deflated copy of r.body once made, else NULL */
+	size_t packlen;
 	double at; /* monotonic time it arrived */
 	struct fetch_resp r;
 };
@@ -132,8 +140,21 @@ static void cached_resp_unref_locked(struct cached_resp *cr)
 {
 	if (cr && --cr->refs == 0) {
 		fetch_resp_free(&cr->r);
+		free(cr->pack);
 		free(cr);
 	}
+}
+
+/* Points e at cr (which may be NULL), dropping the cache's reference to the previous answer. */
+static void cache_set_resp_locked(struct cache_entry *e, struct cached_resp *cr)
+{
+	if (e->resp) {
+		e->resp->in_cache = 0;
+		cached_resp_unref_locked(e->resp);
+	}
+	e->resp = cr;
+	if (cr)
+		cr->in_cache = 1;
 }
 
 static void scrape_state_unref(struct scrape_state *st)
@@ -204,7 +225,7 @@ static void cache_sweep_locked(struct scrape_state *st, double now, double keep)
 		struct cache_entry *e = *pp;
 		if (!e->in_flight && now - e->last_used > keep) {
 			*pp = e->next;
-			cached_resp_unref_locked(e->resp);
+			cache_set_resp_locked(e, NULL);
 			free(e->key);
 			free(e);
 		} else {
@@ -301,8 +322,7 @@ static void *fetch_job_run(void *arg)
 		cr->refs = 1;
 		cr->no_stale = e->no_stale;
 		cr->at = mono_now();
-		cached_resp_unref_locked(e->resp);
-		e->resp = cr;
+		cache_set_resp_locked(e, cr);
 		cr = NULL;
 	}
 	pthread_cond_broadcast(&st->fetched);
@@ -396,18 +416,91 @@ struct scrape {
  * answer past cache_ttl that nobody else holds leaves the cache too: it
  * would never be served again.
  */
-static void held_drop_locked(struct scrape_state *st, double ttl, struct cached_resp *cr)
+static int held_drop_locked(struct scrape_state *st, double ttl, struct cached_resp *cr)
 {
 	if (cr->no_stale && cr->refs == 2 && mono_now() - cr->at >= ttl) {
 		for (struct cache_entry *e = st->entries; e; e = e->next) {
 			if (e->resp == cr) {
 				e->resp = NULL;
+				cr->in_cache = 0;
 				cr->refs--; /* the cache's reference; ours goes below */
 				break;
 			}
 		}
 	}
+	if (cr->in_cache && cr->refs == 2 && !cr->packing && !cr->packed &&
+	    cr->r.body.len >= CACHE_PACK_MIN) {
+		cr->packing = 1; /* the caller keeps its reference for cache_pack() */
+		return 1;
+	}
 	cached_resp_unref_locked(cr);
+	return 0;
+}
+
+/* Deflates body into a new allocation; NULL when that fails or saves less than three quarters. */
+static unsigned char *pack_body(const struct buf *body, size_t *len)
+{
+	uLongf n = body->len / 4;
+	unsigned char *z = malloc(n);
+	if (z && compress2(z, &n, (const Bytef *)body->data, body->len, 1) == Z_OK) {
+		unsigned char *fit = realloc(z, n);
+		*len = n;
+		return fit ? fit : z;
+	}
+	free(z);
+	return NULL;
+}
+
+/*
+ * An answer only the cache holds any more is kept deflated (a JSON listing
+ * shrinks to ~10%) until a task asks for it again: otherwise a refetch of a
+ * large listing holds the old copy and the new one at once. Drops the
+ * reference held_drop_locked() kept for this.
+ */
+static void cache_pack(struct scrape_state *st, struct cached_resp *cr)
+{
+	size_t zlen = 0;
+	/* without the lock: the packing flag makes this the only writer, and the body stays until below */
+	unsigned char *z = cr->pack ? NULL : pack_body(&cr->r.body, &zlen);
+	struct buf raw;
+	buf_init(&raw, 0);
+	pthread_mutex_lock(&st->lock);
+	if (z) {
+		cr->pack = z;
+		cr->packlen = zlen;
+	}
+	if (cr->in_cache && cr->refs == 2 && cr->pack) { /* still only the cache and us */
+		raw = cr->r.body;
+		cr->rawlen = raw.len;
+		cr->r.body.data = NULL;
+		cr->r.body.len = cr->r.body.cap = 0;
+		cr->packed = 1;
+	}
+	cr->packing = 0;
+	cached_resp_unref_locked(cr);
+	pthread_mutex_unlock(&st->lock);
+	buf_free(&raw);
+}
+
+/* Restores the body of a packed answer about to be handed out (lock held; no task holds a packed one). */
+static enum perr cache_unpack_locked(struct cached_resp *cr)
+{
+	if (!cr->packed)
+		return PE_OK;
+	uLongf n = cr->rawlen;
+	char *raw = malloc(cr->rawlen + 1);
+	if (!raw)
+		return PE_NOMEM;
+	if (uncompress((Bytef *)raw, &n, cr->pack, cr->packlen) != Z_OK || n != cr->rawlen) {
+		free(raw);
+		return PE_INTERNAL;
+	}
+	raw[n] = '\0';
+	cr->r.body.data = raw;
+	cr->r.body.len = n;
+	cr->r.body.cap = n + 1;
+	cr->packed = 0;
+	return PE_OK;
 }
 
 /* Releases what a task held: parsed documents and cached answers. */
@@ -418,10 +511,14 @@ static void collect_release(struct collect *c, struct scrape_state *st)
 	free(c->docs);
 	c->docs = NULL;
 	c->ndocs = c->capdocs = 0;
+	size_t npack = 0;
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < c->nheld; i++)
-		held_drop_locked(st, c->cfg->global.cache_ttl, c->held[i]);
+		if (held_drop_locked(st, c->cfg->global.cache_ttl, c->held[i]))
+			c->held[npack++] = c->held[i];
 	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < npack; i++)
+		cache_pack(st, c->held[i]);
 	free(c->held);
 	c->held = NULL;
 	c->nheld = c->capheld = 0;
@@ -875,8 +972,7 @@ static enum perr cache_get(struct collect *c, const struct fetch_target *t, cons
 		goto out;
 	}
 	if (e->resp && (e->no_stale || now - e->resp->at >= g->max_staleness)) {
-		cached_resp_unref_locked(e->resp); /* never served again: not kept while the next one comes */
-		e->resp = NULL;
+		cache_set_resp_locked(e, NULL); /* never served again: not kept while the next one comes */
 	}
 	unsigned long gen0 = e->gen;
 	if (!e->in_flight && (rc = cache_start_fetch_locked(st, e, t, path)) != PE_OK)
@@ -894,7 +990,7 @@ static enum perr cache_get(struct collect *c, const struct fetch_target *t, cons
 		snprintf(msg, msglen, "GET %s: no answer before the scrape deadline", path);
 	}
 out:
-	if (rc == PE_OK && !collect_hold(c, *out))
+	if (rc == PE_OK && (rc = cache_unpack_locked(*out)) == PE_OK && !collect_hold(c, *out))
 		rc = PE_NOMEM;
 	pthread_mutex_unlock(&st->lock);
 	return rc;
@@ -944,16 +1040,20 @@ enum perr collect_get_fresh(struct collect *c, const struct fetch_target *t, con
 void collect_release_resp(struct collect *c, const struct fetch_resp *resp)
 {
 	struct scrape_state *st = c->scrape->st;
+	struct cached_resp *pack = NULL;
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < c->nheld; i++) {
 		struct cached_resp *cr = c->held[i];
 		if (&cr->r == resp) {
-			held_drop_locked(st, c->cfg->global.cache_ttl, cr);
+			if (held_drop_locked(st, c->cfg->global.cache_ttl, cr))
+				pack = cr;
 			c->held[i] = c->held[--c->nheld];
 			break;
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
+	if (pack)
+		cache_pack(st, pack);
 }
 
 static int looks_like_html(const struct fetch_resp *r)
