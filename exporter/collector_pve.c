@@ -205,10 +205,19 @@ static struct pve_guest *pve_guest_find(struct pve_ctx *x, long vmid)
 	return bsearch(&key, x->guest, x->nguest, sizeof(*x->guest), pve_guest_cmp);
 }
 
+/* By vmid, then by position in /cluster/resources (so the first of duplicates sorts first). */
+static int pve_guest_order(const void *a, const void *b)
+{
+	const struct pve_guest *ga = a, *gb = b;
+	int c = pve_guest_cmp(a, b);
+
+	return c ? c : (ga->count > gb->count) - (ga->count < gb->count);
+}
+
 static enum perr pve_build_guests(struct pve_ctx *x)
 {
 	const cJSON *it;
-	size_t n = (size_t)cJSON_GetArraySize(x->vms);
+	size_t n = (size_t)cJSON_GetArraySize(x->vms), pos = 0, kept = 0;
 
 	x->guest = calloc(n ? n : 1, sizeof(*x->guest));
 	if (!x->guest)
@@ -221,12 +230,19 @@ static enum perr pve_build_guests(struct pve_ctx *x)
 		if (!pve_json_num(it, "vmid", &v) || v < 0 || v > 999999999 || !type ||
 		    (strcmp(type, "qemu") != 0 && strcmp(type, "lxc") != 0))
 			continue;
-		if (pve_guest_find(x, (long)v)) /* duplicate vmid: keep the first */
-			continue;
-		x->guest[x->nguest] = (struct pve_guest){.vmid = (long)v, .res = it, .last_size = -1};
-		x->nguest++;
-		qsort(x->guest, x->nguest, sizeof(*x->guest), pve_guest_cmp);
+		/* count holds the position until the sort is done */
+		x->guest[x->nguest++] = (struct pve_guest){.vmid = (long)v, .res = it, .count = (long)pos++};
 	}
+	qsort(x->guest, x->nguest, sizeof(*x->guest), pve_guest_order); /* once, not per guest */
+	for (size_t i = 0; i < x->nguest; i++) {
+		if (kept && x->guest[kept - 1].vmid == x->guest[i].vmid) /* duplicate vmid: keep the first */
+			continue;
+		x->guest[kept] = x->guest[i];
+		x->guest[kept].count = 0;
+		x->guest[kept].last_size = -1;
+		kept++;
+	}
+	x->nguest = kept;
 	if (!x->nguest)
 		log_warn("PVE token sees no guests; it needs VM.Audit on /vms", "source", x->c->source);
 	return PE_OK;

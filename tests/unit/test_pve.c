@@ -480,6 +480,7 @@ struct pve_run {
 	char error[256]; /* the source's error */
 	int up;
 	void (*inspect)(struct scrape *s);
+	size_t content_max_body; /* smallest response cap a storage content listing was asked with */
 };
 
 static enum perr pve_transport(void *ctx, const struct fetch_target *t, const char *method, const char *path,
@@ -488,6 +489,8 @@ static enum perr pve_transport(void *ctx, const struct fetch_target *t, const ch
 	struct pve_run *run = ctx;
 
 	pthread_mutex_lock(&run->u.lock);
+	if (strstr(path, "/content?") && (!run->content_max_body || t->max_body < run->content_max_body))
+		run->content_max_body = t->max_body;
 	if (!tu_route_find(&run->u, path)) {
 		buf_adds(&run->unmatched, path);
 		buf_addc(&run->unmatched, '\n');
@@ -662,6 +665,43 @@ START_TEST(test_collect_hidden_archives)
 }
 END_TEST
 
+/* Scenario C, but pve1's listing is over the response cap: a failure, not "the token cannot see archives". */
+static const struct tu_route routes_c_toobig[] = {
+	{.path = "/nodes", .file = D "nodes-2.json"},
+	{.path = "/cluster/resources?type=vm", .file = D "resources-a.json"},
+	{.path = "/cluster/backup", .file = D "jobs-a.json"},
+	{.path = TASKS("pve1"), .file = D "tasks-pve1-a.json"},
+	{.path = TASKS("pve2"), .file = D "tasks-pve2-a.json"},
+	{.path = STATE("pve1"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STATE("pve2"), .file = D "node-service-state-pvescheduler.json"},
+	{.path = STORAGE("pve1"), .file = D "storage-pve1-a.json"},
+	{.path = STORAGE("pve2"), .file = D "storage-pve2-a.json"},
+	{.path = CONTENT("pve1", "local"), .transport_rc = PE_TOOBIG},
+	{.path = "/nodes/pve1/storage/*", .file = D "empty-list.json"},
+	{.path = "/nodes/pve2/storage/*", .file = D "empty-list.json"},
+	{.path = ANALYZE("21"), .file = D "analyze-2100.json"},
+	{.path = ANALYZE("02"), .file = D "analyze-future.json"},
+	{.path = ANALYZE("mon"), .file = D "analyze-mon-fri.json"},
+};
+
+START_TEST(test_collect_listing_too_large)
+{
+	struct pve_run run = {0};
+	char *text = pve_scrape(routes_c_toobig, sizeof(routes_c_toobig) / sizeof(routes_c_toobig[0]), &run);
+
+	ck_assert_msg(run.up == 1, "source down: %s", run.error);
+	ck_assert_ptr_nonnull(strstr(run.log, "PVE storage content listing failed"));
+	ck_assert_ptr_nonnull(strstr(run.log, "storage=local"));
+	ck_assert_ptr_null(strstr(run.log, "Datastore.Allocate")); /* no permission hint */
+	ck_assert_ptr_null(strstr(run.log, "cannot see archives"));
+	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_backups{")); /* counts are unknown */
+	/* listings get the larger cap */
+	ck_assert_uint_eq(run.content_max_body, (size_t)256 << 20);
+	free(text);
+	pve_run_free(&run);
+}
+END_TEST
+
 START_TEST(test_collect_jobs_denied)
 {
 	struct pve_run run = {0};
@@ -782,6 +822,7 @@ static Suite *pve_suite(void)
 	tcase_add_test(tc, test_collect_full);
 	tcase_add_test(tc, test_collect_node_unreachable);
 	tcase_add_test(tc, test_collect_hidden_archives);
+	tcase_add_test(tc, test_collect_listing_too_large);
 	tcase_add_test(tc, test_collect_jobs_denied);
 	tcase_add_test(tc, test_collect_unauthorized);
 	tcase_add_test(tc, test_collect_bad_cluster_answers);

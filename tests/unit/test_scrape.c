@@ -261,6 +261,207 @@ START_TEST(test_facts)
 }
 END_TEST
 
+/* ---------- collect_get_json_each(), collect_get_fresh(), packed cache bodies ---------- */
+
+static const struct expfmt_desc d_items = {"persistence_test_items", EXPFMT_GAUGE, "Items walked."};
+
+struct walk_sum {
+	double sum;
+	size_t n;
+};
+
+static void walk_cb(void *ctx, const cJSON *item)
+{
+	struct walk_sum *w = ctx;
+	const cJSON *v = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "v") : item;
+	w->n++;
+	if (cJSON_IsNumber(v))
+		w->sum += v->valuedouble;
+}
+
+/* Walks data[] of /list: publishes the item count and the sum of their "v". */
+static enum perr collect_each(struct collect *c)
+{
+	struct walk_sum w = {0, 0};
+	char msg[256];
+	enum perr rc = collect_get_json_each(c, &test_target, "/list", "data", walk_cb, &w, msg, sizeof(msg));
+	if (rc != PE_OK) {
+		collect_fail(c, "%s", msg);
+		return rc;
+	}
+	expfmt_add(c->out, &d_items, (double)w.n, "source", c->source, NULL);
+	expfmt_add(c->out, &d_value, w.sum, "source", c->source, NULL);
+	return PE_OK;
+}
+
+/* Like collect_json, through collect_get_fresh(). */
+static enum perr collect_fresh(struct collect *c)
+{
+	const struct fetch_resp *r;
+	char msg[256];
+	enum perr rc = collect_get_fresh(c, &test_target, "/value", &r, msg, sizeof(msg));
+	if (rc != PE_OK) {
+		collect_fail(c, "%s", msg);
+		return rc;
+	}
+	cJSON *doc = cJSON_ParseWithLength(r->body.data, r->body.len);
+	collect_release_resp(c, r);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, "value");
+	if (cJSON_IsNumber(v))
+		expfmt_add(c->out, &d_value, v->valuedouble, "source", c->source, NULL);
+	cJSON_Delete(doc);
+	return cJSON_IsNumber(v) ? PE_OK : PE_PARSE;
+}
+
+static const struct collector col_each = {"each", "testkind", 0, count_one, name_a, collect_each};
+static const struct collector col_fresh = {"fresh", "testkind", 0, count_one, name_a, collect_fresh};
+
+static struct tu_route list_routes[] = {
+	{.path = "/list", .body = "{}"},
+	{.path = "/value", .body = "{\"value\": 7}"},
+};
+
+static struct scrape_state *new_list_state(struct tu_upstream *u, const struct collector *const *table)
+{
+	struct scrape_state *st = scrape_state_new();
+	ck_assert_ptr_nonnull(st);
+	tu_upstream_init(u, list_routes, 2);
+	scrape_state_set_transport(st, tu_transport, u);
+	scrape_state_set_collectors(st, table);
+	return st;
+}
+
+/* One scrape of col_each over body: the exposition (caller frees). */
+static char *walk_text(const char *body)
+{
+	static const struct collector *const table[] = {&col_each, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_list_state(&u, table);
+	struct config *cfg = tu_config_new();
+	list_routes[0].body = body;
+	char *text = tu_scrape_text(st, cfg, NULL, 0, 5);
+	config_unref(cfg);
+	scrape_state_free(st);
+	return text;
+}
+
+static void expect_walk(const char *body, const char *items, const char *sum)
+{
+	char *text = walk_text(body);
+	char want[128];
+	snprintf(want, sizeof(want), "persistence_test_items{source=\"a\"} %s\n", items);
+	ck_assert_msg(strstr(text, want) != NULL, "%s: no %s in\n%s", body, want, text);
+	snprintf(want, sizeof(want), "persistence_test_value{source=\"a\"} %s\n", sum);
+	ck_assert_msg(strstr(text, want) != NULL, "%s: no %s in\n%s", body, want, text);
+	free(text);
+}
+
+static void expect_walk_error(const char *body, const char *want)
+{
+	static const struct collector *const table[] = {&col_each, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_list_state(&u, table);
+	struct config *cfg = tu_config_new();
+	list_routes[0].body = body;
+	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(scrape_run(s), PE_OK);
+	const struct source_result *r = scrape_source(s, 0);
+	ck_assert_int_eq(r->up, 0);
+	ck_assert_msg(strstr(r->error, want) != NULL, "%s: error \"%s\" lacks \"%s\"", body, r->error, want);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(scrape_write(s, &out), PE_OK);
+	ck_assert_ptr_null(strstr(buf_str(&out), "persistence_test_items{")); /* nothing partial */
+	buf_free(&out);
+	scrape_free(s);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+
+START_TEST(test_json_each_walks_the_member_array)
+{
+	expect_walk("{\"other\":{\"data\":[9,9]},\"data\":[{\"v\":1},{\"v\":2,\"x\":[{}]}],\"tail\":\"]}\"}",
+		    "2", "3");
+	expect_walk(" [ {\"v\": 5} ] \n", "1", "5"); /* a bare array (pvesh) */
+	expect_walk("{\"data\":[]}", "0", "0");
+	expect_walk("{\"data\":[{\"v\":1}],\"data\":[{\"v\":100}]}", "1", "1"); /* first one, like cJSON */
+	expect_walk("{\"data\":[1,2,3,4]}", "4", "10");
+}
+END_TEST
+
+START_TEST(test_json_each_rejects_bad_bodies)
+{
+	expect_walk_error("{\"data\":[{\"v\":1},{\"v\":2}", "invalid or truncated JSON");
+	expect_walk_error("{\"data\":[{\"v\":1},{\"v\":", "invalid or truncated JSON");
+	expect_walk_error("{\"data\":[1,]}", "invalid or truncated JSON near byte 11");
+	expect_walk_error("{\"data\":[1]} trailing", "invalid or truncated JSON");
+	expect_walk_error("{\"data\":[1]}{}", "invalid or truncated JSON");
+	expect_walk_error("{1:[1]}", "invalid or truncated JSON");
+	expect_walk_error("{\"data\" [1]}", "invalid or truncated JSON");
+	expect_walk_error("{\"data\":null}", "not an array: data");
+	expect_walk_error("{\"data\":{\"v\":1}}", "not an array: data");
+	expect_walk_error("{\"x\":1}", "answer has no member data");
+	expect_walk_error("{}", "answer has no member data");
+	expect_walk_error("\"data\"", "invalid or truncated JSON");
+	expect_walk_error("<html><body>starting</body></html>", "HTML instead of JSON");
+	expect_walk_error("", "empty body");
+}
+END_TEST
+
+START_TEST(test_large_cached_body_survives_packing)
+{
+	static const struct collector *const table[] = {&col_each, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_list_state(&u, table);
+	struct config *cfg = tu_config_new();
+	struct buf body;
+	buf_init(&body, 0);
+	buf_adds(&body, "{\"data\":[");
+	for (int i = 0; i < 20000; i++) /* ~200 kB: kept deflated between scrapes */
+		buf_addf(&body, "%s{\"v\":%d}", i ? "," : "", i % 7);
+	buf_adds(&body, "]}");
+	ck_assert_uint_gt(body.len, 128 * 1024);
+	list_routes[0].body = buf_str(&body);
+	cfg->global.cache_ttl = 60;
+	for (int i = 0; i < 3; i++) {
+		char *text = tu_scrape_text(st, cfg, NULL, 0, 5);
+		ck_assert_ptr_nonnull(strstr(text, "persistence_test_items{source=\"a\"} 20000\n"));
+		ck_assert_ptr_nonnull(strstr(text, "persistence_test_value{source=\"a\"} 59997\n"));
+		free(text);
+	}
+	ck_assert_int_eq(u.calls, 1); /* the 2nd and 3rd scrapes read the cached (packed) copy */
+	config_unref(cfg);
+	scrape_state_free(st);
+	buf_free(&body);
+}
+END_TEST
+
+START_TEST(test_fresh_answers_are_never_served_stale)
+{
+	static const struct collector *const table[] = {&col_fresh, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = new_list_state(&u, table);
+	struct config *cfg = tu_config_new();
+	cfg->global.cache_ttl = 0.2;
+	cfg->global.max_staleness = 300;
+	list_routes[1].delay = 0;
+	char *text = tu_scrape_text(st, cfg, NULL, 0, 5);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_test_value{source=\"a\"} 7\n"));
+	free(text);
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	list_routes[1].delay = 2; /* collect_get() would serve the old answer here (see above) */
+	text = tu_scrape_text(st, cfg, NULL, 0, 0.8);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"a\",kind=\"testkind\"} 0\n"));
+	ck_assert_ptr_null(strstr(text, "persistence_test_value{"));
+	free(text);
+	list_routes[1].delay = 0;
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
 static Suite *scrape_suite(void)
 {
 	Suite *s = suite_create("scrape");
@@ -272,6 +473,10 @@ static Suite *scrape_suite(void)
 	tcase_add_test(tc, test_bad_answers_are_classified);
 	tcase_add_test(tc, test_phase1_reads_facts_and_filter_pulls_dependencies);
 	tcase_add_test(tc, test_facts);
+	tcase_add_test(tc, test_json_each_walks_the_member_array);
+	tcase_add_test(tc, test_json_each_rejects_bad_bodies);
+	tcase_add_test(tc, test_large_cached_body_survives_packing);
+	tcase_add_test(tc, test_fresh_answers_are_never_served_stale);
 	suite_add_tcase(s, tc);
 	return s;
 }
