@@ -23,7 +23,7 @@ static void parse(const char *q, size_t max, size_t storagelen)
 			__builtin_trap();
 		size_t room = storagelen - (size_t)(names[i] - storage);
 		size_t len = strnlen(names[i], room);
-		if (len == room || len == 0 || len >= HTTP_COLLECT_LEN)
+		if (len == room || len == 0 || len > HTTP_COLLECT_LEN)
 			__builtin_trap();
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(names[i], names[j]) == 0)
