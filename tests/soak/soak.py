@@ -1,0 +1,169 @@
+"""make soak: many scrapes from parallel keep-alive clients while the simulator cycles through every fault;
+the exporter's RSS must stay flat (within --rss-slack-kb, default 1024) after warm-up."""
+import argparse
+import http.client
+import os
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from harness import N8N_KEY, PVE_SECRET, Exporter, Sim, write_secret  # noqa: E402
+
+CONFIG = """
+global:
+  scrape_timeout: 1s
+  cache_ttl: 0s
+  max_staleness: 5m
+pve:
+  - name: shop
+    url: {url}/pve/shop
+    token_id: "monitor@pve!exporter"
+    token_secret_file: {dir}/shop.token
+    timeout: 1s
+n8n:
+  - name: app
+    url: {url}/n8n/app
+    api_key_file: {dir}/n8n.key
+    timeout: 1s
+targets:
+  - name: app-n8n-workflows
+    n8n: {{source: app}}
+    max_age: 2h
+"""
+
+# One fault at a time, in turn; None is a healthy stretch.
+FAULTS = [
+    None,
+    {"match": "/", "delay": 2},
+    {"match": "/", "status": 500},
+    {"match": "/pve/", "status": 596, "body": "empty"},
+    {"match": "/", "body": "html"},
+    {"match": "/", "body": "truncated"},
+    {"match": "/", "body": "oversize"},
+    {"match": "/", "status": 401, "body": "{}"},
+    {"match": "/n8n/", "status": 503, "body": "html"},
+]
+
+# Scrapes rotate over these so the load mixes the cheap and the expensive paths.
+PATHS = ["/metrics", "/metrics?collect[]=n8n", "/metrics?collect[]=pve",
+         "/status", "/"]
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+class Counter:
+    def __init__(self, total):
+        self.total, self.done, self.errors = total, 0, 0
+        self.lock = threading.Lock()
+
+    def take(self):
+        with self.lock:
+            if self.done >= self.total:
+                return -1
+            self.done += 1
+            return self.done
+
+    def error(self):
+        with self.lock:
+            self.errors += 1
+
+
+def client(port, counter, deadline):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while time.monotonic() < deadline:
+        n = counter.take()
+        if n < 0:
+            break
+        try:
+            conn.request("GET", PATHS[n % len(PATHS)], headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"})
+            r = conn.getresponse()
+            r.read()
+            if r.status != 200:
+                counter.error()
+        except (OSError, http.client.HTTPException):
+            counter.error()
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.close()
+
+
+def fault_cycler(sim, stop, period):
+    i = 0
+    while not stop.wait(period):
+        i += 1
+        f = FAULTS[i % len(FAULTS)]
+        sim.clear_faults()
+        if f:
+            sim.fault(**f)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--scrapes", type=int, default=100000)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--fault-period", type=float, default=3.0)
+    p.add_argument("--max-seconds", type=float, default=3000.0)
+    p.add_argument("--rss-slack-kb", type=int, default=1024)
+    opts = p.parse_args()
+
+    with Sim("healthy") as sim, tempfile.TemporaryDirectory(prefix="pe-soak-") as d:
+        write_secret(d, "shop.token", PVE_SECRET % "shop")
+        write_secret(d, "n8n.key", N8N_KEY % "app")
+        with Exporter(CONFIG.format(url=sim.url, dir=d), flags=["--log.level=info"]) as exp:
+            counter = Counter(opts.scrapes)
+            stop = threading.Event()
+            deadline = time.monotonic() + opts.max_seconds
+            cycler = threading.Thread(target=fault_cycler, args=(sim, stop, opts.fault_period), daemon=True)
+            workers = [threading.Thread(target=client, args=(exp.port, counter, deadline))
+                       for _ in range(opts.clients)]
+            start = time.monotonic()
+            rss = {"start": rss_kb(exp.proc.pid)}
+            cycler.start()
+            for w in workers:
+                w.start()
+            marks = [("warm", opts.scrapes // 10), ("middle", opts.scrapes // 2)]
+            while any(w.is_alive() for w in workers):
+                time.sleep(0.5)
+                if marks and counter.done >= marks[0][1]:
+                    rss[marks.pop(0)[0]] = rss_kb(exp.proc.pid)
+                    print("soak: %s: %d scrapes, RSS %d kB" % (list(rss)[-1], counter.done, rss[list(rss)[-1]]),
+                          flush=True)
+            for w in workers:
+                w.join()
+            stop.set()
+            cycler.join()
+            sim.clear_faults()
+            rss["end"] = rss_kb(exp.proc.pid)
+            elapsed = time.monotonic() - start
+            alive = exp.proc.poll() is None
+            rc = exp.stop()
+    print("soak: %d scrapes (%d non-200) by %d clients in %.0f s (%.0f/s)"
+          % (counter.done, counter.errors, opts.clients, elapsed, counter.done / elapsed))
+    print("soak: RSS kB start %d, warm %s, middle %s, end %d" % (rss["start"], rss.get("warm"), rss.get("middle"),
+                                                                  rss["end"]))
+    fails = []
+    if not alive or rc != 0:
+        fails.append("exporter died or exited %s" % rc)
+    if counter.done < opts.scrapes:
+        fails.append("only %d of %d scrapes within %.0f s" % (counter.done, opts.scrapes, opts.max_seconds))
+    base = rss.get("warm", rss["start"])
+    growth = rss["end"] - base
+    if growth > opts.rss_slack_kb:
+        fails.append("RSS grew %d kB after warm-up (limit %d kB)" % (growth, opts.rss_slack_kb))
+    print("soak: RSS growth after warm-up %+d kB (limit %d kB)" % (growth, opts.rss_slack_kb))
+    for f in fails:
+        print("soak: FAIL: " + f)
+    print("soak: %d passed, %d failed" % (1 if not fails else 0, 1 if fails else 0))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
