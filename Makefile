@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BINS     := $(B)/persistence_exporter $(B)/persistencectl
 FUSEFS   := $(B)/tests/hangfs
 
-.PHONY: all deps test unit integration asan lint format run bench soak fuzz fuzz-replay install clean
+.PHONY: all deps test unit integration rules asan lint format run bench soak fuzz fuzz-replay install clean
 all: $(BINS)
 
 deps:
@@ -99,12 +99,17 @@ fuzz:
 lint:
 	@tests/lint.sh
 
+# Alert rules: promtool check + unit tests (incl. the incident replay) + runbook coverage.
+rules:
+	bash tests/rules/run.sh
+
 format:
 	clang-format -i exporter/*.[ch] tests/unit/*.[ch] tests/fuse/*.c
 
 test: deps
 	$(MAKE) all
 	$(MAKE) lint
+	$(MAKE) rules
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	$(MAKE) integration

@@ -3,12 +3,17 @@
 
 #include <string.h>
 
+/* clang-format off */
 const struct collector *const collector_table[] = {
 	&collector_pve,
 	&collector_pve_local,
+	&collector_mount,
 	&collector_n8n,
+	&collector_docker,
+	&collector_inventory,
 	NULL,
 };
+/* clang-format on */
 
 const struct collector *collector_find(const char *name)
 {

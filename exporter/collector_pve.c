@@ -714,20 +714,20 @@ static void pve_emit_jobs(struct pve_ctx *x)
 
 		if (!id || !*id)
 			continue;
-		expfmt_add(o, &d_job_info, 1, "source", src, "job", id, "schedule", sched ? sched : "",
+		expfmt_add(o, &d_job_info, 1, "source", src, "backup_job", id, "schedule", sched ? sched : "",
 			   "storage", storage ? storage : "", "node", node ? node : "", NULL);
-		expfmt_add(o, &d_job_enabled, pve_job_enabled(job), "source", src, "job", id, NULL);
+		expfmt_add(o, &d_job_enabled, pve_job_enabled(job), "source", src, "backup_job", id, NULL);
 	}
 	for (size_t i = 0; i < x->njn; i++) {
 		const struct pve_jobnode *jn = &x->jn[i];
 		const char *id = pve_json_str(jn->job, "id");
 
 		if (jn->last_run > 0)
-			expfmt_add(o, &d_job_last, jn->last_run, "source", src, "job", id, "node", jn->node,
-				   NULL);
+			expfmt_add(o, &d_job_last, jn->last_run, "source", src, "backup_job", id, "node",
+				   jn->node, NULL);
 		if (jn->next_due > 0)
-			expfmt_add(o, &d_job_due, jn->next_due, "source", src, "job", id, "node", jn->node,
-				   NULL);
+			expfmt_add(o, &d_job_due, jn->next_due, "source", src, "backup_job", id, "node",
+				   jn->node, NULL);
 	}
 }
 

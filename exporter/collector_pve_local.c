@@ -53,7 +53,8 @@ struct job_emit {
 static void pve_local_job(void *ctx, const char *job, double last_run)
 {
 	struct job_emit *je = ctx;
-	expfmt_add(je->c->out, &d_job, last_run, "source", je->c->source, "node", je->node, "job", job, NULL);
+	expfmt_add(je->c->out, &d_job, last_run, "source", je->c->source, "node", je->node, "backup_job", job,
+		   NULL);
 }
 
 static void pve_local_emit(struct collect *c, const char *node, const struct pvesched_info *s)

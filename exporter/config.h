@@ -49,7 +49,7 @@ struct config_docker {
 	char *socket; /* default /var/run/docker.sock */
 	double timeout; /* default 5 */
 	char *stateful_label; /* label whose value "true"/"false" marks a container; default "persistence.stateful" */
-	char **stateful_names; /* fnmatch patterns on container names; empty: every container with a mount */
+	char **stateful_names; /* fnmatch patterns on container names; empty: a writable volume or bind mount makes a container stateful */
 	size_t nstateful_names;
 };
 

@@ -5,15 +5,18 @@
 #include "log.h"
 #include "scrape.h"
 #include "status.h"
+#include "vzdump.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void ctl_usage(FILE *f)
 {
 	fprintf(f, "usage:\n"
-		   "  persistencectl status [--config.file=FILE] [--format=text|json]\n"
+		   "  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
+		   "                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
 		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
 		   "                        [--restart-scheduler] [--execute] [--wait]\n");
 }
@@ -26,52 +29,126 @@ static const char *arg_value(const char *arg, const char *name)
 	return NULL;
 }
 
-/* One collection with the daemon's code; prints the sources. Exit 0 all up, 1 degraded, 2 error. */
-static int ctl_status(int argc, char **argv)
+struct ctl_status_opts {
+	const char *file;
+	int json;
+	/* the daemon's --path.* flags, so a node-local or demo set-up reads the same trees */
+	const char *procfs, *sysfs, *pvelib, *rundir;
+};
+
+/* Applies one --path.NAME=DIR flag; 1 when arg was one. */
+static int ctl_path_arg(const char *arg, struct ctl_status_opts *o)
 {
-	const char *file = "/etc/persistence_exporter/config.yml";
-	const char *format = "text";
+	static const char *const names[] = {"--path.procfs", "--path.sysfs", "--path.pvelib",
+					    "--path.rundir"};
+	const char **slots[] = {&o->procfs, &o->sysfs, &o->pvelib, &o->rundir};
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = arg_value(arg, names[i]);
+		if (v) {
+			*slots[i] = v;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Parses status's flags; 0 on success, prints usage and returns 2 otherwise. */
+static int ctl_status_args(int argc, char **argv, struct ctl_status_opts *o)
+{
+	o->file = "/etc/persistence_exporter/config.yml";
+	o->json = 0;
+	o->procfs = o->sysfs = o->pvelib = o->rundir = NULL;
 	for (int i = 2; i < argc; i++) {
-		const char *v;
-		if ((v = arg_value(argv[i], "--config.file")) != NULL) {
-			file = v;
-		} else if ((v = arg_value(argv[i], "--format")) != NULL) {
-			format = v;
+		const char *v = NULL;
+		if (ctl_path_arg(argv[i], o)) {
+			continue;
+		} else if ((v = arg_value(argv[i], "--config.file")) != NULL) {
+			o->file = v;
+		} else if ((v = arg_value(argv[i], "--format")) != NULL && strcmp(v, "text") == 0) {
+			o->json = 0;
+		} else if (v && strcmp(v, "json") == 0) {
+			o->json = 1;
 		} else {
 			ctl_usage(stderr);
 			return 2;
 		}
 	}
-	struct config *cfg = NULL;
-	struct buf errors, out;
-	buf_init(&errors, 1 << 20);
-	buf_init(&out, 0);
+	return 0;
+}
+
+/* Runs one collection of cfg with the daemon's code and prints it; returns the exit code. */
+static int ctl_status_report(struct config *cfg, int json)
+{
+	struct buf out;
 	int status = 2;
-	if (config_load_file(file, &cfg, &errors) != PE_OK) {
-		fputs(buf_str(&errors), stderr);
-		goto out;
-	}
+	buf_init(&out, 0);
 	struct scrape_state *st = scrape_state_new();
 	struct scrape *s = st ? scrape_new(st, cfg, cfg->global.scrape_timeout, NULL, 0) : NULL;
 	if (!s || scrape_run(s) != PE_OK) {
 		fprintf(stderr, "persistencectl: collection failed\n");
-	} else {
-		size_t down = 0;
-		for (size_t i = 0; i < scrape_nsources(s); i++)
-			down += !scrape_source(s, i)->up;
-		if (strcmp(format, "json") == 0 ? status_render_json(s, &out) == PE_OK
-						: status_render_text(s, &out, 0) == PE_OK) {
-			fputs(buf_str(&out), stdout);
-			status = down ? 1 : 0;
-		}
+		goto out;
 	}
+	enum perr rc =
+		json ? status_render_json(s, &out) : status_render_text(s, &out, isatty(STDOUT_FILENO));
+	if (rc != PE_OK) {
+		fprintf(stderr, "persistencectl: cannot render the report: %s\n", err_str(rc));
+		goto out;
+	}
+	fputs(buf_str(&out), stdout);
+	status = status_verdict(s);
+out:
 	scrape_free(s);
 	scrape_state_free(st);
-out:
-	config_unref(cfg);
-	buf_free(&errors);
 	buf_free(&out);
 	return status;
+}
+
+/*
+ * persistencectl status: one collection, the inventory as aligned text (or
+ * the /status JSON), then the summary line. Exit 0 all OK, 1 degraded
+ * (a target not OK or a source down), 2 error (bad config, collection failed).
+ */
+static int ctl_status(int argc, char **argv)
+{
+	struct ctl_status_opts o;
+	if (ctl_status_args(argc, argv, &o) != 0)
+		return 2;
+	struct config *cfg = NULL;
+	struct buf errors;
+	buf_init(&errors, 1 << 20);
+	int status = 2;
+	if (config_load_file(o.file, &cfg, &errors) != PE_OK) {
+		fputs(buf_str(&errors), stderr);
+	} else {
+		struct config_paths *p = &cfg->paths;
+		if (o.procfs)
+			snprintf(p->procfs, sizeof(p->procfs), "%s", o.procfs);
+		if (o.sysfs)
+			snprintf(p->sysfs, sizeof(p->sysfs), "%s", o.sysfs);
+		if (o.pvelib)
+			snprintf(p->pvelib, sizeof(p->pvelib), "%s", o.pvelib);
+		if (o.rundir)
+			snprintf(p->rundir, sizeof(p->rundir), "%s", o.rundir);
+		status = ctl_status_report(cfg, o.json);
+	}
+	config_unref(cfg);
+	buf_free(&errors);
+	return status;
+}
+
+/* The governed backup trigger (exporter/vzdump.c): a dry run unless --execute. */
+static int ctl_vzdump(int argc, char **argv)
+{
+	struct vzdump_opts o;
+	char msg[256];
+
+	if (vzdump_parse_args(argc, argv, 2, &o, msg, sizeof(msg)) != PE_OK) {
+		fprintf(stderr, "persistencectl vzdump: %s\n", msg);
+		ctl_usage(stderr);
+		return VZDUMP_EXIT_USAGE;
+	}
+	log_setup(LOG_LVL_INFO, LOG_FMT_LOGFMT); /* the audit lines of executed mutations are info */
+	return vzdump_run(&o, stdout, stderr);
 }
 
 int main(int argc, char **argv)
@@ -86,6 +163,8 @@ int main(int argc, char **argv)
 	int rc = 2;
 	if (strcmp(argv[1], "status") == 0)
 		rc = ctl_status(argc, argv);
+	else if (strcmp(argv[1], "vzdump") == 0)
+		rc = ctl_vzdump(argc, argv);
 	else
 		ctl_usage(stderr);
 	fetch_global_cleanup();

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #define SCRAPE_MAX_TASKS 256
+#define SCRAPE_MAX_ONCE 1024 /* keys scrape_once() remembers */
 
 /* ---------- clocks ---------- */
 
@@ -77,6 +78,11 @@ struct source_mem {
 	struct source_mem *next;
 };
 
+struct once_key {
+	char *key;
+	struct once_key *next;
+};
+
 struct scrape_state {
 	pthread_mutex_t lock;
 	pthread_cond_t fetched; /* broadcast whenever a cache fetch ends */
@@ -89,6 +95,8 @@ struct scrape_state {
 	const struct collector *const *table;
 	int reload_ok;
 	double reload_ts;
+	struct once_key *once; /* scrape_once() keys */
+	size_t nonce;
 };
 
 static enum perr transport_fetch(void *ctx, const struct fetch_target *t, const char *method,
@@ -142,6 +150,11 @@ static void scrape_state_unref(struct scrape_state *st)
 		n = m->next;
 		free(m->key);
 		free(m);
+	}
+	for (struct once_key *o = st->once, *n; o; o = n) {
+		n = o->next;
+		free(o->key);
+		free(o);
 	}
 	probe_pool_free(st->probes);
 	pthread_mutex_destroy(&st->lock);
@@ -658,10 +671,14 @@ void scrape_attach(struct scrape *s, const char *name, void *p, void (*free_fn)(
 
 void *scrape_attached(const struct scrape *s, const char *name)
 {
-	for (const struct attachment *a = s->att; a; a = a->next)
+	void *p = NULL;
+	struct scrape *m = (struct scrape *)s; /* the lock is not part of the logical state */
+	pthread_mutex_lock(&m->lock);
+	for (const struct attachment *a = s->att; a && !p; a = a->next)
 		if (strcmp(a->name, name) == 0)
-			return a->p;
-	return NULL;
+			p = a->p;
+	pthread_mutex_unlock(&m->lock);
+	return p;
 }
 
 /* ---------- what collectors call ---------- */
@@ -674,6 +691,29 @@ void collect_fail(struct collect *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+}
+
+int scrape_once(struct scrape *s, const char *key)
+{
+	struct scrape_state *st = s->st;
+	int first = 0;
+	pthread_mutex_lock(&st->lock);
+	struct once_key *o = st->once;
+	while (o && strcmp(o->key, key) != 0)
+		o = o->next;
+	if (!o && st->nonce < SCRAPE_MAX_ONCE && (o = calloc(1, sizeof(*o))) != NULL) {
+		o->key = strdup(key);
+		if (!o->key) {
+			free(o);
+		} else {
+			o->next = st->once;
+			st->once = o;
+			st->nonce++;
+			first = 1;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return first;
 }
 
 static int collect_hold(struct collect *c, struct cached_resp *cr)

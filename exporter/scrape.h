@@ -94,6 +94,14 @@ int scrape_fact_get(struct scrape *s, const char *kind, const char *source, cons
 void scrape_fact_each(struct scrape *s, const char *kind, const char *source, const char *prefix,
 		      void (*cb)(void *ctx, const char *key, double v, const char *str), void *ctx);
 
+/*
+ * 1 the first time key is passed for the life of the scrape state (the
+ * process), else 0: for warnings that would otherwise repeat on every
+ * scrape. At most 1024 keys are remembered; past that (or out of memory)
+ * it returns 0, so a flood of distinct keys cannot flood the log.
+ */
+int scrape_once(struct scrape *s, const char *key);
+
 /* An attachment (e.g. the inventory report) freed with the scrape. */
 void scrape_attach(struct scrape *s, const char *name, void *p, void (*free_fn)(void *));
 void *scrape_attached(const struct scrape *s, const char *name);

@@ -1,9 +1,11 @@
-/* status.c - the status page and /status JSON: sources with their state and last error. */
+/* status.c - the status page, /status JSON and persistencectl's text: targets, sources, unlisted guests. */
 #include "status.h"
+#include "inventory.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void status_html_escape(struct buf *out, const char *s)
@@ -31,6 +33,13 @@ void status_html_escape(struct buf *out, const char *s)
 	}
 }
 
+/* ---------- what every rendering shares ---------- */
+
+static const struct inventory_report *status_report(struct scrape *s)
+{
+	return scrape_attached(s, INVENTORY_ATTACHMENT);
+}
+
 static void format_time(char *out, size_t n, double t)
 {
 	if (t <= 0) {
@@ -43,23 +52,157 @@ static void format_time(char *out, size_t n, double t)
 	strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* The summary after "backup.status: ". */
+static void status_summary(struct scrape *s, char *out, size_t n)
+{
+	const struct inventory_report *r = status_report(s);
+	if (r)
+		inventory_summary(r, out, n);
+	else if (scrape_config(s)->ntargets == 0)
+		snprintf(out, n, "no targets configured");
+	else
+		snprintf(out, n, "inventory not evaluated before the deadline");
+}
+
+int status_verdict(struct scrape *s)
+{
+	const struct inventory_report *r = status_report(s);
+	if (!r && scrape_config(s)->ntargets > 0)
+		return 2;
+	int bad = r && r->nok < r->ntargets;
+	for (size_t i = 0; i < scrape_nsources(s); i++)
+		bad |= !scrape_source(s, i)->up;
+	return bad ? 1 : 0;
+}
+
+/* The reason shown for t: a down source's own error completes it ("source home down: GET ...: HTTP 401"). */
+static void target_reason(struct scrape *s, const struct inventory_target *t, char *out, size_t n)
+{
+	snprintf(out, n, "%s", t->reason);
+	if (!t->source_down || !t->source_kind)
+		return;
+	for (size_t i = 0; i < scrape_nsources(s); i++) {
+		const struct source_result *r = scrape_source(s, i);
+		if (strcmp(r->kind, t->source_kind) == 0 && strcmp(r->name, t->source) == 0 && r->error[0]) {
+			snprintf(out, n, "%s: %s", t->reason, r->error);
+			return;
+		}
+	}
+}
+
+/* Age of the newest backup, or "-" when there is none. */
+static void target_age(struct scrape *s, const struct inventory_target *t, char *out, size_t n)
+{
+	if (t->has_last)
+		inventory_format_age(out, n, scrape_now(s) - t->last);
+	else
+		snprintf(out, n, "-");
+}
+
+/* ---------- HTML ---------- */
+
 static const char page_head[] =
 	"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	"<title>persistence_exporter</title>\n<style>\n"
-	"body{font-family:system-ui,sans-serif;margin:1rem;color:#222}\n"
-	"table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}\n"
-	"th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;font-size:.95rem}\n"
-	".ok{color:#176f2c;font-weight:600}.bad{color:#b3261e;font-weight:600}.unk{color:#8a6d00;font-weight:"
-	"600}\n"
-	".summary{font-size:1.4rem;margin:.5rem 0 1rem}\n"
-	"@media (max-width:600px){th,td{font-size:.85rem;padding:.2rem}}\n"
+	"body{font-family:system-ui,sans-serif;margin:1rem;color:#222;background:#fff}\n"
+	"h1{font-size:1.3rem;margin:0}h2{font-size:1.1rem;margin:1.5rem 0 .4rem}\n"
+	".wrap{overflow-x:auto}\n"
+	"table{border-collapse:collapse;width:100%}\n"
+	"th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;font-size:.95rem;"
+	"vertical-align:top}\n"
+	"th{background:#f4f4f4}td.n{white-space:nowrap}\n"
+	".ok{color:#176f2c;font-weight:600}.bad{color:#b3261e;font-weight:600}"
+	".unk{color:#8a6d00;font-weight:600}\n"
+	".summary{font-size:1.4rem;margin:.6rem 0;padding:.5rem "
+	".7rem;border-radius:.3rem;background:#f4f4f4}\n"
+	".summary.ok{background:#e6f4ea}.summary.bad{background:#fce8e6}.summary.unk{background:#fef7e0}\n"
+	".muted{color:#666;font-size:.85rem}\n"
+	"@media (max-width:600px){body{margin:.5rem}th,td{font-size:.8rem;padding:.2rem .3rem}"
+	".summary{font-size:1.1rem}}\n"
 	"</style></head><body>\n<h1>persistence_exporter</h1>\n";
+
+static const char *state_class(enum inventory_state st)
+{
+	return st == INVENTORY_OK ? "ok" : st == INVENTORY_DEGRADED ? "bad" : "unk";
+}
+
+static void render_summary_html(struct scrape *s, struct buf *out)
+{
+	const struct inventory_report *r = status_report(s);
+	char line[128], when[64];
+	status_summary(s, line, sizeof(line));
+	const char *cls = !r ? "unk" : r->ndegraded ? "bad" : r->nunknown ? "unk" : "ok";
+	buf_addf(out, "<p class=\"summary %s\">backup.status: ", cls);
+	status_html_escape(out, line);
+	format_time(when, sizeof(when), scrape_now(s));
+	buf_addf(out, "</p>\n<p class=\"muted\">collected %s</p>\n", when);
+}
+
+static void render_doc_html(const struct inventory_target *t, struct buf *out)
+{
+	if (!t->doc_known) {
+		buf_adds(out, "<span class=\"unk\">unknown</span>");
+	} else if (t->documented && inventory_doc_is_url(t->restore_doc)) {
+		buf_adds(out, "<a href=\"");
+		status_html_escape(out, t->restore_doc);
+		buf_adds(out, "\">restore doc</a>");
+	} else if (t->documented) {
+		buf_adds(out, "<code>");
+		status_html_escape(out, t->restore_doc);
+		buf_adds(out, "</code>");
+	} else {
+		buf_adds(out, "<span class=\"bad\">missing</span>");
+	}
+}
+
+static void render_target_html(struct scrape *s, const struct inventory_target *t, struct buf *out)
+{
+	char last[64], age[32], max[32], reason[512];
+	format_time(last, sizeof(last), t->has_last ? t->last : 0);
+	target_age(s, t, age, sizeof(age));
+	inventory_format_max_age(max, sizeof(max), t->max_age);
+	target_reason(s, t, reason, sizeof(reason));
+	buf_adds(out, "<tr><td>");
+	status_html_escape(out, t->site);
+	buf_adds(out, "</td><td>");
+	status_html_escape(out, t->name);
+	buf_adds(out, "</td><td>");
+	status_html_escape(out, t->kind);
+	if (t->source[0]) {
+		buf_adds(out, " <span class=\"muted\">");
+		status_html_escape(out, t->source);
+		buf_adds(out, "</span>");
+	}
+	buf_addf(out, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
+		 t->has_last ? last : "none", age, max);
+	buf_addf(out, "<td class=\"%s\">%s</td><td>", state_class(t->state), inventory_state_str(t->state));
+	render_doc_html(t, out);
+	buf_adds(out, "</td><td>");
+	status_html_escape(out, reason);
+	buf_adds(out, "</td></tr>\n");
+}
+
+static void render_targets_html(struct scrape *s, struct buf *out)
+{
+	const struct inventory_report *r = status_report(s);
+	buf_adds(out, "<h2>Backup targets</h2>\n");
+	if (!r || !r->ntargets) {
+		buf_adds(out, "<p class=\"muted\">No target to show.</p>\n");
+		return;
+	}
+	buf_adds(out, "<div class=\"wrap\"><table><tr><th>site</th><th>target</th><th>kind</th>"
+		      "<th>last backup</th><th>age</th><th>max age</th><th>state</th><th>restore</th>"
+		      "<th>reason</th></tr>\n");
+	for (size_t i = 0; i < r->ntargets; i++)
+		render_target_html(s, &r->targets[i], out);
+	buf_adds(out, "</table></div>\n");
+}
 
 static void render_sources_html(struct scrape *s, struct buf *out)
 {
-	buf_adds(out, "<h2>Sources</h2>\n<table><tr><th>source</th><th>kind</th><th>state</th>"
-		      "<th>last success</th><th>last error</th></tr>\n");
+	buf_adds(out, "<h2>Sources</h2>\n<div class=\"wrap\"><table><tr><th>source</th><th>kind</th>"
+		      "<th>state</th><th>last success</th><th>last error</th></tr>\n");
 	for (size_t i = 0; i < scrape_nsources(s); i++) {
 		const struct source_result *r = scrape_source(s, i);
 		char when[64];
@@ -69,23 +212,53 @@ static void render_sources_html(struct scrape *s, struct buf *out)
 		buf_adds(out, "</td><td>");
 		status_html_escape(out, r->kind);
 		buf_adds(out, r->up ? "</td><td class=\"ok\">UP" : "</td><td class=\"bad\">DOWN");
-		buf_adds(out, "</td><td>");
+		buf_adds(out, "</td><td class=\"n\">");
 		buf_adds(out, when);
 		buf_adds(out, "</td><td>");
 		status_html_escape(out, r->error);
 		buf_adds(out, "</td></tr>\n");
 	}
-	buf_adds(out, "</table>\n");
+	buf_adds(out, "</table></div>\n");
+}
+
+static void render_guests_html(struct scrape *s, struct buf *out)
+{
+	const struct inventory_report *r = status_report(s);
+	buf_adds(out, "<h2>Guests in no target</h2>\n");
+	if (!r || !r->nuninventoried) {
+		buf_adds(out, "<p class=\"muted\">None: every PVE guest is listed by a target.</p>\n");
+		return;
+	}
+	buf_adds(out, "<div class=\"wrap\"><table><tr><th>source</th><th>vmid</th><th>name</th><th>type</th>"
+		      "<th>node</th></tr>\n");
+	for (size_t i = 0; i < r->nuninventoried; i++) {
+		const struct inventory_guest *g = &r->uninventoried[i];
+		buf_adds(out, "<tr><td>");
+		status_html_escape(out, g->source);
+		buf_addf(out, "</td><td>%ld</td><td>", g->vmid);
+		status_html_escape(out, g->name);
+		buf_adds(out, "</td><td>");
+		status_html_escape(out, g->type);
+		buf_adds(out, "</td><td>");
+		status_html_escape(out, g->node);
+		buf_adds(out, "</td></tr>\n");
+	}
+	buf_adds(out, "</table></div>\n");
 }
 
 enum perr status_render_html(struct scrape *s, struct buf *out)
 {
 	buf_adds(out, page_head);
+	render_summary_html(s, out);
+	render_targets_html(s, out);
 	render_sources_html(s, out);
+	render_guests_html(s, out);
 	buf_adds(out, "<p><a href=\"/metrics\">metrics</a> · <a href=\"/status\">status (JSON)</a> · "
 		      "<a href=\"/-/healthy\">health</a></p>\n</body></html>\n");
 	return buf_err(out);
 }
+
+/* ---------- JSON ---------- */
 
 static cJSON *sources_json(struct scrape *s)
 {
@@ -93,26 +266,116 @@ static cJSON *sources_json(struct scrape *s)
 	for (size_t i = 0; arr && i < scrape_nsources(s); i++) {
 		const struct source_result *r = scrape_source(s, i);
 		cJSON *o = cJSON_CreateObject();
-		if (!o)
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
 			break;
+		}
 		cJSON_AddStringToObject(o, "name", r->name);
 		cJSON_AddStringToObject(o, "kind", r->kind);
 		cJSON_AddBoolToObject(o, "up", r->up);
 		cJSON_AddNumberToObject(o, "last_success", r->last_success);
 		cJSON_AddNumberToObject(o, "duration_seconds", r->duration);
 		cJSON_AddStringToObject(o, "error", r->error);
-		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
 }
 
+/* A number, or null when unknown. */
+static void add_number_or_null(cJSON *o, const char *name, int known, double v)
+{
+	if (known)
+		cJSON_AddNumberToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static void target_json(struct scrape *s, const struct inventory_target *t, cJSON *o)
+{
+	char reason[512];
+	target_reason(s, t, reason, sizeof(reason));
+	cJSON_AddStringToObject(o, "name", t->name);
+	cJSON_AddStringToObject(o, "site", t->site);
+	cJSON_AddStringToObject(o, "kind", t->kind);
+	cJSON_AddStringToObject(o, "source", t->source);
+	cJSON_AddStringToObject(o, "severity", t->severity);
+	add_number_or_null(o, "last_backup", t->has_last, t->last);
+	add_number_or_null(o, "age_seconds", t->has_last, scrape_now(s) - t->last);
+	cJSON_AddNumberToObject(o, "max_age_seconds", t->max_age);
+	cJSON_AddBoolToObject(o, "ok", t->ok);
+	cJSON_AddStringToObject(o, "state", inventory_state_str(t->state));
+	cJSON_AddStringToObject(o, "reason", reason);
+	if (t->restore_doc)
+		cJSON_AddStringToObject(o, "restore_doc", t->restore_doc);
+	else
+		cJSON_AddNullToObject(o, "restore_doc");
+	if (t->doc_known)
+		cJSON_AddBoolToObject(o, "restore_documented", t->documented);
+	else
+		cJSON_AddNullToObject(o, "restore_documented");
+}
+
+static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && r && i < r->ntargets; i++) {
+		cJSON *o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			break;
+		}
+		target_json(s, &r->targets[i], o);
+	}
+	return arr;
+}
+
+static cJSON *guests_json(const struct inventory_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+	for (size_t i = 0; arr && r && i < r->nuninventoried; i++) {
+		const struct inventory_guest *g = &r->uninventoried[i];
+		cJSON *o = cJSON_CreateObject();
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			break;
+		}
+		cJSON_AddStringToObject(o, "source", g->source);
+		cJSON_AddNumberToObject(o, "vmid", (double)g->vmid);
+		cJSON_AddStringToObject(o, "name", g->name);
+		cJSON_AddStringToObject(o, "type", g->type);
+		cJSON_AddStringToObject(o, "node", g->node);
+	}
+	return arr;
+}
+
+static cJSON *summary_json(struct scrape *s)
+{
+	const struct inventory_report *r = status_report(s);
+	char line[128], full[160];
+	status_summary(s, line, sizeof(line));
+	snprintf(full, sizeof(full), "backup.status: %s", line);
+	cJSON *o = cJSON_CreateObject();
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "ok", r ? (double)r->nok : 0);
+	cJSON_AddNumberToObject(o, "degraded", r ? (double)r->ndegraded : 0);
+	cJSON_AddNumberToObject(o, "unknown", r ? (double)r->nunknown : 0);
+	cJSON_AddNumberToObject(o, "total", r ? (double)r->ntargets : (double)scrape_config(s)->ntargets);
+	cJSON_AddBoolToObject(o, "evaluated", r != NULL);
+	cJSON_AddStringToObject(o, "line", full);
+	return o;
+}
+
 enum perr status_render_json(struct scrape *s, struct buf *out)
 {
+	const struct inventory_report *r = status_report(s);
 	cJSON *root = cJSON_CreateObject();
 	if (!root)
 		return PE_NOMEM;
 	cJSON_AddNumberToObject(root, "time", scrape_now(s));
+	cJSON_AddItemToObject(root, "summary", summary_json(s));
+	cJSON_AddItemToObject(root, "targets", targets_json(s, r));
 	cJSON_AddItemToObject(root, "sources", sources_json(s));
+	cJSON_AddItemToObject(root, "uninventoried", guests_json(r));
 	char *text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!text)
@@ -123,18 +386,187 @@ enum perr status_render_json(struct scrape *s, struct buf *out)
 	return buf_err(out);
 }
 
-enum perr status_render_text(struct scrape *s, struct buf *out, int color)
+/* ---------- aligned text for persistencectl ---------- */
+
+#define TXT_COLS 9
+
+/* One table of text cells; cells are sanitized copies (no control characters reach the terminal). */
+struct txt_table {
+	char **cells; /* nrows * TXT_COLS */
+	size_t nrows, cap;
+	int failed;
+};
+
+static char *txt_clean(const char *s)
 {
-	const char *green = color ? "\033[32m" : "", *red = color ? "\033[31m" : "",
-		   *off = color ? "\033[0m" : "";
-	size_t down = 0, n = scrape_nsources(s);
-	buf_addf(out, "%-24s %-10s %-6s %s\n", "SOURCE", "KIND", "STATE", "LAST ERROR");
+	char *c = strdup(s ? s : "");
+	for (char *p = c; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return c;
+}
+
+static void txt_row(struct txt_table *t, const char *const *vals, size_t n)
+{
+	if (t->nrows == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 16;
+		char **nc = realloc(t->cells, ncap * TXT_COLS * sizeof(*nc));
+		if (!nc) {
+			t->failed = 1;
+			return;
+		}
+		t->cells = nc;
+		t->cap = ncap;
+	}
+	char **row = &t->cells[t->nrows++ * TXT_COLS];
+	for (size_t i = 0; i < TXT_COLS; i++)
+		if ((row[i] = txt_clean(i < n ? vals[i] : "")) == NULL)
+			t->failed = 1;
+}
+
+static void txt_free(struct txt_table *t)
+{
+	for (size_t i = 0; i < t->nrows * TXT_COLS; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+/* Display width: UTF-8 continuation bytes take no column. */
+static size_t txt_width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/*
+ * Writes the table with columns padded to their widest cell; the last
+ * used column is not padded. Column `color_col` of each row after the
+ * header is wrapped in colors[row] (may be "").
+ */
+static void txt_write(const struct txt_table *t, size_t ncols, size_t color_col, const char *const *colors,
+		      const char *off, struct buf *out)
+{
+	size_t w[TXT_COLS] = {0};
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			size_t cw = txt_width(t->cells[r * TXT_COLS + c]);
+			w[c] = cw > w[c] ? cw : w[c];
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			const char *cell = t->cells[r * TXT_COLS + c];
+			int colored = r > 0 && c == color_col && colors && colors[r][0];
+			buf_addf(out, "%s%s%s", colored ? colors[r] : "", cell, colored ? off : "");
+			if (c + 1 < ncols)
+				buf_addf(out, "%*s", (int)(w[c] - txt_width(cell) + 2), "");
+		}
+		while (out->len > 0 && out->data[out->len - 1] == ' ')
+			out->data[--out->len] = '\0';
+		buf_addc(out, '\n');
+	}
+}
+
+static void text_targets(struct scrape *s, const struct inventory_report *r, int color, struct buf *out)
+{
+	static const char *const head[] = {"SITE",    "TARGET", "KIND",    "LAST BACKUP", "AGE",
+					   "MAX AGE", "STATE",  "RESTORE", "REASON"};
+	struct txt_table t = {NULL, 0, 0, 0};
+	const char **colors = calloc(r->ntargets + 1, sizeof(*colors));
+	if (!colors) {
+		buf_adds(out, "(out of memory)\n");
+		return;
+	}
+	colors[0] = "";
+	txt_row(&t, head, TXT_COLS);
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct inventory_target *x = &r->targets[i];
+		char last[64], age[32], max[32], reason[512];
+		format_time(last, sizeof(last), x->has_last ? x->last : 0);
+		target_age(s, x, age, sizeof(age));
+		inventory_format_max_age(max, sizeof(max), x->max_age);
+		target_reason(s, x, reason, sizeof(reason));
+		const char *doc = !x->doc_known ? "unknown" : x->documented ? x->restore_doc : "missing";
+		const char *row[] = {x->site[0] ? x->site : "-",    x->name, x->kind,
+				     x->has_last ? last : "none",   age,     max,
+				     inventory_state_str(x->state), doc,     reason};
+		txt_row(&t, row, TXT_COLS);
+		colors[i + 1] = !color                           ? ""
+				: x->state == INVENTORY_OK       ? "\033[32m"
+				: x->state == INVENTORY_DEGRADED ? "\033[31m"
+								 : "\033[33m";
+	}
+	if (t.failed)
+		buf_adds(out, "(out of memory)\n");
+	else
+		txt_write(&t, TXT_COLS, 6, colors, color ? "\033[0m" : "", out);
+	txt_free(&t);
+	free(colors);
+}
+
+static void text_sources(struct scrape *s, int color, struct buf *out)
+{
+	static const char *const head[] = {"SOURCE", "KIND", "STATE", "LAST ERROR"};
+	size_t n = scrape_nsources(s);
+	struct txt_table t = {NULL, 0, 0, 0};
+	if (!n) {
+		buf_adds(out, "No source configured.\n");
+		return;
+	}
+	const char **colors = calloc(n + 1, sizeof(*colors));
+	if (!colors) {
+		buf_adds(out, "(out of memory)\n");
+		return;
+	}
+	colors[0] = "";
+	txt_row(&t, head, 4);
 	for (size_t i = 0; i < n; i++) {
 		const struct source_result *r = scrape_source(s, i);
-		down += !r->up;
-		buf_addf(out, "%-24s %-10s %s%-6s%s %s\n", r->name, r->kind, r->up ? green : red,
-			 r->up ? "UP" : "DOWN", off, r->error);
+		const char *row[] = {r->name, r->kind, r->up ? "UP" : "DOWN", r->error};
+		txt_row(&t, row, 4);
+		colors[i + 1] = !color ? "" : r->up ? "\033[32m" : "\033[31m";
 	}
-	buf_addf(out, "sources: %zu/%zu up\n", n - down, n);
+	if (t.failed)
+		buf_adds(out, "(out of memory)\n");
+	else
+		txt_write(&t, 4, 2, colors, color ? "\033[0m" : "", out);
+	txt_free(&t);
+	free(colors);
+}
+
+static void text_guests(const struct inventory_report *r, struct buf *out)
+{
+	buf_adds(out, "\nGuests in no target:");
+	if (!r->nuninventoried) {
+		buf_adds(out, " none\n");
+		return;
+	}
+	buf_addc(out, '\n');
+	for (size_t i = 0; i < r->nuninventoried; i++) {
+		const struct inventory_guest *g = &r->uninventoried[i];
+		char line[512];
+		snprintf(line, sizeof(line), "  %s/%ld %s (%s on %s)", g->source, g->vmid, g->name,
+			 g->type[0] ? g->type : "?", g->node[0] ? g->node : "?");
+		char *clean = txt_clean(line);
+		buf_adds(out, clean ? clean : "  (out of memory)");
+		buf_addc(out, '\n');
+		free(clean);
+	}
+}
+
+enum perr status_render_text(struct scrape *s, struct buf *out, int color)
+{
+	const struct inventory_report *r = status_report(s);
+	char line[128];
+	if (r && r->ntargets) {
+		text_targets(s, r, color, out);
+		buf_addc(out, '\n');
+	}
+	text_sources(s, color, out);
+	if (r && scrape_config(s)->npve)
+		text_guests(r, out);
+	status_summary(s, line, sizeof(line));
+	buf_addf(out, "\nbackup.status: %s\n", line);
 	return buf_err(out);
 }

@@ -24,8 +24,8 @@ def demo_rules(workdir):
     """The shipped rules with `for:` shortened so alerts show within a minute (demo only)."""
     out = os.path.join(workdir, "rules")
     os.makedirs(out, exist_ok=True)
-    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "rules", "shorten_for.py"), "--out", out]
-                   + sorted(glob.glob(os.path.join(ROOT, "rules", "*.yml"))), check=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tests", "rules", "shorten_for.py"), out], check=True,
+                   stdout=subprocess.DEVNULL)
     return sorted(glob.glob(os.path.join(out, "*.yml")))
 
 
@@ -35,6 +35,7 @@ def start(workdir, scenario_name="incident", interval="5s"):
         st.start_sim(scenario_name)
         config, flags = scenario.build(os.path.join(workdir, "demo"), st.sim_url, st.docker_socket, scenario_name)
         st.config = config
+        st.flags = flags
         st.start_exporter(os.path.join(BUILD, "persistence_exporter"), config, flags)
         st.start_alertmanager()
         st.start_prometheus(demo_rules(workdir), interval)
@@ -62,13 +63,13 @@ persistence_exporter demo (%s scenario) is running. Open:
   Alertmanager     %s/#/alerts
 
 Try:
-  %s status --config.file=%s
+  %s status --config.file=%s %s
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler --execute --wait
 
 Logs and data: %s   (Ctrl-C stops everything)
 """ % (args.scenario, st.exporter_url, st.exporter_url, st.prometheus_url, st.alertmanager_url,
-       ctl, st.config, ctl, st.config, ctl, st.config, args.workdir), flush=True)
+       ctl, st.config, " ".join(st.flags), ctl, st.config, ctl, st.config, args.workdir), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     try:

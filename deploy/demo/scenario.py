@@ -56,9 +56,10 @@ def _mountinfo(nas):
 
 def _nas(nas, incident, now):
     """vzdump archives of home 100 and 105 on the NAS: 4 days old in the incident."""
-    newest = now - (4 * DAY + 600 if incident else 5 * HOUR)
-    _run("fake_dump.py", "--out", os.path.join(nas, "dump"), "--vmids", "100:qemu,105:lxc",
-         "--per-guest", 8, "--newest", int(newest), "--every", DAY)
+    age = ["--stale-vmids", "100,105", "--stale-days", 4] if incident else ["--fresh-hours", 5]
+    for vmid in (100, 105):
+        _run("fake_dump.py", "--out", os.path.join(nas, "dump"), "--first-vmid", vmid, "--guests", 1,
+             "--lxc-vmids", "105", "--per-guest", 8, "--timezone", "UTC", "--now", int(now), *age)
 
 
 def _snapshots(folder, incident, now):
@@ -86,7 +87,7 @@ def _config(d, sim_url, docker_socket):
         "    action_token_secret_file: %s/shop-actions.token" % s, "    timeout: 5s",
         "mounts:",
         "  - name: synology-backups", "    path: %s" % d["nas"], "    fstype: nfs4", "    timeout: 3s",
-        "    write_probe: true", "    dump_dir: dump",
+        "    write_probe: true", "    dump_dir: dump", "    timezone: UTC",
         "n8n:",
         "  - name: app", "    url: %s/n8n/app" % sim_url, "    api_key_file: %s/n8n.key" % s,
         "    snapshots: %s" % d["snapshots"], "    timeout: 5s",

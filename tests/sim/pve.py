@@ -71,6 +71,7 @@ class Cluster:
         self.services = {n["node"]: {s: {"state": "running", "active-state": "active",
                                          "unit-state": "enabled"} for s in SERVICES}
                          for n in nodes}
+        self.task_results = []          # outcomes queued by POST /_sim/task-result
         self.next_pid = 100000 + seed * 977
         self.pstart = {n["node"]: 90000000 + i * 1234567 for i, n in enumerate(nodes)}
 
@@ -176,6 +177,14 @@ class Cluster:
             st = (status or {}).get(node, "job errors" if failed else "OK")
             self.add_task(node, "vzdump", tid, "root@pam", start, t + 5, st,
                           [g["vmid"] for g in local], sid)
+
+    def set_task_results(self, results):
+        with self.lock:
+            self.task_results = list(results)
+
+    def take_task_result(self):
+        """The queued outcome for the next vzdump task, or None (it ends OK)."""
+        return self.task_results.pop(0) if self.task_results else None
 
     def mutate(self, fn, *args):
         with self.lock:
@@ -318,6 +327,7 @@ class PveApi:
             task = c.add_task(node, "vzdump", tid, "ops@pve", now, vmids=[g["vmid"] for g in local],
                               storage=sid, tokenid="actions")
             task["_params"] = dict(form)
+            task["_outcome"] = c.take_task_result()
             for g in local:
                 g["lock"] = "backup"
         timer = threading.Timer(c.task_seconds, finish_vzdump, (c, task))
@@ -346,9 +356,12 @@ def finish_vzdump(c, task):
     with c.lock:
         params = task.get("_params", {})
         sid = task["_storage"]
+        outcome = task.get("_outcome")
         for vmid in task["_vmids"]:
             g = c.guest(vmid)
             g.pop("lock", None)
+            if outcome:
+                continue
             extra = {}
             if params.get("notes-template"):
                 extra["notes"] = (params["notes-template"].replace("{{guestname}}", g.get("name", ""))
@@ -358,7 +371,7 @@ def finish_vzdump(c, task):
                 extra["protected"] = 1
             c.add_archive(g, sid, int(time.time()), c.guest_size(g), task["node"], extra)
         task["endtime"] = int(time.time())
-        task["status"] = "OK"
+        task["status"] = outcome["status"] if outcome else "OK"
         c.cache.clear()
 
 
@@ -565,7 +578,9 @@ def task_log_lines(c, t):
         for vmid in t["_vmids"]:
             g = c.guest(vmid) or {"type": "qemu", "name": ""}
             lines.append("INFO: Starting Backup of VM %d (%s)" % (vmid, g["type"]))
-            if "endtime" in t:
+            if "endtime" in t and t.get("_outcome"):
+                lines.append("ERROR: Backup of VM %d failed - %s" % (vmid, t["_outcome"]["error"]))
+            elif "endtime" in t:
                 lines.append("INFO: Finished Backup of VM %d" % vmid)
         if "endtime" in t:
             lines.append("INFO: Backup job finished %s" % ("successfully" if t["status"] == "OK"

@@ -6,6 +6,7 @@ Times are offsets from the moment the scenario is loaded (start-up or POST /_sim
 
 import time
 
+import calevent
 import docker
 import n8n
 import pve
@@ -156,13 +157,31 @@ def n8n_workflows(count):
     return wfs
 
 
-def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, failed=None):
-    """Record `count` runs of a job, the newest `newest_age` seconds ago, `every` apart.
+def schedule_slots(schedule, until, count):
+    """The last `count` slots of a calendar event at or before `until`, oldest first."""
+    sched = calevent.Schedule(schedule)
+    t, slots = until - (count + 2) * 8 * DAY, []
+    while True:
+        t = sched.next_after(t)
+        if t > until:
+            return slots[-count:]
+        slots.append(t)
+
+
+def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, failed=None, align=True):
+    """Record `count` runs of a job. With align (a working scheduler) the runs start on the job's
+    own schedule slots, the newest being the last slot at least `newest_age` seconds ago, so
+    the next slot after it is still ahead and the job is not overdue. Without align (the
+    stalled scheduler) the newest run is exactly `newest_age` ago and runs are `every` apart.
     `status`/`failed` map a run index (0 = newest) to {node: status} / failing vmids."""
     job = next(j for j in cluster.jobs if j["id"] == job_id)
-    for k in range(count - 1, -1, -1):
-        cluster.run_job(job, int(now - newest_age - k * every), (status or {}).get(k),
-                        (failed or {}).get(k, ()))
+    if align:
+        starts = schedule_slots(job["schedule"], int(now - newest_age), count)
+    else:
+        starts = [int(now - newest_age - k * every) for k in range(count - 1, -1, -1)]
+    for i, start in enumerate(starts):
+        k = len(starts) - 1 - i
+        cluster.run_job(job, start, (status or {}).get(k), (failed or {}).get(k, ()))
 
 
 def build_home(now, incident, opts):
@@ -170,8 +189,10 @@ def build_home(now, incident, opts):
                     {k: dict(v) for k, v in HOME_STORAGES.items()}, [dict(j) for j in HOME_JOBS],
                     PVE9, now, seed=11, task_seconds=opts.task_seconds)
     # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago)
-    newest = 4 * DAY + 600 if incident else 5 * HOUR
-    daily_runs(c, "backup-home", newest, 8, now, failed={5: (105,)})
+    if incident:
+        daily_runs(c, "backup-home", 4 * DAY + 600, 8, now, failed={5: (105,)}, align=False)
+    else:
+        daily_runs(c, "backup-home", 0, 8, now, failed={5: (105,)})
     c.add_archive(c.guest(112), "local", int(now - 41 * DAY), 734003200, "pve1",
                   {"notes": "before upgrade", "protected": 1})
     c.add_task("pve1", "vzdump", "112", "root@pam", int(now - 41 * DAY - 300),
@@ -183,9 +204,9 @@ def build_shop(now, opts):
     c = pve.Cluster("shop", [dict(n) for n in SHOP_NODES], [dict(g) for g in SHOP_GUESTS],
                     {k: dict(v) for k, v in SHOP_STORAGES.items()}, [dict(j) for j in SHOP_JOBS],
                     PVE8, now, seed=23, task_seconds=opts.task_seconds)
-    daily_runs(c, "backup-shop", 15 * HOUR, 7, now, status={0: {"shop2": "WARNINGS: 1"}})
-    daily_runs(c, "backup-shop-db", 2 * HOUR, 12, now, every=6 * HOUR)
-    daily_runs(c, "backup-shop-office", 2 * DAY + 3 * HOUR, 3, now)
+    daily_runs(c, "backup-shop", 0, 7, now, status={0: {"shop2": "WARNINGS: 1"}})
+    daily_runs(c, "backup-shop-db", 0, 12, now)
+    daily_runs(c, "backup-shop-office", 0, 3, now)
     # a manual single-guest run by another token, like the fixture's
     c.add_task("shop2", "vzdump", "205", "monitor@pve", int(now - 9 * DAY), int(now - 9 * DAY + 500),
                "could not activate storage 'shop-pbs': storage 'shop-pbs' is not online",

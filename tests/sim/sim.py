@@ -8,6 +8,7 @@ See docs/simulator.md.
 """
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import scenarios  # noqa: E402
 from faults import Reply, json_reply  # noqa: E402
 
 MAX_REQUEST_BODY = 1024 * 1024
+JOURNAL_MAX = 10000
 
 
 class Sim:
@@ -39,6 +41,8 @@ class Sim:
         self.opts = opts
         self.faults = faults.Faults()
         self.stats = {}
+        self.method_stats = {}
+        self.journal = collections.deque(maxlen=JOURNAL_MAX)
         self.stats_lock = threading.Lock()
         self.pve_api = pve.PveApi(fast_401=opts.fast_401)
         self.world = self.load(opts.scenario)
@@ -48,12 +52,15 @@ class Sim:
         world.prewarm(self.pve_api)
         return world
 
-    def count(self, path):
+    def count(self, method, path):
+        key = "%s %s" % (method, path)
         with self.stats_lock:
             self.stats[path] = self.stats.get(path, 0) + 1
+            self.method_stats[key] = self.method_stats.get(key, 0) + 1
+            self.journal.append(key)
 
     # ----- control API: /_sim/... -----
-    def control(self, method, path, body):
+    def control(self, method, path, body, query=None):
         if path == "/_sim/fault" and method == "POST":
             try:
                 n = self.faults.add(json.loads(body or b"null"))
@@ -76,12 +83,41 @@ class Sim:
             return json_reply({"scenario": self.world.name})
         if path == "/_sim/stats" and method == "GET":
             with self.stats_lock:
-                return json_reply(dict(self.stats))
+                by_method = (query or {}).get("by") == "method"
+                return json_reply(dict(self.method_stats if by_method else self.stats))
+        if path == "/_sim/requests" and method == "GET":
+            with self.stats_lock:
+                return json_reply(list(self.journal))
         if path == "/_sim/stats/reset" and method == "POST":
             with self.stats_lock:
                 self.stats.clear()
+                self.method_stats.clear()
+                self.journal.clear()
             return json_reply({"ok": True})
+        if path == "/_sim/task-result":
+            return self.task_result(method, body)
         return json_reply({"error": "no such control endpoint"}, 404)
+
+    def task_result(self, method, body):
+        """POST: the next vzdump task(s) of a cluster end with this status; DELETE: clear."""
+        if method == "DELETE":
+            for cluster in self.world.clusters.values():
+                cluster.set_task_results([])
+            return json_reply({"ok": True})
+        if method != "POST":
+            return json_reply({"error": "no such control endpoint"}, 404)
+        try:
+            spec = json.loads(body or b"null")
+            cluster = self.world.clusters[spec["cluster"]]
+            status = spec["status"]
+            times = int(spec.get("times", 1))
+            error = spec.get("error", status)
+            if not isinstance(status, str) or not status or not isinstance(error, str) or times < 1:
+                raise ValueError("status and error must be non-empty strings, times positive")
+        except (ValueError, TypeError, KeyError) as e:
+            return json_reply({"error": "bad task result: %s" % e}, 400)
+        cluster.set_task_results([{"status": status, "error": error}] * times)
+        return json_reply({"ok": True, "pending": times})
 
     # ----- upstreams -----
     def route(self, method, path, query, form, headers):
@@ -159,9 +195,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send(Reply(413, b"", close=True))
             return
         if path.startswith("/_sim/") and not self.is_docker:
-            self.send(sim.control(method, path, body))
+            self.send(sim.control(method, path, body, query))
             return
-        sim.count(path)
+        sim.count(method, path)
         fault = sim.faults.take(self.path)
         if fault and fault.delay:
             time.sleep(fault.delay)

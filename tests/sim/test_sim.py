@@ -483,6 +483,57 @@ class FaultTest(unittest.TestCase):
         self.sim.request("POST", "/_sim/stats/reset")
         self.assertEqual(json.loads(self.sim.request("GET", "/_sim/stats")[3]), {})
 
+    def test_stats_by_method_and_request_journal(self):
+        self.sim.request("POST", "/_sim/stats/reset")
+        self.sim.pve("home", "/nodes")
+        self.sim.pve("home", "/nodes/pve1/services/pvescheduler/restart", token=ACTION["home"],
+                     method="POST", form={})
+        self.sim.pve("home", "/version?x=1")
+        by_method = json.loads(self.sim.request("GET", "/_sim/stats?by=method")[3])
+        self.assertEqual(by_method, {"GET /pve/home/api2/json/nodes": 1,
+                                     "POST /pve/home/api2/json/nodes/pve1/services/pvescheduler/restart": 1,
+                                     "GET /pve/home/api2/json/version": 1})
+        journal = json.loads(self.sim.request("GET", "/_sim/requests")[3])
+        self.assertEqual(journal, ["GET /pve/home/api2/json/nodes",
+                                   "POST /pve/home/api2/json/nodes/pve1/services/pvescheduler/restart",
+                                   "GET /pve/home/api2/json/version"])
+        self.sim.request("POST", "/_sim/stats/reset")
+        self.assertEqual(json.loads(self.sim.request("GET", "/_sim/requests")[3]), [])
+        self.assertEqual(json.loads(self.sim.request("GET", "/_sim/stats?by=method")[3]), {})
+
+    def test_task_result_makes_next_vzdump_fail(self):
+        bad = self.sim.request("POST", "/_sim/task-result", body={"cluster": "nope", "status": "x"})
+        self.assertEqual(bad[0], 400)
+        ok = self.sim.request("POST", "/_sim/task-result",
+                              body={"cluster": "home", "status": "job errors",
+                                    "error": "command 'tar' failed: exit code 2"})
+        self.assertEqual(ok[0], 200)
+        before = newest_by_vmid(self.sim.pve_data("home", "/nodes/pve2/storage/synology-backups/content?content=backup"))
+        upids = []
+        for _ in range(2):   # the first task fails, the one after it succeeds again
+            status, _, _, body = self.sim.pve("home", "/nodes/pve2/vzdump", token=ACTION["home"], method="POST",
+                                              form={"vmid": "105", "storage": "synology-backups"})
+            self.assertEqual(status, 200, body)
+            upid = json.loads(body)["data"]
+            upids.append(upid)
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                st = self.sim.pve_data("home", "/nodes/pve2/tasks/%s/status" % upid)
+                if st["status"] == "stopped":
+                    break
+                time.sleep(0.2)
+            if len(upids) == 1:
+                self.assertEqual(st["exitstatus"], "job errors")
+                log = [l["t"] for l in self.sim.pve_data("home", "/nodes/pve2/tasks/%s/log" % upid)]
+                self.assertIn("ERROR: Backup of VM 105 failed - command 'tar' failed: exit code 2", log)
+                self.assertEqual(log[-1], "TASK ERROR: job errors")
+                after = newest_by_vmid(self.sim.pve_data(
+                    "home", "/nodes/pve2/storage/synology-backups/content?content=backup"))
+                self.assertEqual(after[105], before[105])    # no archive from a failed run
+            else:
+                self.assertEqual(st["exitstatus"], "OK")
+        self.assertEqual(self.sim.request("DELETE", "/_sim/task-result")[0], 200)
+
 
 class ScenarioSwitchTest(unittest.TestCase):
     def test_healthy_after_switch(self):

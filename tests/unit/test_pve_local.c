@@ -323,7 +323,7 @@ START_TEST(collect_none_and_malformed)
 		strstr(text, "persistence_pve_scheduler_process_up{source=\"home\",node=\"pve1\"} 0\n"));
 	ck_assert_ptr_null(strstr(text, "persistence_pve_scheduler_resident_memory_bytes{"));
 	ck_assert_ptr_null(strstr(text, "persistence_pve_scheduler_oldest_child_age_seconds{"));
-	ck_assert_ptr_nonnull(strstr(text, "job=\"backup-home-daily\"} 1789654400\n"));
+	ck_assert_ptr_nonnull(strstr(text, "backup_job=\"backup-home-daily\"} 1789654400\n"));
 	free(text);
 	tree_free(&t);
 
@@ -334,10 +334,10 @@ START_TEST(collect_none_and_malformed)
 	ck_assert_ptr_null(strstr(text, "persistence_pve_scheduler_resident_memory_bytes{"));
 	ck_assert_ptr_null(strstr(text, "persistence_pve_scheduler_cgroup_anon_bytes{"));
 	ck_assert_ptr_null(strstr(text, "persistence_pve_scheduler_start_time_seconds{"));
-	ck_assert_ptr_null(strstr(text, "job=\"broken\""));
-	ck_assert_ptr_null(strstr(text, "job=\"badupid\""));
-	ck_assert_ptr_null(strstr(text, "job=\"array\""));
-	ck_assert_ptr_nonnull(strstr(text, "job=\"backup-home-daily\"}"));
+	ck_assert_ptr_null(strstr(text, "backup_job=\"broken\""));
+	ck_assert_ptr_null(strstr(text, "backup_job=\"badupid\""));
+	ck_assert_ptr_null(strstr(text, "backup_job=\"array\""));
+	ck_assert_ptr_nonnull(strstr(text, "backup_job=\"backup-home-daily\"}"));
 	free(text);
 	tree_free(&t);
 }

@@ -1,0 +1,564 @@
+/* collector_inventory.c - the backup inventory: per target last backup, max age, OK, restore doc; unlisted guests. */
+#include "collector.h"
+#include "inventory.h"
+#include "log.h"
+#include "probe.h"
+
+#include <glob.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define INV_PROBE_MAX 5.0 /* a file probe never waits longer than this */
+#define INV_PROBE_MARGIN 0.2 /* seconds kept after the probes to emit and attach */
+
+static const struct expfmt_desc d_info = {
+	"persistence_target_info", EXPFMT_GAUGE,
+	"A backup target of the inventory (config targets:), labeled by site, kind, source and severity."};
+static const struct expfmt_desc d_last = {
+	"persistence_target_last_backup_timestamp_seconds", EXPFMT_GAUGE,
+	"Unix time of the target's newest backup; absent when none was found or its source did not answer."};
+static const struct expfmt_desc d_max_age = {"persistence_target_max_age_seconds", EXPFMT_GAUGE,
+					     "The target's configured maximum backup age."};
+static const struct expfmt_desc d_ok = {
+	"persistence_target_ok", EXPFMT_GAUGE,
+	"1 when a backup exists, is younger than max_age and its source answered (n8n: and the snapshot "
+	"holds at least as many workflows as the live instance)."};
+static const struct expfmt_desc d_doc = {
+	"persistence_target_restore_documented", EXPFMT_GAUGE,
+	"1 when restore_doc is an http(s) URL or a non-empty file; absent when the file could not be checked "
+	"in time."};
+static const struct expfmt_desc d_in_inventory = {
+	"persistence_pve_guest_in_inventory", EXPFMT_GAUGE,
+	"1 when a pve target lists this non-template guest, 0 when no target does."};
+
+/* ---------- the report ---------- */
+
+static void guest_clear(struct inventory_guest *g)
+{
+	free(g->source);
+	free(g->name);
+	free(g->node);
+	free(g->type);
+}
+
+void inventory_report_free(void *report)
+{
+	struct inventory_report *r = report;
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nuninventoried; i++)
+		guest_clear(&r->uninventoried[i]);
+	free(r->uninventoried);
+	free(r->targets);
+	free(r);
+}
+
+const char *inventory_state_str(enum inventory_state s)
+{
+	switch (s) {
+	case INVENTORY_OK:
+		return "OK";
+	case INVENTORY_DEGRADED:
+		return "DEGRADED";
+	default:
+		return "UNKNOWN";
+	}
+}
+
+void inventory_summary(const struct inventory_report *r, char *out, size_t n)
+{
+	int len = snprintf(out, n, "%zu/%zu OK, %zu degraded", r->nok, r->ntargets, r->ndegraded);
+	if (r->nunknown && len >= 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, ", %zu unknown", r->nunknown);
+}
+
+void inventory_format_age(char *out, size_t n, double seconds)
+{
+	static const struct {
+		const char *unit;
+		long secs;
+	} units[] = {{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
+	long v = seconds > 0 ? (long)seconds : 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (v < units[i].secs)
+			continue;
+		long hi = v / units[i].secs, lo = (v % units[i].secs) / units[i + 1].secs;
+		if (lo)
+			snprintf(out, n, "%ld%s %ld%s", hi, units[i].unit, lo, units[i + 1].unit);
+		else
+			snprintf(out, n, "%ld%s", hi, units[i].unit);
+		return;
+	}
+	snprintf(out, n, "%lds", v);
+}
+
+void inventory_format_max_age(char *out, size_t n, double seconds)
+{
+	long v = seconds > 0 ? (long)seconds : 0;
+	if (v && v % 86400 == 0)
+		snprintf(out, n, "%ldd", v / 86400);
+	else if (v && v % 3600 == 0)
+		snprintf(out, n, "%ldh", v / 3600);
+	else if (v && v % 60 == 0)
+		snprintf(out, n, "%ldm", v / 60);
+	else
+		snprintf(out, n, "%lds", v);
+}
+
+int inventory_doc_is_url(const char *doc)
+{
+	return doc && (strncasecmp(doc, "http://", 7) == 0 || strncasecmp(doc, "https://", 8) == 0) &&
+	       doc[doc[4] == ':' ? 7 : 8] != '\0';
+}
+
+/* ---------- file work in the hang-safe probe pool ---------- */
+
+/* One probe job: an optional glob and restore docs to stat. Owns its strings. */
+struct inv_job {
+	char *pattern; /* NULL: no glob */
+	size_t matches;
+	double newest; /* newest mtime of the matches; 0 when none */
+	int glob_failed; /* glob() itself failed (not "no match") */
+	char **docs;
+	int *doc_ok;
+	size_t ndocs;
+};
+
+static void inv_job_free(void *arg)
+{
+	struct inv_job *j = arg;
+	if (!j)
+		return;
+	free(j->pattern);
+	for (size_t i = 0; i < j->ndocs; i++)
+		free(j->docs[i]);
+	free(j->docs);
+	free(j->doc_ok);
+	free(j);
+}
+
+/* The doc paths are copied; NULL entries are allowed (nothing to check). */
+static struct inv_job *inv_job_new(const char *pattern, const char *const *docs, size_t ndocs)
+{
+	struct inv_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->docs = calloc(ndocs ? ndocs : 1, sizeof(*j->docs));
+	j->doc_ok = calloc(ndocs ? ndocs : 1, sizeof(*j->doc_ok));
+	j->ndocs = ndocs;
+	int ok = j->docs && j->doc_ok && (!pattern || (j->pattern = strdup(pattern)) != NULL);
+	for (size_t i = 0; ok && i < ndocs; i++)
+		if (docs[i] && (j->docs[i] = strdup(docs[i])) == NULL)
+			ok = 0;
+	if (!ok) {
+		if (!j->docs)
+			j->ndocs = 0;
+		inv_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* A restore doc on disk counts when it is a regular file that is not empty. */
+static int doc_file_ok(const char *path)
+{
+	struct stat st;
+	return path && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+/* Runs on a probe worker: may block forever on a dead NFS server, harmlessly. */
+static void inv_job_run(void *arg)
+{
+	struct inv_job *j = arg;
+	if (j->pattern) {
+		glob_t g;
+		int rc = glob(j->pattern, 0, NULL, &g);
+		if (rc == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++) {
+				struct stat st;
+				if (stat(g.gl_pathv[i], &st) != 0 ||
+				    !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+					continue;
+				j->matches++;
+				if ((double)st.st_mtime > j->newest)
+					j->newest = (double)st.st_mtime;
+			}
+		} else if (rc != GLOB_NOMATCH) {
+			j->glob_failed = 1;
+		}
+		globfree(&g);
+	}
+	for (size_t i = 0; i < j->ndocs; i++)
+		j->doc_ok[i] = doc_file_ok(j->docs[i]);
+}
+
+/*
+ * Runs j under key with a timeout bounded by INV_PROBE_MAX and the scrape's
+ * deadline. PE_OK: j is done and still ours. Otherwise the pool (or we,
+ * when nothing was started) already disposed of j.
+ */
+static enum perr inv_probe(struct collect *c, const char *key, struct inv_job *j)
+{
+	double timeout = scrape_remaining(c->scrape) - INV_PROBE_MARGIN;
+	if (timeout > INV_PROBE_MAX)
+		timeout = INV_PROBE_MAX;
+	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
+	if (timeout <= 0 || !pool) {
+		inv_job_free(j);
+		return PE_TIMEOUT;
+	}
+	enum perr rc = probe_run(pool, key, inv_job_run, j, inv_job_free, timeout);
+	if (rc != PE_OK)
+		log_warn("inventory file probe not done in time", "key", key, "err", err_str(rc));
+	return rc;
+}
+
+/* ---------- judging one target ---------- */
+
+static const char *restore_doc_path(const struct config_target *ct)
+{
+	return ct->restore_doc && ct->restore_doc[0] && !inventory_doc_is_url(ct->restore_doc)
+		       ? ct->restore_doc
+		       : NULL;
+}
+
+static void set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
+{
+	va_list ap;
+	t->state = st;
+	t->ok = st == INVENTORY_OK;
+	va_start(ap, fmt);
+	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Age rule shared by every kind; missing is the caller's "what" ("no backup of guest 100 found"). */
+static void judge_age(struct inventory_target *t, double now, const char *missing)
+{
+	if (!t->has_last) {
+		set_state(t, INVENTORY_DEGRADED, "%s", missing);
+		return;
+	}
+	if (now - t->last >= t->max_age) {
+		char age[32], max[32];
+		inventory_format_age(age, sizeof(age), now - t->last);
+		inventory_format_max_age(max, sizeof(max), t->max_age);
+		set_state(t, INVENTORY_DEGRADED, "backup %s old, max %s", age, max);
+		return;
+	}
+	set_state(t, INVENTORY_OK, "%s", "");
+}
+
+/* 1 when the source answered; otherwise sets the verdict and returns 0. */
+static int judge_source_up(struct collect *c, struct inventory_target *t)
+{
+	double up;
+	if (!scrape_fact_get(c->scrape, t->source_kind, t->source, "up", &up, NULL)) {
+		set_state(t, INVENTORY_UNKNOWN, "source %s not collected before the deadline", t->source);
+		return 0;
+	}
+	if (up != 1) {
+		t->source_down = 1;
+		set_state(t, INVENTORY_DEGRADED, "source %s down", t->source);
+		return 0;
+	}
+	return 1;
+}
+
+static int fact_number(struct collect *c, const char *kind, const char *source, const char *key, double *v)
+{
+	return scrape_fact_get(c->scrape, kind, source, key, v, NULL);
+}
+
+static void judge_pve(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	char key[64], missing[128];
+	double tmpl;
+	snprintf(key, sizeof(key), "guest/%ld/last_backup", ct->vmid);
+	t->has_last = fact_number(c, "pve", ct->source, key, &t->last);
+	snprintf(key, sizeof(key), "guest/%ld/template", ct->vmid);
+	if (fact_number(c, "pve", ct->source, key, &tmpl))
+		snprintf(missing, sizeof(missing), "no backup of guest %ld found", ct->vmid);
+	else
+		snprintf(missing, sizeof(missing), "guest %ld not found on %s", ct->vmid, ct->source);
+	judge_age(t, scrape_now(c->scrape), missing);
+}
+
+static void judge_mount(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	char key[64], missing[128];
+	snprintf(key, sizeof(key), "vmid/%ld/last_backup", ct->vmid);
+	t->has_last = fact_number(c, "mount", ct->source, key, &t->last);
+	snprintf(missing, sizeof(missing), "no archive of guest %ld found on %s", ct->vmid, ct->source);
+	judge_age(t, scrape_now(c->scrape), missing);
+}
+
+/* A snapshot taken after workflows were lost is not a good backup: it must hold at least the live count. */
+static void judge_n8n(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	double live, snap;
+	t->has_last = fact_number(c, "n8n", ct->source, "snapshot_last", &t->last);
+	judge_age(t, scrape_now(c->scrape), "no snapshot found");
+	if (!t->ok)
+		return;
+	int have_live = fact_number(c, "n8n", ct->source, "live_total", &live);
+	int have_snap = fact_number(c, "n8n", ct->source, "snapshot_workflows", &snap);
+	if (!have_snap)
+		set_state(t, INVENTORY_DEGRADED, "workflows in the newest snapshot could not be counted");
+	else if (!have_live)
+		set_state(t, INVENTORY_DEGRADED, "live workflow count unknown");
+	else if (snap < live)
+		set_state(t, INVENTORY_DEGRADED, "snapshot holds %.0f workflow%s, live %.0f", snap,
+			  snap == 1 ? "" : "s", live);
+}
+
+/* The newest matching file through the probe pool; the target's restore doc is checked in the same job. */
+static void judge_file(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	const char *doc = restore_doc_path(ct);
+	struct inv_job *j = inv_job_new(ct->file_glob, &doc, 1);
+	char key[512];
+	snprintf(key, sizeof(key), "file:%s", ct->name);
+	enum perr rc = j ? inv_probe(c, key, j) : PE_NOMEM; /* on failure j is gone */
+	if (rc != PE_OK) {
+		t->doc_known = !doc;
+		set_state(t, INVENTORY_UNKNOWN, "%s",
+			  rc == PE_TIMEOUT ? "no answer from the file system in time (hung mount?)"
+					   : err_str(rc));
+		return;
+	}
+	t->has_last = j->matches > 0;
+	t->last = j->newest;
+	t->documented = doc ? j->doc_ok[0] : t->documented;
+	if (j->glob_failed)
+		set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
+	else
+		judge_age(t, scrape_now(c->scrape), "no file matches the pattern");
+	inv_job_free(j);
+}
+
+/* Fills t from the config entry and judges it (restore docs on disk are checked later, together). */
+static void judge_target(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL};
+	t->name = ct->name;
+	t->site = ct->site ? ct->site : "";
+	t->kind = config_target_kind_str(ct->kind);
+	t->source_kind = (unsigned)ct->kind < 4 ? source_kinds[ct->kind] : NULL;
+	t->source = ct->source && t->source_kind ? ct->source : "";
+	t->severity = ct->severity ? ct->severity : "warning";
+	t->restore_doc = ct->restore_doc && ct->restore_doc[0] ? ct->restore_doc : NULL;
+	t->max_age = ct->max_age;
+	t->doc_known = 1;
+	t->documented = inventory_doc_is_url(t->restore_doc);
+	if (ct->kind == TARGET_FILE) {
+		judge_file(c, ct, t);
+		return;
+	}
+	if (!judge_source_up(c, t))
+		return;
+	if (ct->kind == TARGET_PVE)
+		judge_pve(c, ct, t);
+	else if (ct->kind == TARGET_MOUNT)
+		judge_mount(c, ct, t);
+	else
+		judge_n8n(c, ct, t);
+}
+
+/* Restore docs on disk of the non-file targets: one bounded probe job checks them all. */
+static void check_docs(struct collect *c, struct inventory_report *r)
+{
+	const struct config *cfg = c->cfg;
+	const char **paths = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*paths));
+	size_t any = 0;
+	if (!paths) {
+		for (size_t i = 0; i < cfg->ntargets; i++)
+			if (cfg->targets[i].kind != TARGET_FILE && restore_doc_path(&cfg->targets[i]))
+				r->targets[i].doc_known = 0;
+		return;
+	}
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (cfg->targets[i].kind != TARGET_FILE && (paths[i] = restore_doc_path(&cfg->targets[i])))
+			any++;
+	if (!any) {
+		free(paths);
+		return;
+	}
+	struct inv_job *j = inv_job_new(NULL, paths, cfg->ntargets);
+	enum perr rc = j ? inv_probe(c, "inventory:docs", j) : PE_NOMEM;
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		if (!paths[i])
+			continue;
+		r->targets[i].doc_known = rc == PE_OK; /* unchecked: the metric is left out */
+		r->targets[i].documented = rc == PE_OK && j->doc_ok[i];
+	}
+	if (rc == PE_OK)
+		inv_job_free(j);
+	free(paths);
+}
+
+/* ---------- PVE guests no target lists ---------- */
+
+struct guest_list {
+	long *vmids;
+	size_t n, cap;
+	int failed;
+};
+
+/* Collects the vmid of every "guest/<vmid>/template" fact (each guest has one). */
+static void guest_list_add(void *ctx, const char *key, double v, const char *str)
+{
+	struct guest_list *l = ctx;
+	char *end;
+	(void)str;
+	long vmid = strtol(key + strlen("guest/"), &end, 10);
+	if (strcmp(end, "/template") != 0 || end == key + strlen("guest/") || v == 1)
+		return;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 32;
+		long *nv = realloc(l->vmids, ncap * sizeof(*nv));
+		if (!nv) {
+			l->failed = 1;
+			return;
+		}
+		l->vmids = nv;
+		l->cap = ncap;
+	}
+	l->vmids[l->n++] = vmid;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+static int guest_listed(const struct config *cfg, const char *source, long vmid)
+{
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		const struct config_target *t = &cfg->targets[i];
+		if (t->kind == TARGET_PVE && t->vmid == vmid && t->source && strcmp(t->source, source) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static char *guest_fact_str(struct collect *c, const char *source, long vmid, const char *what)
+{
+	char key[64];
+	const char *s = NULL;
+	snprintf(key, sizeof(key), "guest/%ld/%s", vmid, what);
+	if (!scrape_fact_get(c->scrape, "pve", source, key, NULL, &s) || !s)
+		s = "";
+	return strdup(s);
+}
+
+/* Appends an uninventoried guest to the report; 0 on allocation failure. */
+static int report_add_guest(struct collect *c, struct inventory_report *r, const char *source, long vmid)
+{
+	struct inventory_guest *ng = realloc(r->uninventoried, (r->nuninventoried + 1) * sizeof(*ng));
+	if (!ng)
+		return 0;
+	r->uninventoried = ng;
+	struct inventory_guest *g = &ng[r->nuninventoried];
+	g->vmid = vmid;
+	g->source = strdup(source);
+	g->name = guest_fact_str(c, source, vmid, "name");
+	g->node = guest_fact_str(c, source, vmid, "node");
+	g->type = guest_fact_str(c, source, vmid, "type");
+	r->nuninventoried++;
+	if (!g->source || !g->name || !g->node || !g->type) {
+		guest_clear(g);
+		r->nuninventoried--;
+		return 0;
+	}
+	return 1;
+}
+
+static enum perr inventory_guests(struct collect *c, struct inventory_report *r)
+{
+	enum perr rc = PE_OK;
+	for (size_t i = 0; i < c->cfg->npve; i++) {
+		const char *src = c->cfg->pve[i].name;
+		struct guest_list l = {NULL, 0, 0, 0};
+		scrape_fact_each(c->scrape, "pve", src, "guest/", guest_list_add, &l);
+		if (l.failed)
+			rc = PE_NOMEM;
+		if (l.n > 1)
+			qsort(l.vmids, l.n, sizeof(*l.vmids), cmp_long);
+		for (size_t k = 0; k < l.n; k++) {
+			if (k > 0 && l.vmids[k] == l.vmids[k - 1])
+				continue;
+			char id[24];
+			int listed = guest_listed(c->cfg, src, l.vmids[k]);
+			snprintf(id, sizeof(id), "%ld", l.vmids[k]);
+			expfmt_add(c->out, &d_in_inventory, listed, "source", src, "vmid", id, NULL);
+			if (!listed && !report_add_guest(c, r, src, l.vmids[k]))
+				rc = PE_NOMEM;
+		}
+		free(l.vmids);
+	}
+	return rc;
+}
+
+/* ---------- the collector ---------- */
+
+static void emit_target(struct collect *c, const struct inventory_target *t)
+{
+	expfmt_add(c->out, &d_info, 1, "target", t->name, "site", t->site, "kind", t->kind, "source",
+		   t->source, "severity", t->severity, NULL);
+	if (t->has_last)
+		expfmt_add(c->out, &d_last, t->last, "target", t->name, NULL);
+	expfmt_add(c->out, &d_max_age, t->max_age, "target", t->name, NULL);
+	expfmt_add(c->out, &d_ok, t->ok, "target", t->name, NULL);
+	if (t->doc_known)
+		expfmt_add(c->out, &d_doc, t->documented, "target", t->name, NULL);
+}
+
+static enum perr inventory_collect(struct collect *c)
+{
+	const struct config *cfg = c->cfg;
+	struct inventory_report *r = calloc(1, sizeof(*r));
+	if (!r || !(r->targets = calloc(cfg->ntargets ? cfg->ntargets : 1, sizeof(*r->targets)))) {
+		free(r);
+		collect_fail(c, "out of memory");
+		return PE_NOMEM;
+	}
+	r->ntargets = cfg->ntargets;
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		judge_target(c, &cfg->targets[i], &r->targets[i]);
+	check_docs(c, r);
+	for (size_t i = 0; i < r->ntargets; i++) {
+		const struct inventory_target *t = &r->targets[i];
+		r->nok += t->state == INVENTORY_OK;
+		r->ndegraded += t->state == INVENTORY_DEGRADED;
+		r->nunknown += t->state == INVENTORY_UNKNOWN;
+		emit_target(c, t);
+	}
+	enum perr rc = inventory_guests(c, r);
+	scrape_attach(c->scrape, INVENTORY_ATTACHMENT, r, inventory_report_free);
+	if (rc != PE_OK)
+		collect_fail(c, "out of memory");
+	return rc;
+}
+
+static size_t inventory_count(const struct config *cfg)
+{
+	return cfg->ntargets || cfg->npve ? 1 : 0;
+}
+
+const struct collector collector_inventory = {
+	.name = "inventory",
+	.kind = NULL,
+	.phase = 1,
+	.count = inventory_count,
+	.source_name = NULL,
+	.collect = inventory_collect,
+};

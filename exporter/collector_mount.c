@@ -1,0 +1,438 @@
+/* collector_mount.c - backup mounts: presence, hang-safe statvfs/write probe, vzdump archive scan. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "log.h"
+#include "mountinfo.h"
+#include "probe.h"
+#include "scrape.h"
+#include "vzdump_name.h"
+
+#define MOUNTINFO_MAX_BYTES (8u << 20)
+#define MOUNT_PARTIAL_AGE 86400.0 /* a *.dat / *.tmp older than this is a leftover */
+#define MOUNT_PROBE_FILE ".persistence_exporter_probe"
+
+static const struct expfmt_desc d_present = {"persistence_mount_present", EXPFMT_GAUGE,
+					     "1 when the configured path is a mount point (from "
+					     "/proc/self/mountinfo; the path itself is not touched)."};
+static const struct expfmt_desc d_info = {
+	"persistence_mount_info", EXPFMT_GAUGE,
+	"The mount as the kernel reports it: type and device (mount source)."};
+static const struct expfmt_desc d_responsive = {"persistence_mount_responsive", EXPFMT_GAUGE,
+						"1 when the last probe (statvfs, write probe, dump scan) "
+						"finished cleanly within the mount's timeout."};
+static const struct expfmt_desc d_duration = {
+	"persistence_mount_probe_duration_seconds", EXPFMT_GAUGE,
+	"How long the last probe (statvfs, write probe, dump scan) took; absent when it timed out."};
+static const struct expfmt_desc d_size = {"persistence_mount_size_bytes", EXPFMT_GAUGE,
+					  "File system size (statvfs f_blocks * f_frsize)."};
+static const struct expfmt_desc d_avail = {
+	"persistence_mount_avail_bytes", EXPFMT_GAUGE,
+	"Space available to unprivileged users (statvfs f_bavail * f_frsize)."};
+static const struct expfmt_desc d_writable = {
+	"persistence_mount_writable", EXPFMT_GAUGE,
+	"1 when a small probe file could be created, written, synced and removed (write_probe: true)."};
+static const struct expfmt_desc d_arch_ts = {"persistence_mount_archive_last_timestamp_seconds", EXPFMT_GAUGE,
+					     "Start time of the newest vzdump archive of the guest in "
+					     "dump_dir (from its file name and time zone)."};
+static const struct expfmt_desc d_arch_size = {"persistence_mount_archive_last_size_bytes", EXPFMT_GAUGE,
+					       "Size of the newest vzdump archive of the guest in dump_dir."};
+static const struct expfmt_desc d_archives = {"persistence_mount_archives", EXPFMT_GAUGE,
+					      "Number of vzdump archives of the guest in dump_dir."};
+static const struct expfmt_desc d_partial = {
+	"persistence_mount_partial_files", EXPFMT_GAUGE,
+	"Leftover partial vzdump files in dump_dir (*.dat files, *.tmp folders) older than one day."};
+
+/* Per guest aggregate of a dump folder scan. */
+struct mount_group {
+	long vmid;
+	enum vzdump_guest guest;
+	long count;
+	int64_t newest_key; /* vzdump_time_key() of the newest archive */
+	struct vzdump_time newest;
+	double newest_size;
+};
+
+/*
+ * One probe: inputs copied from the config (the job may outlive the
+ * scrape and the config when the mount hangs), outputs filled by the
+ * worker. Freed by the collector, or by the pool after a timeout.
+ */
+struct mount_job {
+	char *path;
+	char *dump; /* absolute dump folder, NULL: no scan */
+	int write_probe;
+	double now;
+	/* results */
+	int statvfs_errno; /* 0: ok */
+	double size, avail;
+	int write_errno; /* 0: writable */
+	const char *write_step; /* which step failed */
+	int scan_errno; /* 0: scanned */
+	struct mount_group *groups; /* sorted by vmid, guest */
+	size_t ngroups, capgroups;
+	long partial;
+	int nomem;
+};
+
+static void mount_job_free(void *arg)
+{
+	struct mount_job *j = arg;
+	if (!j)
+		return;
+	free(j->path);
+	free(j->dump);
+	free(j->groups);
+	free(j);
+}
+
+static double mount_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Creates, writes, syncs and removes a dot-file; errno of the first failing step or 0. */
+static void mount_write_probe(struct mount_job *j)
+{
+	char file[4352];
+	static const char data[] = "persistence_exporter write probe\n";
+	snprintf(file, sizeof(file), "%s/%s", j->path, MOUNT_PROBE_FILE);
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	j->write_step = "create";
+	if (fd < 0) {
+		j->write_errno = errno;
+		return;
+	}
+	j->write_step = "write";
+	if (write(fd, data, sizeof(data) - 1) != (ssize_t)(sizeof(data) - 1))
+		j->write_errno = errno ? errno : EIO;
+	if (!j->write_errno) {
+		j->write_step = "fsync";
+		if (fsync(fd) != 0)
+			j->write_errno = errno;
+	}
+	if (close(fd) != 0 && !j->write_errno) {
+		j->write_step = "close";
+		j->write_errno = errno;
+	}
+	if (unlink(file) != 0 && !j->write_errno) {
+		j->write_step = "unlink";
+		j->write_errno = errno;
+	}
+}
+
+/* Binary search for (vmid, guest); returns the insertion index and sets *found. */
+static size_t mount_group_find(const struct mount_job *j, long vmid, enum vzdump_guest g, int *found)
+{
+	size_t lo = 0, hi = j->ngroups;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct mount_group *m = &j->groups[mid];
+		if (m->vmid < vmid || (m->vmid == vmid && m->guest < g))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < j->ngroups && j->groups[lo].vmid == vmid && j->groups[lo].guest == g;
+	return lo;
+}
+
+static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, double size)
+{
+	int found;
+	size_t i = mount_group_find(j, n->vmid, n->guest, &found);
+	if (!found) {
+		if (j->ngroups == j->capgroups) {
+			size_t cap = j->capgroups ? j->capgroups * 2 : 32;
+			struct mount_group *g = realloc(j->groups, cap * sizeof(*g));
+			if (!g) {
+				j->nomem = 1;
+				return;
+			}
+			j->groups = g;
+			j->capgroups = cap;
+		}
+		memmove(&j->groups[i + 1], &j->groups[i], (j->ngroups - i) * sizeof(*j->groups));
+		j->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, 0};
+		j->ngroups++;
+	}
+	struct mount_group *m = &j->groups[i];
+	int64_t key = vzdump_time_key(&n->t);
+	m->count++;
+	if (key > m->newest_key) {
+		m->newest_key = key;
+		m->newest = n->t;
+		m->newest_size = size;
+	}
+}
+
+static int mount_has_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+	return n > s && strcmp(name + n - s, suffix) == 0;
+}
+
+/* One directory entry: at most one fstatat, only for names that matter. */
+static void mount_scan_entry(struct mount_job *j, int dfd, const char *name)
+{
+	struct vzdump_name vz;
+	struct stat st;
+	int archive = vzdump_name_parse(name, &vz) == PE_OK;
+	int dat = !archive && mount_has_suffix(name, ".dat");
+	int tmp = !archive && !dat && mount_has_suffix(name, ".tmp");
+	if (!archive && !dat && !tmp)
+		return;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return; /* removed while we looked: a rotation, not an error */
+	if (archive && S_ISREG(st.st_mode))
+		mount_group_add(j, &vz, (double)st.st_size);
+	else if (((dat && S_ISREG(st.st_mode)) || (tmp && S_ISDIR(st.st_mode))) &&
+		 (double)st.st_mtime < j->now - MOUNT_PARTIAL_AGE)
+		j->partial++;
+}
+
+/* readdir + one fstatat per candidate; no sorting of the folder. */
+static void mount_scan(struct mount_job *j)
+{
+	int dfd = open(j->dump, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		j->scan_errno = errno;
+		return;
+	}
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		j->scan_errno = errno;
+		close(dfd);
+		return;
+	}
+	struct dirent *e;
+	errno = 0;
+	while ((e = readdir(d)) != NULL && !j->nomem) {
+		if (e->d_name[0] != '.')
+			mount_scan_entry(j, dfd, e->d_name);
+		errno = 0;
+	}
+	if (errno)
+		j->scan_errno = errno;
+	if (j->nomem)
+		j->scan_errno = ENOMEM;
+	closedir(d);
+}
+
+/* The worker side: everything that may block on a dead file server. */
+static void mount_job_run(void *arg)
+{
+	struct mount_job *j = arg;
+	struct statvfs sv;
+	if (statvfs(j->path, &sv) != 0) {
+		j->statvfs_errno = errno ? errno : EIO;
+		return;
+	}
+	j->size = (double)sv.f_blocks * (double)sv.f_frsize;
+	j->avail = (double)sv.f_bavail * (double)sv.f_frsize;
+	if (j->write_probe)
+		mount_write_probe(j);
+	if (j->dump)
+		mount_scan(j);
+}
+
+static struct mount_job *mount_job_new(const struct config_mount *m, double now)
+{
+	struct mount_job *j = calloc(1, sizeof(*j));
+	if (!j)
+		return NULL;
+	j->path = strdup(m->path);
+	j->write_probe = m->write_probe;
+	j->now = now;
+	if (m->dump_dir && *m->dump_dir) {
+		size_t n = strlen(m->path) + strlen(m->dump_dir) + 2;
+		j->dump = malloc(n);
+		if (j->dump)
+			snprintf(j->dump, n, "%s/%s", m->path, m->dump_dir);
+	}
+	if (!j->path || (m->dump_dir && *m->dump_dir && !j->dump)) {
+		mount_job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Reads the whole mountinfo file (procfs never hangs on a dead NFS server). */
+static enum perr mount_read_mountinfo(const char *procfs, struct buf *b, char *msg, size_t msglen)
+{
+	char path[300];
+	char chunk[65536];
+	snprintf(path, sizeof(path), "%s/self/mountinfo", procfs);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(msg, msglen, "reading %.200s: %s", path, strerror(errno));
+		return PE_IO;
+	}
+	ssize_t r;
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(b, chunk, (size_t)r) != PE_OK)
+			break;
+	int e = errno;
+	close(fd);
+	if (r < 0 || buf_err(b) != PE_OK) {
+		snprintf(msg, msglen, "reading %.200s: %s", path, r < 0 ? strerror(e) : err_str(buf_err(b)));
+		return r < 0 ? PE_IO : buf_err(b);
+	}
+	return PE_OK;
+}
+
+/* Presence and info from mountinfo; PE_NOTFOUND when the path is not a mount point. */
+static enum perr mount_presence(struct collect *c, const struct config_mount *m)
+{
+	struct buf text;
+	char msg[256];
+	struct mountinfo_entry *e = malloc(sizeof(*e));
+	enum perr rc = PE_NOMEM;
+	buf_init(&text, MOUNTINFO_MAX_BYTES);
+	if (!e) {
+		collect_fail(c, "out of memory");
+		goto out;
+	}
+	rc = mount_read_mountinfo(c->cfg->paths.procfs, &text, msg, sizeof(msg));
+	if (rc != PE_OK) {
+		collect_fail(c, "%s", msg);
+		goto out;
+	}
+	rc = mountinfo_find(buf_str(&text), text.len, m->path, e);
+	expfmt_add(c->out, &d_present, rc == PE_OK ? 1 : 0, "source", m->name, NULL);
+	if (rc != PE_OK) {
+		collect_fail(c, "not mounted");
+		goto out;
+	}
+	expfmt_add(c->out, &d_info, 1, "source", m->name, "path", m->path, "fstype", e->fstype, "device",
+		   e->source, NULL);
+	if (m->fstype && strcmp(m->fstype, e->fstype) != 0)
+		log_warn("mount type differs from the configured one", "source", m->name, "path", m->path,
+			 "expected", m->fstype, "actual", e->fstype);
+out:
+	free(e);
+	buf_free(&text);
+	return rc;
+}
+
+/* Emits the archive samples and facts of a finished scan. */
+static void mount_emit_archives(struct collect *c, const struct config_mount *m, const struct mount_job *j)
+{
+	char msg[128], vmid[24];
+	struct vzdump_time *t = calloc(j->ngroups + 1, sizeof(*t));
+	int64_t *ts = calloc(j->ngroups + 1, sizeof(*ts));
+	if (!t || !ts) {
+		log_warn("dump scan lost: out of memory", "source", m->name);
+		goto out;
+	}
+	for (size_t i = 0; i < j->ngroups; i++)
+		t[i] = j->groups[i].newest;
+	if (vzdump_times_to_unix(m->timezone, t, j->ngroups, ts, msg, sizeof(msg)) != PE_OK) {
+		log_warn("archive times not converted", "source", m->name, "err", msg);
+		goto out;
+	}
+	for (size_t i = 0; i < j->ngroups; i++) {
+		const struct mount_group *g = &j->groups[i];
+		const char *gt = vzdump_guest_str(g->guest);
+		char key[48];
+		double prev;
+		snprintf(vmid, sizeof(vmid), "%ld", g->vmid);
+		expfmt_add(c->out, &d_arch_ts, (double)ts[i], "source", m->name, "vmid", vmid, "guest_type",
+			   gt, NULL);
+		expfmt_add(c->out, &d_arch_size, g->newest_size, "source", m->name, "vmid", vmid,
+			   "guest_type", gt, NULL);
+		expfmt_add(c->out, &d_archives, (double)g->count, "source", m->name, "vmid", vmid,
+			   "guest_type", gt, NULL);
+		snprintf(key, sizeof(key), "vmid/%ld/last_backup", g->vmid);
+		if (!scrape_fact_get(c->scrape, "mount", m->name, key, &prev, NULL) || prev < (double)ts[i])
+			scrape_fact_set(c->scrape, "mount", m->name, key, (double)ts[i], NULL);
+	}
+	expfmt_add(c->out, &d_partial, (double)j->partial, "source", m->name, NULL);
+out:
+	free(t);
+	free(ts);
+}
+
+/* Samples of a probe that finished in time. */
+static enum perr mount_emit_probe(struct collect *c, const struct config_mount *m, const struct mount_job *j)
+{
+	if (j->statvfs_errno) {
+		expfmt_add(c->out, &d_responsive, 0, "source", m->name, NULL);
+		collect_fail(c, "statvfs: %s", strerror(j->statvfs_errno));
+		return PE_IO;
+	}
+	expfmt_add(c->out, &d_responsive, 1, "source", m->name, NULL);
+	expfmt_add(c->out, &d_size, j->size, "source", m->name, NULL);
+	expfmt_add(c->out, &d_avail, j->avail, "source", m->name, NULL);
+	if (j->write_probe) {
+		expfmt_add(c->out, &d_writable, j->write_errno ? 0 : 1, "source", m->name, NULL);
+		if (j->write_errno)
+			log_warn("mount not writable", "source", m->name, "path", m->path, "step",
+				 j->write_step, "err", strerror(j->write_errno));
+	}
+	if (j->dump && j->scan_errno)
+		log_warn("dump folder not scanned", "source", m->name, "dir", j->dump, "err",
+			 strerror(j->scan_errno));
+	else if (j->dump)
+		mount_emit_archives(c, m, j);
+	return PE_OK;
+}
+
+static enum perr mount_collect(struct collect *c)
+{
+	const struct config_mount *m = &c->cfg->mounts[c->index];
+	enum perr rc = mount_presence(c, m);
+	if (rc != PE_OK)
+		return rc;
+	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
+	struct mount_job *j = mount_job_new(m, scrape_now(c->scrape));
+	if (!pool || !j) {
+		mount_job_free(j);
+		collect_fail(c, "%s", pool ? "out of memory" : "no probe pool");
+		return pool ? PE_NOMEM : PE_INTERNAL;
+	}
+	char key[300];
+	snprintf(key, sizeof(key), "mount:%s", m->name);
+	double timeout = m->timeout, left = scrape_remaining(c->scrape);
+	if (left < timeout)
+		timeout = left;
+	double t0 = mount_mono();
+	rc = probe_run(pool, key, mount_job_run, j, mount_job_free, timeout);
+	if (rc == PE_OK) {
+		/* only for a finished probe: after a timeout the time waited says nothing */
+		expfmt_add(c->out, &d_duration, mount_mono() - t0, "source", m->name, NULL);
+		rc = mount_emit_probe(c, m, j);
+		mount_job_free(j);
+		return rc;
+	}
+	/* j belongs to the pool now */
+	expfmt_add(c->out, &d_responsive, 0, "source", m->name, NULL);
+	if (rc == PE_TIMEOUT)
+		collect_fail(c, "probe not done within %gs (file server not responding?)", timeout);
+	else
+		collect_fail(c, "probe failed: %s", err_str(rc));
+	return rc;
+}
+
+static size_t mount_count(const struct config *cfg)
+{
+	return cfg->nmounts;
+}
+
+static const char *mount_source_name(const struct config *cfg, size_t i)
+{
+	return cfg->mounts[i].name;
+}
+
+const struct collector collector_mount = {"mount", "mount", 0, mount_count, mount_source_name, mount_collect};

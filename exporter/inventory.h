@@ -1,0 +1,65 @@
+/* inventory.h - the backup inventory report: what the inventory collector judged, for the status page. */
+#ifndef PE_INVENTORY_H
+#define PE_INVENTORY_H
+
+#include <stddef.h>
+
+/*
+ * OK: a backup exists, is younger than max_age and its source answered.
+ * DEGRADED: the backup is missing, stale, or its source is down (or, for
+ * n8n, the snapshot holds fewer workflows than the live instance).
+ * UNKNOWN: the source (or the file probe) did not answer in time.
+ */
+enum inventory_state { INVENTORY_OK = 0, INVENTORY_DEGRADED, INVENTORY_UNKNOWN };
+
+struct inventory_target {
+	/* borrowed from the scrape's config (valid while the scrape lives) */
+	const char *name;
+	const char *site; /* "" when unset */
+	const char *kind; /* pve|mount|n8n|file */
+	const char *source; /* source name; "" for the file kind */
+	const char *source_kind; /* kind of that source's collector; NULL for the file kind */
+	const char *severity;
+	const char *restore_doc; /* URL or path; NULL when unset */
+	double max_age; /* seconds */
+	int has_last; /* 0: no backup found, or unknown */
+	double last; /* unix time of the newest backup when has_last */
+	int ok;
+	enum inventory_state state;
+	int source_down; /* the source answered badly: its error completes the reason */
+	int doc_known; /* 0: the restore doc could not be checked in time */
+	int documented;
+	char reason[192]; /* "" when OK; e.g. "backup 4d 2h old, max 26h" */
+};
+
+struct inventory_guest {
+	char *source;
+	long vmid;
+	char *name; /* "" when unknown */
+	char *node;
+	char *type; /* qemu|lxc, "" when unknown */
+};
+
+struct inventory_report {
+	struct inventory_target *targets;
+	size_t ntargets;
+	struct inventory_guest *uninventoried; /* non-template PVE guests no pve target lists */
+	size_t nuninventoried;
+	size_t nok, ndegraded, nunknown;
+};
+
+/* The report is attached to the scrape under this name. */
+#define INVENTORY_ATTACHMENT "inventory"
+
+void inventory_report_free(void *report); /* takes NULL */
+const char *inventory_state_str(enum inventory_state s); /* "OK", "DEGRADED", "UNKNOWN" */
+/* "18/20 OK, 2 degraded" (", 1 unknown" appended when some are unknown). */
+void inventory_summary(const struct inventory_report *r, char *out, size_t n);
+/* An age for people: the two largest units, rounded down: "4d 2h", "5h 12m", "3m 20s", "12s". */
+void inventory_format_age(char *out, size_t n, double seconds);
+/* A configured max age in the largest unit that divides it: "26h", "8d", "90m", "45s". */
+void inventory_format_max_age(char *out, size_t n, double seconds);
+/* 1 when doc is an http:// or https:// URL (any case). */
+int inventory_doc_is_url(const char *doc);
+
+#endif

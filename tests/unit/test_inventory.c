@@ -1,0 +1,932 @@
+/* test_inventory.c - the inventory collector: OK rule per kind, restore docs, guests in no target, rendering. */
+#include "testutil.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <sys/time.h>
+
+#include "collector.h"
+#include "expfmt.h"
+#include "inventory.h"
+#include "probe.h"
+#include "status.h"
+
+#define H 3600.0
+#define D 86400.0
+
+/* ---------- fake phase-0 collectors: each test says which facts they leave ---------- */
+
+/* Set per test: fills the facts of one source; its return value is the source's outcome. */
+static enum perr (*fake_fill)(struct collect *c, const char *kind);
+
+/* The scrape's start, whole seconds: facts are set relative to it so samples are exact. */
+static double now0(struct collect *c)
+{
+	return floor(scrape_now(c->scrape));
+}
+
+static void fact(struct collect *c, const char *kind, const char *key, double v, const char *str)
+{
+	scrape_fact_set(c->scrape, kind, c->source, key, v, str);
+}
+
+static enum perr fake_pve(struct collect *c)
+{
+	return fake_fill ? fake_fill(c, "pve") : PE_OK;
+}
+
+static enum perr fake_mount(struct collect *c)
+{
+	return fake_fill ? fake_fill(c, "mount") : PE_OK;
+}
+
+static enum perr fake_n8n(struct collect *c)
+{
+	return fake_fill ? fake_fill(c, "n8n") : PE_OK;
+}
+
+static size_t count_pve(const struct config *cfg)
+{
+	return cfg->npve;
+}
+
+static size_t count_mount(const struct config *cfg)
+{
+	return cfg->nmounts;
+}
+
+static size_t count_n8n(const struct config *cfg)
+{
+	return cfg->nn8n;
+}
+
+static const char *name_pve(const struct config *cfg, size_t i)
+{
+	return cfg->pve[i].name;
+}
+
+static const char *name_mount(const struct config *cfg, size_t i)
+{
+	return cfg->mounts[i].name;
+}
+
+static const char *name_n8n(const struct config *cfg, size_t i)
+{
+	return cfg->n8n[i].name;
+}
+
+static const struct collector fake_col_pve = {"pve", "pve", 0, count_pve, name_pve, fake_pve};
+static const struct collector fake_col_mount = {"mount", "mount", 0, count_mount, name_mount, fake_mount};
+static const struct collector fake_col_n8n = {"n8n", "n8n", 0, count_n8n, name_n8n, fake_n8n};
+static const struct collector *const table[] = {&fake_col_pve, &fake_col_mount, &fake_col_n8n,
+						&collector_inventory, NULL};
+
+/* ---------- config building ---------- */
+
+static char *xdup(const char *s)
+{
+	char *d = strdup(s);
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+static void *grow(void *p, size_t n, size_t size)
+{
+	void *q = realloc(p, n * size);
+	ck_assert_ptr_nonnull(q);
+	memset((char *)q + (n - 1) * size, 0, size);
+	return q;
+}
+
+static void add_pve(struct config *c, const char *name)
+{
+	c->pve = grow(c->pve, ++c->npve, sizeof(*c->pve));
+	c->pve[c->npve - 1].name = xdup(name);
+}
+
+static void add_mount(struct config *c, const char *name)
+{
+	c->mounts = grow(c->mounts, ++c->nmounts, sizeof(*c->mounts));
+	c->mounts[c->nmounts - 1].name = xdup(name);
+}
+
+static void add_n8n(struct config *c, const char *name)
+{
+	c->n8n = grow(c->n8n, ++c->nn8n, sizeof(*c->n8n));
+	c->n8n[c->nn8n - 1].name = xdup(name);
+}
+
+static struct config_target *add_target(struct config *c, const char *name, enum target_kind kind,
+					const char *source, long vmid, double max_age)
+{
+	c->targets = grow(c->targets, ++c->ntargets, sizeof(*c->targets));
+	struct config_target *t = &c->targets[c->ntargets - 1];
+	t->name = xdup(name);
+	t->site = xdup("");
+	t->severity = xdup("warning");
+	t->kind = kind;
+	t->source = source ? xdup(source) : NULL;
+	t->vmid = vmid;
+	t->max_age = max_age;
+	return t;
+}
+
+static struct config_target *add_file_target(struct config *c, const char *name, const char *glob,
+					     double max_age)
+{
+	struct config_target *t = add_target(c, name, TARGET_FILE, NULL, -1, max_age);
+	t->file_glob = xdup(glob);
+	return t;
+}
+
+/* ---------- running a scrape ---------- */
+
+struct run {
+	struct scrape_state *st;
+	struct scrape *s;
+	char *text;
+	const struct inventory_report *r;
+	double now; /* floor of the scrape's start */
+};
+
+static void run_scrape(struct run *x, struct config *cfg, double timeout)
+{
+	memset(x, 0, sizeof(*x));
+	x->st = scrape_state_new();
+	ck_assert_ptr_nonnull(x->st);
+	scrape_state_set_collectors(x->st, table);
+	x->s = scrape_new(x->st, cfg, timeout, NULL, 0);
+	ck_assert_ptr_nonnull(x->s);
+	ck_assert_int_eq(scrape_run(x->s), PE_OK);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(scrape_write(x->s, &out), PE_OK);
+	buf_add(&out, "", 0);
+	x->text = buf_steal(&out, NULL);
+	x->r = scrape_attached(x->s, INVENTORY_ATTACHMENT);
+	ck_assert_ptr_nonnull(x->r);
+	x->now = floor(scrape_now(x->s));
+}
+
+static void run_free(struct run *x)
+{
+	free(x->text);
+	scrape_free(x->s);
+	scrape_state_free(x->st);
+}
+
+static const struct inventory_target *target(const struct run *x, const char *name)
+{
+	for (size_t i = 0; i < x->r->ntargets; i++)
+		if (strcmp(x->r->targets[i].name, name) == 0)
+			return &x->r->targets[i];
+	ck_abort_msg("no target %s in the report", name);
+	return NULL;
+}
+
+/* Asserts that the exposition holds this exact line. */
+static void has_line(const struct run *x, const char *line)
+{
+	char want[1024];
+	snprintf(want, sizeof(want), "\n%s\n", line);
+	if (!strstr(x->text, want)) {
+		fprintf(stderr, "--- exposition:\n%s--- end\n", x->text);
+		ck_abort_msg("missing line \"%s\"", line);
+	}
+}
+
+static void lacks(const struct run *x, const char *prefix)
+{
+	char want[1024];
+	snprintf(want, sizeof(want), "\n%s", prefix);
+	if (strstr(x->text, want)) {
+		fprintf(stderr, "--- exposition:\n%s--- end\n", x->text);
+		ck_abort_msg("unexpected \"%s\"", prefix);
+	}
+}
+
+/* The sample line of a timestamp metric for target name at value v. */
+static void has_last(const struct run *x, const char *name, double v)
+{
+	char val[64], line[512];
+	expfmt_format_value(val, sizeof(val), v);
+	snprintf(line, sizeof(line), "persistence_target_last_backup_timestamp_seconds{target=\"%s\"} %s",
+		 name, val);
+	has_line(x, line);
+}
+
+static void check_state(const struct run *x, const char *name, enum inventory_state st, const char *reason)
+{
+	const struct inventory_target *t = target(x, name);
+	char line[512];
+	ck_assert_msg(t->state == st, "%s: state %s, want %s (reason \"%s\")", name,
+		      inventory_state_str(t->state), inventory_state_str(st), t->reason);
+	ck_assert_int_eq(t->ok, st == INVENTORY_OK);
+	if (reason)
+		ck_assert_str_eq(t->reason, reason);
+	snprintf(line, sizeof(line), "persistence_target_ok{target=\"%s\"} %d", name, st == INVENTORY_OK);
+	has_line(x, line);
+}
+
+/* ---------- pve ---------- */
+
+static enum perr fill_pve(struct collect *c, const char *kind)
+{
+	double now = now0(c);
+	if (strcmp(kind, "mount") == 0) {
+		fact(c, "mount", "vmid/103/last_backup", now - H, NULL);
+		return PE_OK;
+	}
+	if (strcmp(kind, "pve") != 0)
+		return PE_OK;
+	if (strcmp(c->source, "shop") == 0) {
+		fact(c, "pve", "guest/200/template", 0, NULL);
+		fact(c, "pve", "guest/200/last_backup", now - H, NULL);
+		collect_fail(c, "GET /cluster/resources: HTTP 401: authentication failure");
+		return PE_AUTH;
+	}
+	static const long vmids[] = {100, 101, 102, 103, 104};
+	for (size_t i = 0; i < 5; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "guest/%ld/template", vmids[i]);
+		fact(c, "pve", key, vmids[i] == 104, NULL);
+		snprintf(key, sizeof(key), "guest/%ld/name", vmids[i]);
+		fact(c, "pve", key, 0, vmids[i] == 103 ? "web<b>" : "g");
+		snprintf(key, sizeof(key), "guest/%ld/type", vmids[i]);
+		fact(c, "pve", key, 0, vmids[i] == 103 ? "lxc" : "qemu");
+		snprintf(key, sizeof(key), "guest/%ld/node", vmids[i]);
+		fact(c, "pve", key, 0, "pve1");
+	}
+	fact(c, "pve", "guest/100/last_backup", now - 2 * H, NULL);
+	fact(c, "pve", "guest/101/last_backup", now - (4 * D + 2 * H + 5), NULL);
+	fact(c, "pve", "guest/104/last_backup", now - H, NULL);
+	return PE_OK;
+}
+
+static struct config *pve_config(void)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	add_pve(cfg, "shop");
+	add_mount(cfg, "nas");
+	add_target(cfg, "fresh", TARGET_PVE, "home", 100, 26 * H);
+	add_target(cfg, "stale", TARGET_PVE, "home", 101, 26 * H);
+	add_target(cfg, "missing", TARGET_PVE, "home", 102, 26 * H);
+	add_target(cfg, "gone", TARGET_PVE, "home", 109, 26 * H);
+	add_target(cfg, "down", TARGET_PVE, "shop", 200, 26 * H);
+	add_target(cfg, "nas-103", TARGET_MOUNT, "nas", 103, 8 * D);
+	return cfg;
+}
+
+START_TEST(test_pve_ok_rule)
+{
+	struct config *cfg = pve_config();
+	struct run x;
+	fake_fill = fill_pve;
+	run_scrape(&x, cfg, 5);
+	check_state(&x, "fresh", INVENTORY_OK, "");
+	has_last(&x, "fresh", x.now - 2 * H);
+	check_state(&x, "stale", INVENTORY_DEGRADED, "backup 4d 2h old, max 26h");
+	has_last(&x, "stale", x.now - (4 * D + 2 * H + 5));
+	check_state(&x, "missing", INVENTORY_DEGRADED, "no backup of guest 102 found");
+	lacks(&x, "persistence_target_last_backup_timestamp_seconds{target=\"missing\"}");
+	check_state(&x, "gone", INVENTORY_DEGRADED, "guest 109 not found on home");
+	check_state(&x, "down", INVENTORY_DEGRADED, "source shop down");
+	ck_assert_int_eq(target(&x, "down")->source_down, 1);
+	/* a down source's facts are not trusted, even when some were left */
+	has_line(&x, "persistence_target_max_age_seconds{target=\"down\"} 93600");
+	has_line(&x, "persistence_target_info{target=\"fresh\",site=\"\",kind=\"pve\",source=\"home\","
+		     "severity=\"warning\"} 1");
+	has_line(&x, "persistence_target_info{target=\"nas-103\",site=\"\",kind=\"mount\",source=\"nas\","
+		     "severity=\"warning\"} 1");
+	has_line(&x, "persistence_target_restore_documented{target=\"fresh\"} 0");
+	ck_assert_uint_eq(x.r->nok, 2);
+	ck_assert_uint_eq(x.r->ndegraded, 4);
+	ck_assert_uint_eq(x.r->nunknown, 0);
+	tu_assert_promtool_clean(x.text);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_pve_guest_in_inventory)
+{
+	struct config *cfg = pve_config();
+	struct run x;
+	fake_fill = fill_pve;
+	run_scrape(&x, cfg, 5);
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"100\"} 1");
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"101\"} 1");
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"102\"} 1");
+	/* only a mount target names 103: that does not put the PVE guest in the inventory */
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"103\"} 0");
+	/* a template gets no sample, the down source's guest still does */
+	lacks(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"104\"}");
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"shop\",vmid=\"200\"} 1");
+	ck_assert_uint_eq(x.r->nuninventoried, 1);
+	const struct inventory_guest *g = &x.r->uninventoried[0];
+	ck_assert_str_eq(g->source, "home");
+	ck_assert_int_eq(g->vmid, 103);
+	ck_assert_str_eq(g->name, "web<b>");
+	ck_assert_str_eq(g->type, "lxc");
+	ck_assert_str_eq(g->node, "pve1");
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+/* ---------- mount ---------- */
+
+static enum perr fill_mount(struct collect *c, const char *kind)
+{
+	double now = now0(c);
+	if (strcmp(kind, "mount") != 0)
+		return PE_OK;
+	if (strcmp(c->source, "dead") == 0) {
+		collect_fail(c, "probe not done within 5s (file server not responding?)");
+		return PE_TIMEOUT;
+	}
+	fact(c, "mount", "vmid/105/last_backup", now - 3 * D, NULL);
+	fact(c, "mount", "vmid/106/last_backup", now - 9 * D, NULL);
+	return PE_OK;
+}
+
+START_TEST(test_mount_ok_rule)
+{
+	struct config *cfg = tu_config_new();
+	add_mount(cfg, "nas");
+	add_mount(cfg, "dead");
+	add_target(cfg, "m-fresh", TARGET_MOUNT, "nas", 105, 8 * D);
+	add_target(cfg, "m-stale", TARGET_MOUNT, "nas", 106, 8 * D);
+	add_target(cfg, "m-missing", TARGET_MOUNT, "nas", 107, 8 * D);
+	add_target(cfg, "m-down", TARGET_MOUNT, "dead", 105, 8 * D);
+	struct run x;
+	fake_fill = fill_mount;
+	run_scrape(&x, cfg, 5);
+	check_state(&x, "m-fresh", INVENTORY_OK, "");
+	has_last(&x, "m-fresh", x.now - 3 * D);
+	check_state(&x, "m-stale", INVENTORY_DEGRADED, "backup 9d old, max 8d");
+	check_state(&x, "m-missing", INVENTORY_DEGRADED, "no archive of guest 107 found on nas");
+	check_state(&x, "m-down", INVENTORY_DEGRADED, "source dead down");
+	lacks(&x, "persistence_target_last_backup_timestamp_seconds{target=\"m-down\"}");
+	has_line(&x, "persistence_target_max_age_seconds{target=\"m-fresh\"} 691200");
+	/* no pve source: no guest samples */
+	lacks(&x, "persistence_pve_guest_in_inventory");
+	tu_assert_promtool_clean(x.text);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+/* ---------- n8n ---------- */
+
+/* Sources: same (35/35), smaller (1 < 35), nosnapcount, nolive, stale, nosnap, down. */
+static enum perr fill_n8n(struct collect *c, const char *kind)
+{
+	double now = now0(c);
+	const char *src = c->source;
+	if (strcmp(kind, "n8n") != 0)
+		return PE_OK;
+	if (strcmp(src, "down") == 0) {
+		fact(c, "n8n", "snapshot_last", now - 60, NULL);
+		collect_fail(c,
+			     "GET /api/v1/workflows: HTML instead of JSON (service starting or wrong URL?)");
+		return PE_PARSE;
+	}
+	if (strcmp(src, "nolive") != 0)
+		fact(c, "n8n", "live_total", 35, NULL);
+	if (strcmp(src, "nosnap") == 0)
+		return PE_OK;
+	fact(c, "n8n", "snapshot_last", now - (strcmp(src, "stale") == 0 ? 3 * H : 30 * 60), NULL);
+	if (strcmp(src, "nosnapcount") != 0)
+		fact(c, "n8n", "snapshot_workflows", strcmp(src, "smaller") == 0 ? 1 : 35, NULL);
+	return PE_OK;
+}
+
+START_TEST(test_n8n_ok_rule)
+{
+	static const char *const names[] = {"same",  "smaller", "nosnapcount", "nolive",
+					    "stale", "nosnap",  "down"};
+	struct config *cfg = tu_config_new();
+	for (size_t i = 0; i < 7; i++) {
+		add_n8n(cfg, names[i]);
+		add_target(cfg, names[i], TARGET_N8N, names[i], -1, 2 * H);
+	}
+	struct run x;
+	fake_fill = fill_n8n;
+	run_scrape(&x, cfg, 5);
+	check_state(&x, "same", INVENTORY_OK, "");
+	has_last(&x, "same", x.now - 30 * 60);
+	check_state(&x, "smaller", INVENTORY_DEGRADED, "snapshot holds 1 workflow, live 35");
+	/* the snapshot exists, so its time is still published */
+	has_last(&x, "smaller", x.now - 30 * 60);
+	check_state(&x, "nosnapcount", INVENTORY_DEGRADED,
+		    "workflows in the newest snapshot could not be counted");
+	check_state(&x, "nolive", INVENTORY_DEGRADED, "live workflow count unknown");
+	check_state(&x, "stale", INVENTORY_DEGRADED, "backup 3h old, max 2h");
+	check_state(&x, "nosnap", INVENTORY_DEGRADED, "no snapshot found");
+	check_state(&x, "down", INVENTORY_DEGRADED, "source down down");
+	has_line(&x, "persistence_target_info{target=\"same\",site=\"\",kind=\"n8n\",source=\"same\","
+		     "severity=\"warning\"} 1");
+	ck_assert_uint_eq(x.r->nok, 1);
+	tu_assert_promtool_clean(x.text);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+/* ---------- file ---------- */
+
+static char tmpdir[256];
+
+static void make_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pe-inv-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Writes tmpdir/name with data and sets its mtime. */
+static void make_file(const char *name, const char *data, double mtime)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	tu_write_file(path, data, strlen(data));
+	struct timeval tv[2] = {{(time_t)mtime, 0}, {(time_t)mtime, 0}};
+	ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+static char *tmp_path(const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return xdup(path);
+}
+
+START_TEST(test_file_kind)
+{
+	double now = floor((double)time(NULL));
+	make_tmpdir();
+	make_file("a.tar.zst", "x", now - 5 * H);
+	make_file("b.tar.zst", "x", now - H);
+	make_file("c.tar.zst", "x", now - 30 * H);
+	make_file("newer.txt", "x", now - 60); /* does not match the pattern */
+	make_file("old.tar.gz", "x", now - 3 * D);
+	struct config *cfg = tu_config_new();
+	char pattern[512];
+	snprintf(pattern, sizeof(pattern), "%s/*.tar.zst", tmpdir);
+	add_file_target(cfg, "f-fresh", pattern, 26 * H);
+	snprintf(pattern, sizeof(pattern), "%s/*.tar.gz", tmpdir);
+	add_file_target(cfg, "f-stale", pattern, 26 * H);
+	snprintf(pattern, sizeof(pattern), "%s/none-*.tar", tmpdir);
+	add_file_target(cfg, "f-none", pattern, 26 * H);
+	add_file_target(cfg, "f-nodir", "/nonexistent-pe-dir/*.tar", 26 * H);
+	struct run x;
+	fake_fill = NULL;
+	run_scrape(&x, cfg, 5);
+	check_state(&x, "f-fresh", INVENTORY_OK, "");
+	has_last(&x, "f-fresh", now - H); /* the newest of the three matches */
+	check_state(&x, "f-stale", INVENTORY_DEGRADED, "backup 3d old, max 26h");
+	check_state(&x, "f-none", INVENTORY_DEGRADED, "no file matches the pattern");
+	lacks(&x, "persistence_target_last_backup_timestamp_seconds{target=\"f-none\"}");
+	check_state(&x, "f-nodir", INVENTORY_DEGRADED, "no file matches the pattern");
+	has_line(&x, "persistence_target_info{target=\"f-fresh\",site=\"\",kind=\"file\",source=\"\","
+		     "severity=\"warning\"} 1");
+	tu_assert_promtool_clean(x.text);
+	run_free(&x);
+	config_unref(cfg);
+	rm_tmpdir();
+}
+END_TEST
+
+/* ---------- restore docs ---------- */
+
+static enum perr fill_doc(struct collect *c, const char *kind)
+{
+	if (strcmp(kind, "pve") == 0) {
+		fact(c, "pve", "guest/100/template", 0, NULL);
+		fact(c, "pve", "guest/100/last_backup", now0(c) - H, NULL);
+	}
+	return PE_OK;
+}
+
+START_TEST(test_restore_doc)
+{
+	static const char *const kinds[] = {"p", "f"};
+	double now = floor((double)time(NULL));
+	make_tmpdir();
+	make_file("good.md", "restore: zfs rollback\n", now);
+	make_file("empty.md", "", now);
+	make_file("b.tar.zst", "x", now - H);
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	char pattern[512];
+	snprintf(pattern, sizeof(pattern), "%s/*.tar.zst", tmpdir);
+	/* the same docs on a pve target (docs job) and on a file target (the file's own job) */
+	for (size_t k = 0; k < 2; k++) {
+		static const char *const docs[] = {"url",   "URL",  "nourl", "missing",
+						   "empty", "good", "unset", "ftp"};
+		for (size_t i = 0; i < 8; i++) {
+			char name[64];
+			snprintf(name, sizeof(name), "%s-%s", kinds[k], docs[i]);
+			struct config_target *t =
+				k == 0 ? add_target(cfg, name, TARGET_PVE, "home", 100, 26 * H)
+				       : add_file_target(cfg, name, pattern, 26 * H);
+			const char *doc = i == 0   ? "https://wiki.lan/restore/x"
+					  : i == 1 ? "HTTP://wiki.lan/r"
+					  : i == 2 ? "https://"
+					  : i == 7 ? "ftp://wiki.lan/r"
+						   : NULL;
+			if (doc)
+				t->restore_doc = xdup(doc);
+			else if (i == 3)
+				t->restore_doc = tmp_path("nothing.md");
+			else if (i == 4)
+				t->restore_doc = tmp_path("empty.md");
+			else if (i == 5)
+				t->restore_doc = tmp_path("good.md");
+		}
+	}
+	struct run x;
+	fake_fill = fill_doc;
+	run_scrape(&x, cfg, 5);
+	for (size_t k = 0; k < 2; k++) {
+		static const char *const docs[] = {"url",   "URL",  "nourl", "missing",
+						   "empty", "good", "unset", "ftp"};
+		static const int want[] = {1, 1, 0, 0, 0, 1, 0, 0};
+		for (size_t i = 0; i < 8; i++) {
+			char line[256];
+			snprintf(line, sizeof(line),
+				 "persistence_target_restore_documented{target=\"%s-%s\"} %d", kinds[k],
+				 docs[i], want[i]);
+			has_line(&x, line);
+		}
+	}
+	/* the doc does not change the backup verdict */
+	check_state(&x, "p-missing", INVENTORY_OK, "");
+	check_state(&x, "f-missing", INVENTORY_OK, "");
+	run_free(&x);
+	config_unref(cfg);
+	rm_tmpdir();
+}
+END_TEST
+
+/* ---------- a hung file system and a late source ---------- */
+
+struct blocker {
+	int fd; /* read end: the job blocks until the test writes */
+};
+
+static void blocker_run(void *arg)
+{
+	struct blocker *b = arg;
+	char c;
+	ssize_t n = read(b->fd, &c, 1);
+	(void)n;
+}
+
+static void blocker_free(void *arg)
+{
+	free(arg);
+}
+
+START_TEST(test_file_probe_hung_is_unknown)
+{
+	struct config *cfg = tu_config_new();
+	struct config_target *t = add_file_target(cfg, "stalwart", "/tmp/*.none", 26 * H);
+	t->restore_doc = xdup("/tmp/doc-on-the-same-mount.md");
+	struct scrape_state *st = scrape_state_new();
+	ck_assert_ptr_nonnull(st);
+	scrape_state_set_collectors(st, table);
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	struct blocker *b = calloc(1, sizeof(*b));
+	ck_assert_ptr_nonnull(b);
+	b->fd = p[0];
+	/* a previous glob of this target still hangs: the next one must not start nor wait */
+	ck_assert_int_eq(
+		probe_run(scrape_state_probes(st), "file:stalwart", blocker_run, b, blocker_free, 0.05),
+		PE_TIMEOUT);
+	fake_fill = NULL;
+	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(scrape_run(s), PE_OK);
+	const struct inventory_report *r = scrape_attached(s, INVENTORY_ATTACHMENT);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(r->targets[0].state, INVENTORY_UNKNOWN);
+	ck_assert_int_eq(r->targets[0].ok, 0);
+	ck_assert_int_eq(r->targets[0].doc_known, 0);
+	ck_assert_uint_eq(r->nunknown, 1);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(scrape_write(s, &out), PE_OK);
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "persistence_target_ok{target=\"stalwart\"} 0\n"));
+	ck_assert_ptr_null(strstr(buf_str(&out), "persistence_target_restore_documented{"));
+	buf_free(&out);
+	scrape_free(s);
+	ck_assert_int_eq(write(p[1], "x", 1), 1); /* the file server comes back */
+	scrape_state_free(st);
+	close(p[1]);
+	config_unref(cfg);
+}
+END_TEST
+
+static int late_done; /* atomic */
+
+static enum perr fill_late(struct collect *c, const char *kind)
+{
+	if (strcmp(kind, "pve") == 0) {
+		struct timespec ts = {1, 500 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		__atomic_store_n(&late_done, 1, __ATOMIC_RELEASE);
+	}
+	(void)c;
+	return PE_OK;
+}
+
+START_TEST(test_late_source_is_unknown)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	add_target(cfg, "late", TARGET_PVE, "home", 100, 26 * H);
+	struct run x;
+	late_done = 0;
+	fake_fill = fill_late;
+	run_scrape(&x, cfg, 1.0);
+	check_state(&x, "late", INVENTORY_UNKNOWN, "source home not collected before the deadline");
+	char line[128];
+	inventory_summary(x.r, line, sizeof(line));
+	ck_assert_str_eq(line, "0/1 OK, 0 degraded, 1 unknown");
+	run_free(&x);
+	while (!__atomic_load_n(&late_done, __ATOMIC_ACQUIRE)) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	struct timespec ts = {0, 50 * 1000 * 1000}; /* let the task drop its reference */
+	nanosleep(&ts, NULL);
+	config_unref(cfg);
+}
+END_TEST
+
+/* ---------- small helpers ---------- */
+
+START_TEST(test_count_and_formats)
+{
+	struct config *cfg = tu_config_new();
+	ck_assert_uint_eq(collector_inventory.count(cfg), 0);
+	add_pve(cfg, "home");
+	ck_assert_uint_eq(collector_inventory.count(cfg), 1);
+	config_unref(cfg);
+	cfg = tu_config_new();
+	add_file_target(cfg, "f", "/x/*", 60);
+	ck_assert_uint_eq(collector_inventory.count(cfg), 1);
+	config_unref(cfg);
+	ck_assert_int_eq(collector_inventory.phase, 1);
+	ck_assert_ptr_null(collector_inventory.kind);
+
+	char s[64];
+	inventory_format_age(s, sizeof(s), 4 * D + 2 * H + 13 * 60);
+	ck_assert_str_eq(s, "4d 2h");
+	inventory_format_age(s, sizeof(s), 3 * D);
+	ck_assert_str_eq(s, "3d");
+	inventory_format_age(s, sizeof(s), 5 * H + 12 * 60 + 9);
+	ck_assert_str_eq(s, "5h 12m");
+	inventory_format_age(s, sizeof(s), 200);
+	ck_assert_str_eq(s, "3m 20s");
+	inventory_format_age(s, sizeof(s), 12.7);
+	ck_assert_str_eq(s, "12s");
+	inventory_format_age(s, sizeof(s), -30);
+	ck_assert_str_eq(s, "0s");
+	inventory_format_max_age(s, sizeof(s), 26 * H);
+	ck_assert_str_eq(s, "26h");
+	inventory_format_max_age(s, sizeof(s), 8 * D);
+	ck_assert_str_eq(s, "8d");
+	inventory_format_max_age(s, sizeof(s), 90 * 60);
+	ck_assert_str_eq(s, "90m");
+	inventory_format_max_age(s, sizeof(s), 45);
+	ck_assert_str_eq(s, "45s");
+
+	struct inventory_report r = {0};
+	r.ntargets = 20;
+	r.nok = 18;
+	r.ndegraded = 2;
+	inventory_summary(&r, s, sizeof(s));
+	ck_assert_str_eq(s, "18/20 OK, 2 degraded");
+	r.nok = 17;
+	r.nunknown = 1;
+	inventory_summary(&r, s, sizeof(s));
+	ck_assert_str_eq(s, "17/20 OK, 2 degraded, 1 unknown");
+
+	ck_assert_int_eq(inventory_doc_is_url("https://wiki.lan/x"), 1);
+	ck_assert_int_eq(inventory_doc_is_url("Http://w"), 1);
+	ck_assert_int_eq(inventory_doc_is_url("https://"), 0);
+	ck_assert_int_eq(inventory_doc_is_url("javascript:alert(1)"), 0);
+	ck_assert_int_eq(inventory_doc_is_url("/srv/doc.md"), 0);
+	ck_assert_int_eq(inventory_doc_is_url(NULL), 0);
+}
+END_TEST
+
+/* ---------- rendering ---------- */
+
+static enum perr fill_render(struct collect *c, const char *kind)
+{
+	double now = now0(c);
+	if (strcmp(kind, "pve") == 0 && strcmp(c->source, "home") == 0) {
+		fact(c, "pve", "guest/100/template", 0, NULL);
+		fact(c, "pve", "guest/100/last_backup", now - H, NULL);
+		fact(c, "pve", "guest/101/template", 0, NULL);
+		fact(c, "pve", "guest/101/last_backup", now - 4 * D, NULL);
+		fact(c, "pve", "guest/107/template", 0, NULL);
+		fact(c, "pve", "guest/107/name", 0, "<img src=x onerror=alert(1)>");
+		fact(c, "pve", "guest/107/type", 0, "lxc");
+		fact(c, "pve", "guest/107/node", 0, "pve\x1b[2J1");
+		return PE_OK;
+	}
+	if (strcmp(kind, "pve") == 0) {
+		collect_fail(c, "GET /cluster/resources: HTTP 401: authentication failure");
+		return PE_AUTH;
+	}
+	return PE_OK;
+}
+
+static struct config *render_config(void)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	add_pve(cfg, "shop");
+	struct config_target *t =
+		add_target(cfg, "<script>alert(1)</script>", TARGET_PVE, "home", 100, 26 * H);
+	t->restore_doc = xdup("https://wiki.lan/restore?a=1&b=\"2\"");
+	free(t->site);
+	t->site = xdup("home");
+	add_target(cfg, "home-vm-101", TARGET_PVE, "home", 101, 26 * H);
+	add_target(cfg, "shop-vm-200", TARGET_PVE, "shop", 200, 26 * H);
+	return cfg;
+}
+
+START_TEST(test_render_html)
+{
+	struct config *cfg = render_config();
+	struct run x;
+	fake_fill = fill_render;
+	run_scrape(&x, cfg, 5);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_html(x.s, &out), PE_OK);
+	const char *h = buf_str(&out);
+	ck_assert_ptr_nonnull(strstr(h, "backup.status: 1/3 OK, 2 degraded</p>"));
+	ck_assert_ptr_null(strstr(h, "<script>"));
+	ck_assert_ptr_null(strstr(h, "<img"));
+	ck_assert_ptr_nonnull(strstr(h, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	ck_assert_ptr_nonnull(strstr(h, "&lt;img src=x onerror=alert(1)&gt;"));
+	ck_assert_ptr_nonnull(strstr(h, "<a href=\"https://wiki.lan/restore?a=1&amp;b=&quot;2&quot;\">"));
+	ck_assert_ptr_nonnull(strstr(h, "backup 4d old, max 26h"));
+	/* the down source's own error completes the reason */
+	ck_assert_ptr_nonnull(
+		strstr(h, "source shop down: GET /cluster/resources: HTTP 401: authentication failure"));
+	ck_assert_ptr_nonnull(strstr(h, "<td class=\"bad\">DEGRADED</td>"));
+	ck_assert_ptr_nonnull(strstr(h, "<td class=\"ok\">OK</td>"));
+	ck_assert_ptr_nonnull(strstr(h, "href=\"/metrics\""));
+	ck_assert_ptr_nonnull(strstr(h, "href=\"/status\""));
+	ck_assert_ptr_nonnull(strstr(h, "name=\"viewport\""));
+	ck_assert_ptr_null(strstr(h, "<script"));
+	ck_assert_int_eq(status_verdict(x.s), 1);
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_render_json)
+{
+	struct config *cfg = render_config();
+	struct run x;
+	fake_fill = fill_render;
+	run_scrape(&x, cfg, 5);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_json(x.s, &out), PE_OK);
+	cJSON *doc = cJSON_Parse(buf_str(&out));
+	ck_assert_ptr_nonnull(doc);
+	const cJSON *sum = cJSON_GetObjectItemCaseSensitive(doc, "summary");
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(sum, "ok")->valueint, 1);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(sum, "degraded")->valueint, 2);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(sum, "unknown")->valueint, 0);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(sum, "total")->valueint, 3);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(sum, "line")->valuestring,
+			 "backup.status: 1/3 OK, 2 degraded");
+	const cJSON *targets = cJSON_GetObjectItemCaseSensitive(doc, "targets");
+	ck_assert_int_eq(cJSON_GetArraySize(targets), 3);
+	const cJSON *t0 = cJSON_GetArrayItem(targets, 0);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(t0, "name")->valuestring,
+			 "<script>alert(1)</script>");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(t0, "state")->valuestring, "OK");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t0, "ok")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t0, "restore_documented")));
+	ck_assert_double_eq(cJSON_GetObjectItemCaseSensitive(t0, "last_backup")->valuedouble, x.now - H);
+	const cJSON *t2 = cJSON_GetArrayItem(targets, 2);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t2, "last_backup")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(t2, "ok")));
+	ck_assert_ptr_nonnull(
+		strstr(cJSON_GetObjectItemCaseSensitive(t2, "reason")->valuestring, "HTTP 401"));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "sources")), 2);
+	const cJSON *un = cJSON_GetObjectItemCaseSensitive(doc, "uninventoried");
+	ck_assert_int_eq(cJSON_GetArraySize(un), 1);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(un, 0), "vmid")->valueint, 107);
+	cJSON_Delete(doc);
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_render_text)
+{
+	struct config *cfg = render_config();
+	struct run x;
+	fake_fill = fill_render;
+	run_scrape(&x, cfg, 5);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_text(x.s, &out, 0), PE_OK);
+	const char *t = buf_str(&out);
+	size_t len = strlen(t);
+	const char *want_end = "\nbackup.status: 1/3 OK, 2 degraded\n";
+	if (len <= strlen(want_end) || strcmp(t + len - strlen(want_end), want_end) != 0) {
+		fprintf(stderr, "--- text:\n%s--- end\n", t);
+		ck_abort_msg("the text does not end with the summary line");
+	}
+	ck_assert_ptr_null(strchr(t, '\033')); /* no colour, and the guest's escape sequence is defused */
+	ck_assert_ptr_nonnull(strstr(t, "home/107 <img src=x onerror=alert(1)> (lxc on pve?[2J1)"));
+	/* columns are aligned: STATE starts at the same offset on the header and each target row */
+	const char *hdr = strstr(t, "STATE");
+	const char *row = strstr(t, "\nhome ");
+	ck_assert_ptr_nonnull(hdr);
+	ck_assert_ptr_nonnull(row);
+	const char *ok = strstr(row, "OK");
+	ck_assert_int_eq(hdr - t, ok - (row + 1));
+	buf_reset(&out);
+	ck_assert_int_eq(status_render_text(x.s, &out, 1), PE_OK);
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "\033[31mDEGRADED\033[0m"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "\033[32mOK\033[0m"));
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+START_TEST(test_verdict)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	add_target(cfg, "ok", TARGET_PVE, "home", 100, 26 * H);
+	struct run x;
+	fake_fill = fill_doc; /* guest 100 backed up an hour ago */
+	run_scrape(&x, cfg, 5);
+	ck_assert_int_eq(status_verdict(x.s), 0);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_text(x.s, &out, 0), PE_OK);
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "\nbackup.status: 1/1 OK, 0 degraded\n"));
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+static Suite *inventory_suite(void)
+{
+	Suite *s = suite_create("inventory");
+	TCase *tc = tcase_create("core");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pve_ok_rule);
+	tcase_add_test(tc, test_pve_guest_in_inventory);
+	tcase_add_test(tc, test_mount_ok_rule);
+	tcase_add_test(tc, test_n8n_ok_rule);
+	tcase_add_test(tc, test_file_kind);
+	tcase_add_test(tc, test_restore_doc);
+	tcase_add_test(tc, test_file_probe_hung_is_unknown);
+	tcase_add_test(tc, test_late_source_is_unknown);
+	tcase_add_test(tc, test_count_and_formats);
+	tcase_add_test(tc, test_render_html);
+	tcase_add_test(tc, test_render_json);
+	tcase_add_test(tc, test_render_text);
+	tcase_add_test(tc, test_verdict);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(inventory_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
