@@ -72,7 +72,11 @@ class SecretsTest(unittest.TestCase):
         subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
                        check=True, capture_output=True)
-        cls.tls_sim = Sim("incident", extra=("--tls-cert", cert, "--tls-key", key))
+        try:
+            cls.tls_sim = Sim("incident", extra=("--tls-cert", cert, "--tls-key", key))
+        except Exception:
+            cls.sim.close()
+            raise
 
     @classmethod
     def tearDownClass(cls):
