@@ -122,7 +122,7 @@ run: deps all
 bench: deps all
 	python3 tests/bench/bench.py
 
-soak: deps all
+soak: deps all $(FUSEFS)
 	python3 tests/soak/soak.py
 
 install: all

@@ -9,7 +9,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-from harness import N8N_KEY, PVE_SECRET, Exporter, Sim, write_secret  # noqa: E402
+from harness import BUILD, N8N_KEY, PVE_SECRET, Exporter, Sim, write_secret  # noqa: E402
 
 CONFIG = """
 global:
@@ -27,7 +27,7 @@ n8n:
     url: {url}/n8n/app
     api_key_file: {dir}/n8n.key
     timeout: 1s
-targets:
+{mounts}targets:
   - name: app-n8n-workflows
     n8n: {{source: app}}
     max_age: 2h
@@ -47,7 +47,7 @@ FAULTS = [
 ]
 
 # Scrapes rotate over these so the load mixes the cheap and the expensive paths.
-PATHS = ["/metrics", "/metrics?collect[]=n8n", "/metrics?collect[]=pve",
+PATHS = ["/metrics", "/metrics?collect[]=n8n", "/metrics?collect[]=pve", "/metrics?collect[]=mount",
          "/status", "/"]
 
 
@@ -95,7 +95,7 @@ def client(port, counter, deadline):
     conn.close()
 
 
-def fault_cycler(sim, stop, period):
+def fault_cycler(sim, stop, period, fs):
     i = 0
     while not stop.wait(period):
         i += 1
@@ -103,6 +103,26 @@ def fault_cycler(sim, stop, period):
         sim.clear_faults()
         if f:
             sim.fault(**f)
+        if fs:  # the mount hangs like a dead NFS server every other stretch
+            fs.hang() if i % 2 else fs.release()
+
+
+def hung_mount(d):
+    """A FUSE mount (tests/fuse/hangfs.c) that can hang, with its config entry; (None, "") without FUSE."""
+    hangfs = os.path.join(BUILD, "tests", "hangfs")
+    if not (os.path.exists("/dev/fuse") and os.access(hangfs, os.X_OK)):
+        print("soak: no FUSE or no %s: running without a hung mount" % hangfs)
+        return None, ""
+    from test_mount_hang import HangFS, ensure_fusectl
+    ensure_fusectl()
+    src, mnt = os.path.join(d, "src"), os.path.join(d, "mnt")
+    os.makedirs(os.path.join(src, "dump"))
+    os.mkdir(mnt)
+    with open(os.path.join(src, "dump", "vzdump-qemu-100-2024_01_15-12_00_00.vma.zst"), "wb") as f:
+        f.truncate(4096)
+    fs = HangFS(src, mnt)
+    return fs, ("mounts:\n  - name: nas\n    path: %s\n    fstype: fuse.hangfs\n    timeout: 500ms\n"
+                "    dump_dir: dump\n" % mnt)
 
 
 def main():
@@ -117,36 +137,51 @@ def main():
     with Sim("healthy") as sim, tempfile.TemporaryDirectory(prefix="pe-soak-") as d:
         write_secret(d, "shop.token", PVE_SECRET % "shop")
         write_secret(d, "n8n.key", N8N_KEY % "app")
-        with Exporter(CONFIG.format(url=sim.url, dir=d), flags=["--log.level=info"]) as exp:
-            counter = Counter(opts.scrapes)
-            stop = threading.Event()
-            deadline = time.monotonic() + opts.max_seconds
-            cycler = threading.Thread(target=fault_cycler, args=(sim, stop, opts.fault_period), daemon=True)
-            workers = [threading.Thread(target=client, args=(exp.port, counter, deadline))
-                       for _ in range(opts.clients)]
-            start = time.monotonic()
-            rss = {"start": rss_kb(exp.proc.pid)}
-            cycler.start()
-            for w in workers:
-                w.start()
-            marks = [("warm", opts.scrapes // 10), ("middle", opts.scrapes // 2)]
-            while any(w.is_alive() for w in workers):
-                time.sleep(0.5)
-                if marks and counter.done >= marks[0][1]:
-                    rss[marks.pop(0)[0]] = rss_kb(exp.proc.pid)
-                    print("soak: %s: %d scrapes, RSS %d kB" % (list(rss)[-1], counter.done, rss[list(rss)[-1]]),
-                          flush=True)
-            for w in workers:
-                w.join()
-            stop.set()
-            cycler.join()
-            sim.clear_faults()
-            rss["end"] = rss_kb(exp.proc.pid)
-            elapsed = time.monotonic() - start
-            alive = exp.proc.poll() is None
-            rc = exp.stop()
+        fs, mounts = hung_mount(d)
+        try:
+            result = soak(opts, sim, fs, CONFIG.format(url=sim.url, dir=d, mounts=mounts))
+        finally:
+            if fs:
+                fs.close()
+    return result
+
+
+def soak(opts, sim, fs, config):
+    """Runs the scrapes against one exporter; returns 0 when it stayed up and flat."""
+    with Exporter(config, flags=["--log.level=info"]) as exp:
+        counter = Counter(opts.scrapes)
+        stop = threading.Event()
+        deadline = time.monotonic() + opts.max_seconds
+        cycler = threading.Thread(target=fault_cycler, args=(sim, stop, opts.fault_period, fs), daemon=True)
+        workers = [threading.Thread(target=client, args=(exp.port, counter, deadline))
+                   for _ in range(opts.clients)]
+        start = time.monotonic()
+        rss = {"start": rss_kb(exp.proc.pid)}
+        cycler.start()
+        for w in workers:
+            w.start()
+        marks = [("warm", opts.scrapes // 10), ("middle", opts.scrapes // 2)]
+        while any(w.is_alive() for w in workers):
+            time.sleep(0.5)
+            if marks and counter.done >= marks[0][1]:
+                rss[marks.pop(0)[0]] = rss_kb(exp.proc.pid)
+                print("soak: %s: %d scrapes, RSS %d kB" % (list(rss)[-1], counter.done, rss[list(rss)[-1]]),
+                      flush=True)
+        for w in workers:
+            w.join()
+        stop.set()
+        cycler.join()
+        sim.clear_faults()
+        if fs:
+            fs.release()
+        threads = len(os.listdir("/proc/%d/task" % exp.proc.pid))
+        rss["end"] = rss_kb(exp.proc.pid)
+        elapsed = time.monotonic() - start
+        alive = exp.proc.poll() is None
+        rc = exp.stop()
     print("soak: %d scrapes (%d non-200) by %d clients in %.0f s (%.0f/s)"
           % (counter.done, counter.errors, opts.clients, elapsed, counter.done / elapsed))
+    print("soak: exporter threads at the end: %d" % threads)
     print("soak: RSS kB start %d, warm %s, middle %s, end %d" % (rss["start"], rss.get("warm"), rss.get("middle"),
                                                                   rss["end"]))
     fails = []
