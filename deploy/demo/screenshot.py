@@ -123,7 +123,10 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "img"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    st = stack.Stack()
+    # a fixed, readable folder: the restore-doc path of home-lxc-105 shows in the picture
+    workdir = os.path.join(tempfile.gettempdir(), "persistence-demo")
+    shutil.rmtree(workdir, ignore_errors=True)
+    st = stack.Stack(workdir)
     try:
         st.start_sim("incident")
         config, flags = scenario.build(os.path.join(st.dir, "demo"), st.sim_url, st.docker_socket, "incident")
