@@ -5,6 +5,7 @@
 #include "http.h"
 #include "log.h"
 #include "scrape.h"
+#include "version.h"
 #include "status.h"
 
 #include <errno.h>
@@ -16,12 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef PE_VERSION
-#define PE_VERSION "0.0.0"
-#endif
-#ifndef PE_REVISION
-#define PE_REVISION "unknown"
-#endif
 
 struct flags {
 	const char *config_file;

@@ -1,5 +1,6 @@
 /* scrape.c - one collection: concurrent collector tasks under a deadline, facts, upstream cache. */
 #include "scrape.h"
+#include "version.h"
 #include "collector.h"
 #include "log.h"
 #include "probe.h"
@@ -1029,17 +1030,6 @@ static const struct expfmt_desc d_reload_ts = {"persistence_config_last_reload_s
 					       EXPFMT_GAUGE,
 					       "Unix time of the last successful configuration load."};
 
-#ifdef __clang__
-#define PE_COMPILER "clang " __clang_version__
-#else
-#define PE_COMPILER "gcc " __VERSION__
-#endif
-#ifndef PE_VERSION
-#define PE_VERSION "0.0.0"
-#endif
-#ifndef PE_REVISION
-#define PE_REVISION "unknown"
-#endif
 
 /* Internal failures (not the upstream's) count against the collector. */
 static int is_internal_error(enum perr rc)

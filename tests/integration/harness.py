@@ -178,6 +178,7 @@ class Exporter:
     def close(self):
         try:
             self.stop()
+            check_sanitizer_report(self.log_text(), "exporter")
         finally:
             self.log.close()
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -187,6 +188,17 @@ class Exporter:
 
     def __exit__(self, *a):
         self.close()
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def check_sanitizer_report(text, what):
+    """Fails when a sanitizer (ASan build) reported anything in a process's output."""
+    for mark in SANITIZER_MARKS:
+        i = text.find(mark)
+        if i >= 0:
+            raise AssertionError("%s: sanitizer report:\n%s" % (what, text[max(0, i - 200):i + 3000]))
 
 
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
