@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 struct flags {
 	const char *config_file;
 	int config_check;

@@ -1030,7 +1030,6 @@ static const struct expfmt_desc d_reload_ts = {"persistence_config_last_reload_s
 					       EXPFMT_GAUGE,
 					       "Unix time of the last successful configuration load."};
 
-
 /* Internal failures (not the upstream's) count against the collector. */
 static int is_internal_error(enum perr rc)
 {
