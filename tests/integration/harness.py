@@ -178,6 +178,10 @@ class Exporter:
     def close(self):
         try:
             self.stop()
+            # a sanitizer build reports leaks and UB on stderr: any report fails the test
+            m = re.search(r"(ERROR: \w+Sanitizer|runtime error:).*", self.log_text())
+            if m:
+                raise AssertionError("sanitizer report in the exporter log: " + m.group(0))
         finally:
             self.log.close()
             shutil.rmtree(self.dir, ignore_errors=True)
