@@ -1,5 +1,6 @@
 /* fetch.c - the upstream HTTP client; the only libcurl user. */
 #include "fetch.h"
+#include "version.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -284,22 +284,21 @@ static int http_accepts_gzip(const char *ae)
 	return 0;
 }
 
-/* Compresses in into one gzip member; *out is the caller's to free(). */
-static enum perr http_gzip(const struct buf *in, char **out, size_t *outlen)
+enum perr http_gzip(const char *in, size_t len, char **out, size_t *outlen)
 {
 	z_stream zs;
 	memset(&zs, 0, sizeof zs);
 	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
 		return PE_NOMEM;
 	enum perr e = PE_OK;
-	uLong bound = deflateBound(&zs, (uLong)in->len);
+	uLong bound = deflateBound(&zs, (uLong)len);
 	unsigned char *p = malloc(bound);
 	if (!p) {
 		e = PE_NOMEM;
 		goto out;
 	}
-	zs.next_in = (Bytef *)(in->data ? in->data : "");
-	zs.avail_in = (uInt)in->len;
+	zs.next_in = (Bytef *)(uintptr_t)(in ? in : "");
+	zs.avail_in = (uInt)len;
 	zs.next_out = p;
 	zs.avail_out = (uInt)bound;
 	if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
@@ -388,6 +387,41 @@ static enum MHD_Result http_body(struct http_server *s, struct MHD_Connection *c
 
 /* ---- routes ---- */
 
+/* Releases a handler-owned body when MHD is done with it. */
+static void http_body_release(void *cls)
+{
+	struct http_body *b = cls;
+	if (b->release)
+		b->release(b->owner);
+	free(b);
+}
+
+/* Serves handler-owned bytes (metrics_body) without copying them. */
+static enum MHD_Result http_serve_body(struct http_server *s, struct MHD_Connection *c, double timeout,
+				       char **names, size_t n, int gz)
+{
+	struct http_body *b = calloc(1, sizeof(*b));
+	if (!b)
+		return MHD_NO;
+	enum perr e = s->h.metrics_body(s->h.ctx, timeout, (const char *const *)names, n, gz, b);
+	if (e) {
+		http_body_release(b);
+		struct buf none;
+		buf_init(&none, 1);
+		return http_body(s, c, "metrics", e, &none, HTTP_METRICS_TYPE, "identity");
+	}
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+		b->len, (void *)(uintptr_t)(b->data ? b->data : ""), http_body_release, b);
+	if (!r) {
+		http_body_release(b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (b->gzipped)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	return http_queue(s, c, MHD_HTTP_OK, r, HTTP_METRICS_TYPE);
+}
+
 static enum MHD_Result http_serve_metrics(struct http_server *s, struct MHD_Connection *c, const char *uri)
 {
 	char *names[HTTP_COLLECT_MAX];
@@ -396,15 +430,17 @@ static enum MHD_Result http_serve_metrics(struct http_server *s, struct MHD_Conn
 	size_t n = http_parse_collect(uri ? uri : "", names, HTTP_COLLECT_MAX, storage, sizeof storage);
 	double timeout = http_scrape_timeout(
 		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Prometheus-Scrape-Timeout-Seconds"));
+	int want_gz = http_accepts_gzip(
+		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	if (s->h.metrics_body)
+		return http_serve_body(s, c, timeout, names, n, want_gz);
 	buf_init(&out, HTTP_BODY_MAX);
 	enum perr e = s->h.metrics(s->h.ctx, timeout, (const char *const *)names, n, &out);
-	if (e || buf_err(&out) ||
-	    !http_accepts_gzip(
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+	if (e || buf_err(&out) || !want_gz)
 		return http_body(s, c, "metrics", e, &out, HTTP_METRICS_TYPE, "identity");
 	char *gz = NULL;
 	size_t gzlen = 0;
-	if (http_gzip(&out, &gz, &gzlen) != PE_OK) /* identity still works */
+	if (http_gzip(out.data, out.len, &gz, &gzlen) != PE_OK) /* identity still works */
 		return http_body(s, c, "metrics", PE_OK, &out, HTTP_METRICS_TYPE, "identity");
 	buf_free(&out);
 	return http_ok(s, c, gz, gzlen, HTTP_METRICS_TYPE, "gzip");
@@ -622,7 +658,7 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, cons
 	}
 	if ((rt->serve == http_serve_html && !s->h.status_html) ||
 	    (rt->serve == http_serve_json && !s->h.status_json) ||
-	    (rt->serve == http_serve_metrics && !s->h.metrics))
+	    (rt->serve == http_serve_metrics && !s->h.metrics && !s->h.metrics_body))
 		return http_text(s, c, MHD_HTTP_NOT_FOUND, "Not found.\n");
 	return rt->serve(s, c, rq->uri);
 }

@@ -7,6 +7,18 @@
 #include "config.h"
 #include "err.h"
 
+/*
+ * A response body owned by the handler: data stays valid until the server
+ * calls release(owner), exactly once, when it no longer needs it.
+ */
+struct http_body {
+	const char *data;
+	size_t len;
+	int gzipped;
+	void (*release)(void *owner);
+	void *owner;
+};
+
 /* What the daemon provides to the server; all called from server threads. */
 struct http_handlers {
 	void *ctx;
@@ -17,6 +29,14 @@ struct http_handlers {
 	enum perr (*status_json)(void *ctx, struct buf *out);
 	int (*ready)(void *ctx);
 	void (*reload)(void *ctx); /* POST /-/reload with --web.enable-lifecycle */
+	/*
+	 * Optional; when set, /metrics uses it instead of metrics. It hands
+	 * over ready bytes the handler keeps alive (a rendered-output cache):
+	 * gzip says the client accepts gzip, and the handler sets
+	 * body->gzipped when the bytes are gzipped. Errors as for metrics.
+	 */
+	enum perr (*metrics_body)(void *ctx, double timeout, const char *const *collect, size_t ncollect,
+				  int gzip, struct http_body *body);
 };
 
 struct http_opts {
@@ -45,6 +65,9 @@ enum perr http_start(const struct http_opts *o, const struct http_handlers *h, s
 		     char *msg, size_t msglen) PE_WUR;
 unsigned short http_port(const struct http_server *s); /* the bound port (useful with :0) */
 void http_stop(struct http_server *s); /* takes NULL */
+
+/* Compresses len bytes into one gzip member; *out is the caller's to free(). */
+enum perr http_gzip(const char *in, size_t len, char **out, size_t *outlen) PE_WUR;
 
 #define HTTP_COLLECT_MAX 32 /* collect[] values passed to handlers->metrics */
 #define HTTP_COLLECT_LEN 64 /* longer collect[] values are dropped */

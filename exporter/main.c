@@ -4,7 +4,9 @@
 #include "fetch.h"
 #include "http.h"
 #include "log.h"
+#include "outcache.h"
 #include "scrape.h"
+#include "version.h"
 #include "status.h"
 
 #include <errno.h>
@@ -16,13 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef PE_VERSION
-#define PE_VERSION "0.0.0"
-#endif
-#ifndef PE_REVISION
-#define PE_REVISION "unknown"
-#endif
 
 struct flags {
 	const char *config_file;
@@ -41,6 +36,7 @@ struct daemon {
 	pthread_mutex_t lock;
 	struct config *cfg; /* current; replaced on reload */
 	struct scrape_state *st;
+	struct outcache *oc; /* rendered output, reused for cache_ttl */
 	const struct flags *fl;
 	int ready;
 };
@@ -185,6 +181,8 @@ static void daemon_reload(struct daemon *d)
 		scrape_state_set_reload(d->st, 1, wall_time());
 		log_info("config reloaded", "file", d->fl->config_file);
 	}
+	/* After the reload metrics changed: no rendering made before this point is served again. */
+	outcache_invalidate(d->oc);
 	buf_free(&errors);
 }
 
@@ -196,46 +194,78 @@ static struct config *daemon_config(struct daemon *d)
 	return c;
 }
 
-/* Runs one scrape with the current config; the caller renders from it and frees it. */
-static struct scrape *daemon_scrape(struct daemon *d, double timeout, const char *const *collect, size_t n)
+/* outcache_make_fn: one scrape with the current config, rendered. */
+static enum perr daemon_make(void *ctx, const char *const *collect, size_t n, double timeout,
+			     struct scrape **sp, struct buf *plain)
 {
+	struct daemon *d = ctx;
 	struct config *cfg = daemon_config(d);
 	if (timeout <= 0)
 		timeout = cfg->global.scrape_timeout;
 	struct scrape *s = scrape_new(d->st, cfg, timeout, collect, n);
 	config_unref(cfg);
-	if (s && scrape_run(s) != PE_OK)
+	if (!s)
+		return PE_NOMEM;
+	if (scrape_run(s) != PE_OK)
 		log_warn("scrape output incomplete");
-	return s;
+	*sp = s;
+	return scrape_write(s, plain);
 }
 
-static enum perr on_metrics(void *ctx, double timeout, const char *const *collect, size_t n, struct buf *out)
+/*
+ * The rendered output for collect[]: reused while younger than cache_ttl,
+ * and made by one request while concurrent ones wait (outcache.h).
+ */
+static enum perr daemon_output(struct daemon *d, double timeout, const char *const *collect, size_t n,
+			       struct outcache_entry **e)
+{
+	struct config *cfg = daemon_config(d);
+	double ttl = cfg->global.cache_ttl;
+	config_unref(cfg);
+	return outcache_get(d->oc, ttl, collect, n, timeout, daemon_make, d, e);
+}
+
+static void body_release(void *owner)
+{
+	outcache_release(owner);
+}
+
+static enum perr on_metrics(void *ctx, double timeout, const char *const *collect, size_t n, int gzip,
+			    struct http_body *body)
 {
 	struct daemon *d = ctx;
+	struct outcache_entry *e = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (!collector_find(collect[i])) {
-			buf_addf(out, "unknown collector \"%s\"\n", collect[i]);
+			log_warn("unknown collector in collect[]", "name", collect[i]);
 			return PE_INVAL;
 		}
 	}
 	/* Prometheus sends its own timeout: answer half a second before it. */
 	if (timeout > 0)
 		timeout = timeout - 0.5 > 0.2 ? timeout - 0.5 : 0.2;
-	struct scrape *s = daemon_scrape(d, timeout, collect, n);
-	if (!s)
-		return PE_NOMEM;
-	enum perr rc = scrape_write(s, out);
-	scrape_free(s);
-	return rc;
+	enum perr rc = daemon_output(d, timeout, collect, n, &e);
+	if (rc)
+		return rc;
+	body->data = gzip ? outcache_gzip(e, &body->len) : NULL;
+	body->gzipped = body->data != NULL;
+	if (!body->data)
+		body->data = outcache_plain(e, &body->len);
+	body->release = body_release;
+	body->owner = e;
+	return PE_OK;
 }
 
+/* / and /status render from the same cached scrape as an unfiltered /metrics. */
 static enum perr on_status(struct daemon *d, struct buf *out, int json)
 {
-	struct scrape *s = daemon_scrape(d, 0, NULL, 0);
-	if (!s)
-		return PE_NOMEM;
-	enum perr rc = json ? status_render_json(s, out) : status_render_html(s, out);
-	scrape_free(s);
+	struct outcache_entry *e = NULL;
+	enum perr rc = daemon_output(d, 0, NULL, 0, &e);
+	if (rc)
+		return rc;
+	struct scrape *s = outcache_scrape(e);
+	rc = !s ? PE_INTERNAL : json ? status_render_json(s, out) : status_render_html(s, out);
+	outcache_release(e);
 	return rc;
 }
 
@@ -299,7 +329,7 @@ static void daemon_signal_loop(struct daemon *d, const sigset_t *set)
 
 static int daemon_serve(struct daemon *d, const struct web_config *web, const sigset_t *set)
 {
-	struct http_handlers h = {d, on_metrics, on_status_html, on_status_json, on_ready, on_reload};
+	struct http_handlers h = {d, NULL, on_status_html, on_status_json, on_ready, on_reload, on_metrics};
 	struct http_opts o = {
 		.listen = d->fl->listen,
 		.telemetry_path = d->fl->telemetry_path,
@@ -345,6 +375,12 @@ static int daemon_main(const struct flags *f)
 	 */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	pthread_mutex_init(&d.lock, NULL);
+	/*
+	 * One malloc arena: collector and fetch threads are short-lived, and
+	 * glibc's per-thread arenas kept their freed JSON trees resident
+	 * (peak RSS 76 MB -> 52 MB for 1,000 guests, and less CPU; `make bench`).
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	buf_init(&errors, 1 << 20);
 	if (fetch_global_init() != PE_OK) {
 		log_error("cannot initialise libcurl");
@@ -361,12 +397,14 @@ static int daemon_main(const struct flags *f)
 		goto out;
 	}
 	d.st = scrape_state_new();
-	if (!d.st)
+	d.oc = outcache_new();
+	if (!d.st || !d.oc)
 		goto out;
 	scrape_state_set_reload(d.st, 1, wall_time());
 	log_info("starting persistence_exporter", "version", PE_VERSION, "config", f->config_file);
 	status = daemon_serve(&d, web, &set);
 out:
+	outcache_free(d.oc); /* before the state: cached scrapes refer to it */
 	scrape_state_free(d.st);
 	config_unref(d.cfg);
 	web_config_free(web);

@@ -1,5 +1,6 @@
 /* scrape.c - one collection: concurrent collector tasks under a deadline, facts, upstream cache. */
 #include "scrape.h"
+#include "version.h"
 #include "collector.h"
 #include "log.h"
 #include "probe.h"
@@ -349,10 +350,15 @@ struct task {
 	double duration;
 };
 
+/* One fact; kind, source and key point into id ("kind\x1fsource\x1fkey"). */
 struct fact {
-	char *kind, *source, *key, *str;
+	char *id, *str;
+	const char *kind, *source, *key;
+	size_t idlen;
+	unsigned long hash;
 	double v;
-	struct fact *next;
+	struct fact *next; /* insertion order */
+	struct fact *hnext; /* hash chain */
 };
 
 struct attachment {
@@ -376,6 +382,8 @@ struct scrape {
 	struct source_result *results;
 	size_t nresults;
 	struct fact *facts, **facts_tail;
+	struct fact **buckets; /* hash index over facts; a later fact shadows an earlier one */
+	size_t nbuckets, nfacts;
 	struct attachment *att;
 	struct expfmt *out;
 };
@@ -412,12 +420,11 @@ static void scrape_unref(struct scrape *s)
 	free(s->results);
 	for (struct fact *f = s->facts, *n; f; f = n) {
 		n = f->next;
-		free(f->kind);
-		free(f->source);
-		free(f->key);
+		free(f->id);
 		free(f->str);
 		free(f);
 	}
+	free(s->buckets);
 	for (struct attachment *a = s->att, *n; a; a = n) {
 		n = a->next;
 		if (a->free_fn)
@@ -568,50 +575,97 @@ const struct source_result *scrape_source(const struct scrape *s, size_t i)
 
 /* ---------- facts and attachments ---------- */
 
-static char *dup_or_empty(const char *s)
+/* Builds "kind\x1fsource\x1fkey" into out; returns its length or 0 if it does not fit. */
+static size_t fact_id(char *out, size_t n, const char *kind, const char *source, const char *key)
 {
-	return strdup(s ? s : "");
+	int len = snprintf(out, n, "%s\x1f%s\x1f%s", kind ? kind : "", source ? source : "", key ? key : "");
+	return len > 0 && (size_t)len < n ? (size_t)len : 0;
+}
+
+static unsigned long fact_hash(const char *s, size_t len)
+{
+	unsigned long h = 1469598103934665603UL; /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211UL;
+	return h;
+}
+
+/* Doubles the index when it is fuller than one fact a bucket (lock held); on failure keeps the old one. */
+static void fact_index_grow_locked(struct scrape *s)
+{
+	if (s->nfacts < s->nbuckets)
+		return;
+	size_t n = s->nbuckets ? s->nbuckets * 2 : 256;
+	struct fact **b = calloc(n, sizeof(*b));
+	if (!b)
+		return;
+	for (struct fact *f = s->facts; f; f = f->next) {
+		f->hnext = b[f->hash % n];
+		b[f->hash % n] = f;
+	}
+	free(s->buckets);
+	s->buckets = b;
+	s->nbuckets = n;
 }
 
 void scrape_fact_set(struct scrape *s, const char *kind, const char *source, const char *key, double v,
 		     const char *str)
 {
-	struct fact *f = calloc(1, sizeof(*f));
-	if (!f)
-		return;
-	f->kind = dup_or_empty(kind);
-	f->source = dup_or_empty(source);
-	f->key = dup_or_empty(key);
-	f->str = str ? strdup(str) : NULL;
-	f->v = v;
-	if (!f->kind || !f->source || !f->key || (str && !f->str)) {
-		free(f->kind);
-		free(f->source);
-		free(f->key);
-		free(f->str);
+	char id[1024];
+	size_t len = fact_id(id, sizeof(id), kind, source, key);
+	struct fact *f = len ? calloc(1, sizeof(*f)) : NULL;
+	if (f) {
+		f->id = strdup(id);
+		f->str = str ? strdup(str) : NULL;
+	}
+	if (!f || !f->id || (str && !f->str)) {
+		if (f) {
+			free(f->id);
+			free(f->str);
+		}
 		free(f);
-		log_warn("fact dropped", "err", err_str(PE_NOMEM));
+		log_warn("fact dropped", "key", key, "err", len ? err_str(PE_NOMEM) : "key too long");
 		return;
 	}
+	f->idlen = len;
+	f->hash = fact_hash(id, len);
+	f->kind = f->id;
+	f->source = strchr(f->id, '\x1f') + 1;
+	f->key = strchr(f->source, '\x1f') + 1;
+	f->v = v;
 	pthread_mutex_lock(&s->lock);
 	*s->facts_tail = f;
 	s->facts_tail = &f->next;
+	s->nfacts++;
+	fact_index_grow_locked(s); /* a rebuild walks every fact, this one included */
+	if (s->buckets && s->buckets[f->hash % s->nbuckets] != f) {
+		f->hnext = s->buckets[f->hash % s->nbuckets];
+		s->buckets[f->hash % s->nbuckets] = f;
+	}
 	pthread_mutex_unlock(&s->lock);
 }
 
 static int fact_matches(const struct fact *f, const char *kind, const char *source)
 {
-	return strcmp(f->kind, kind) == 0 && strcmp(f->source, source ? source : "") == 0;
+	size_t kl = strlen(kind), sl = strlen(source ? source : "");
+	return strncmp(f->kind, kind, kl) == 0 && f->kind[kl] == '\x1f' &&
+	       strncmp(f->source, source ? source : "", sl) == 0 && f->source[sl] == '\x1f';
 }
 
 int scrape_fact_get(struct scrape *s, const char *kind, const char *source, const char *key, double *v,
 		    const char **str)
 {
+	char id[1024];
+	size_t len = fact_id(id, sizeof(id), kind, source, key);
 	const struct fact *hit = NULL;
+	if (!len)
+		return 0;
+	unsigned long h = fact_hash(id, len);
 	pthread_mutex_lock(&s->lock);
-	for (const struct fact *f = s->facts; f; f = f->next)
-		if (fact_matches(f, kind, source) && strcmp(f->key, key) == 0)
-			hit = f; /* the last one set wins */
+	/* chains hold newer facts first, so the first match is the last one set */
+	for (const struct fact *f = s->nbuckets ? s->buckets[h % s->nbuckets] : NULL; f && !hit; f = f->hnext)
+		if (f->hash == h && f->idlen == len && memcmp(f->id, id, len) == 0)
+			hit = f;
 	pthread_mutex_unlock(&s->lock);
 	if (!hit)
 		return 0;
@@ -1028,18 +1082,6 @@ static const struct expfmt_desc d_reload_ok = {"persistence_config_last_reload_s
 static const struct expfmt_desc d_reload_ts = {"persistence_config_last_reload_success_timestamp_seconds",
 					       EXPFMT_GAUGE,
 					       "Unix time of the last successful configuration load."};
-
-#ifdef __clang__
-#define PE_COMPILER "clang " __clang_version__
-#else
-#define PE_COMPILER "gcc " __VERSION__
-#endif
-#ifndef PE_VERSION
-#define PE_VERSION "0.0.0"
-#endif
-#ifndef PE_REVISION
-#define PE_REVISION "unknown"
-#endif
 
 /* Internal failures (not the upstream's) count against the collector. */
 static int is_internal_error(enum perr rc)

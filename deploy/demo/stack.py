@@ -110,14 +110,17 @@ class Stack:
         cfg = os.path.join(self.dir, "prometheus.yml")
         target = self.exporter_url.split("//", 1)[1]
         am = self.alertmanager_url.split("//", 1)[1]
+        # Prometheus refuses a scrape_timeout above the interval (the tests use 2-5 s).
+        secs = int(interval[:-1]) * {"s": 1, "m": 60}[interval[-1]]
+        timeout = "%ds" % min(4, secs)
         with open(cfg, "w") as f:
             f.write(
                 "global:\n  scrape_interval: %s\n  evaluation_interval: %s\n"
                 "rule_files:\n%s"
                 "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['%s']\n"
-                "scrape_configs:\n  - job_name: persistence_exporter\n    scrape_timeout: 4s\n"
+                "scrape_configs:\n  - job_name: persistence_exporter\n    scrape_timeout: %s\n"
                 "    static_configs:\n      - targets: ['%s']\n"
-                % (interval, interval, "".join("  - %s\n" % r for r in rule_files), am, target))
+                % (interval, interval, "".join("  - %s\n" % r for r in rule_files), am, timeout, target))
         p = self.spawn("prometheus", ["prometheus", "--config.file=" + cfg,
                                       "--storage.tsdb.path=" + os.path.join(self.dir, "tsdb"),
                                       "--web.listen-address=127.0.0.1:%d" % port, "--web.enable-lifecycle"])

@@ -38,7 +38,7 @@ def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
 class Sim:
     """The upstream simulator (tests/sim/sim.py) on a free port."""
 
-    def __init__(self, scenario="incident", extra=()):
+    def __init__(self, scenario="incident", extra=(), start_timeout=15):
         self.dir = tempfile.mkdtemp(prefix="pe-sim-")
         self.port_file = os.path.join(self.dir, "port")
         self.docker_socket = os.path.join(self.dir, "docker.sock")
@@ -46,7 +46,7 @@ class Sim:
         args = [sys.executable, SIM, "--scenario", scenario, "--listen", "127.0.0.1", "--port", "0",
                 "--port-file", self.port_file, "--docker-socket", self.docker_socket, "--fast-401"]
         self.proc = subprocess.Popen(args + list(extra), stdout=self.log, stderr=subprocess.STDOUT)
-        self.port = int(wait_for(self._read_port, 15, what="simulator port"))
+        self.port = int(wait_for(self._read_port, start_timeout, what="simulator port"))
         self.url = "http://127.0.0.1:%d" % self.port
 
     def _read_port(self):
@@ -183,6 +183,7 @@ class Exporter:
     def close(self):
         try:
             self.stop()
+            check_sanitizer_report(self.log_text(), "exporter")
         finally:
             self.log.close()
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -192,6 +193,17 @@ class Exporter:
 
     def __exit__(self, *a):
         self.close()
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def check_sanitizer_report(text, what):
+    """Fails when a sanitizer (ASan build) reported anything in a process's output."""
+    for mark in SANITIZER_MARKS:
+        i = text.find(mark)
+        if i >= 0:
+            raise AssertionError("%s: sanitizer report:\n%s" % (what, text[max(0, i - 200):i + 3000]))
 
 
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')

@@ -105,14 +105,19 @@ class MountHangTest(unittest.TestCase):
         self.mnt = os.path.join(self.dir, "mnt")
         os.mkdir(self.mnt)
         self.fs = HangFS(src, self.mnt)
-        self.addCleanup(self.fs.close)
         config = ("global:\n  scrape_timeout: %gs\n  cache_ttl: 0s\n"
                   "mounts:\n  - name: hang\n    path: %s\n    fstype: fuse.hangfs\n"
                   "    timeout: %gs\n    write_probe: true\n    dump_dir: dump\n    timezone: UTC\n"
                   % (SCRAPE_TIMEOUT, self.mnt, MOUNT_TIMEOUT))
-        self.exp = Exporter(config)
-        # Cleanups run last-in first-out: the mount is released before the exporter stops.
+        try:
+            self.exp = Exporter(config)
+        except BaseException:
+            self.fs.close()
+            raise
+        # Cleanups run last-in first-out: the mount is released (and aborted) first, since a
+        # process with a thread blocked in the hung file system cannot exit before that.
         self.addCleanup(self.exp.close)
+        self.addCleanup(self.fs.close)
 
     def scrape(self):
         t0 = time.monotonic()
