@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BINS     := $(B)/persistence_exporter $(B)/persistencectl
 FUSEFS   := $(B)/tests/hangfs
 
-.PHONY: all deps test unit integration rules asan lint format run bench soak fuzz fuzz-replay install clean
+.PHONY: all deps test unit integration rules asan valgrind lint format run bench soak fuzz fuzz-replay install clean
 all: $(BINS)
 
 deps:
@@ -114,6 +114,7 @@ test: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) integration
 	$(MAKE) asan
+	$(MAKE) valgrind
 	@echo "make test: all suites passed"
 
 run: deps all
@@ -121,6 +122,10 @@ run: deps all
 
 bench: deps all
 	python3 tests/bench/bench.py
+
+# memcheck on a short integration run with faults: no leak, no invalid access.
+valgrind: all
+	bash tests/soak/valgrind.sh $(B)
 
 soak: deps all $(FUSEFS)
 	python3 tests/soak/soak.py

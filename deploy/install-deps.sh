@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential pkg-config gcc clang make git curl ca-certificates openssl
 libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev check zlib1g-dev
 libcrypt-dev libgnutls28-dev libfuse3-dev fuse3 python3 python3-yaml prometheus prometheus-alertmanager
-clang-format procps psmisc jq chromium"
+clang-format valgrind procps psmisc jq chromium"
 
 missing=""
 for p in $PKGS; do
