@@ -617,7 +617,14 @@ static enum perr pve_next_due(struct pve_ctx *x, const char *schedule, double st
 	buf_addf(&path, "&starttime=%lld&iterations=1", (long long)start);
 	if ((e = buf_err(&path)) != PE_OK)
 		goto out;
-	if ((e = pve_get_typed(x, buf_str(&path), 0, &list, msg, sizeof(msg))) != PE_OK) {
+	e = pve_get_typed(x, buf_str(&path), 0, &list, msg, sizeof(msg));
+	if (e == PE_TIMEOUT) { /* the deadline went to slow listings: only this job-node's slot is absent */
+		log_warn("PVE calendar request got no answer in time; next due slot absent", "source",
+			 x->c->source, "err", msg);
+		e = PE_OK;
+		goto out;
+	}
+	if (e != PE_OK) {
 		if (e != PE_AUTH)
 			collect_fail(x->c, "%s", msg);
 		goto out;
@@ -633,24 +640,48 @@ out:
 	return e;
 }
 
-/* One job on one node: last-run evidence and the next due slot. */
+/*
+ * One job on one node, before the archive listings: a scheduler task gives
+ * the last run and the next due slot at once. Without one the job-node
+ * waits for pve_eval_pending(). Asking PVE's calendar before listing the
+ * storages keeps a slow listing from eating the time these requests need.
+ */
 static enum perr pve_eval_jobnode(struct pve_ctx *x, const cJSON *job, const struct pve_node *nd)
 {
-	const char *schedule = pve_json_str(job, "schedule");
 	struct pve_jobnode *jn;
-	double last, archive, start;
 	int nsel;
 
-	archive = pve_job_archive_evidence(x, job, nd->name, &nsel);
+	(void)pve_job_archive_evidence(x, job, nd->name, &nsel); /* no archives yet: only counts guests */
 	if (nsel == 0) /* no local guest: the node's scheduler starts nothing for this job */
 		return PE_OK;
-	last = pve_job_task_evidence(x, job, nd);
-	if (last == 0)
-		last = archive;
-	start = last > 0 ? last : scrape_now(x->c->scrape) - PVE_NO_EVIDENCE_WINDOW;
 	jn = &x->jn[x->njn++];
-	*jn = (struct pve_jobnode){.job = job, .node = nd->name, .last_run = last};
-	return pve_next_due(x, schedule, start, &jn->next_due);
+	*jn = (struct pve_jobnode){
+		.job = job, .node = nd->name, .last_run = pve_job_task_evidence(x, job, nd)};
+	if (jn->last_run == 0)
+		return PE_OK;
+	return pve_next_due(x, pve_json_str(job, "schedule"), jn->last_run, &jn->next_due);
+}
+
+/* Job-nodes without a scheduler task: the newest archive of the job's guests, else now - 7 days. */
+static enum perr pve_eval_pending(struct pve_ctx *x)
+{
+	for (size_t i = 0; i < x->njn; i++) {
+		struct pve_jobnode *jn = &x->jn[i];
+		double start;
+		int nsel;
+		enum perr e;
+
+		if (jn->last_run > 0)
+			continue;
+		jn->last_run = pve_job_archive_evidence(x, jn->job, jn->node, &nsel);
+		/* the fallback start is whole hours, so that its calendar request can be cached */
+		start = jn->last_run > 0
+				? jn->last_run
+				: floor((scrape_now(x->c->scrape) - PVE_NO_EVIDENCE_WINDOW) / 3600) * 3600;
+		if ((e = pve_next_due(x, pve_json_str(jn->job, "schedule"), start, &jn->next_due)) != PE_OK)
+			return e;
+	}
+	return PE_OK;
 }
 
 static enum perr pve_eval_jobs(struct pve_ctx *x)
@@ -814,10 +845,11 @@ static enum perr pve_collect(struct collect *c)
 	if ((e = pve_ctx_init(&x, c)) != PE_OK)
 		goto out;
 	if ((e = pve_fetch_cluster(&x)) != PE_OK || (e = pve_build_guests(&x)) != PE_OK ||
-	    (e = pve_fetch_nodes(&x)) != PE_OK || (e = pve_fetch_archives(&x)) != PE_OK)
+	    (e = pve_fetch_nodes(&x)) != PE_OK || (e = pve_eval_jobs(&x)) != PE_OK ||
+	    (e = pve_fetch_archives(&x)) != PE_OK)
 		goto out;
 	pve_check_hidden(&x);
-	if ((e = pve_eval_jobs(&x)) != PE_OK)
+	if ((e = pve_eval_pending(&x)) != PE_OK)
 		goto out;
 	pve_emit_nodes(&x);
 	pve_emit_storages(&x);

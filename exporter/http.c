@@ -140,6 +140,8 @@ static int http_hexval(char c)
 static long http_unescape(const char *src, size_t n, char *dst, size_t cap)
 {
 	size_t o = 0;
+	if (cap == 0)
+		return -1; /* not even room for the NUL (storage used up); found by fuzz_http_collect */
 	for (size_t i = 0; i < n; i++) {
 		char c = src[i];
 		if (c == '+') {

@@ -367,6 +367,13 @@ static int daemon_main(const struct flags *f)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Upstream bodies (up to 16 MiB) come and go with every scrape. A fixed
+	 * mmap threshold keeps big buffers on mmap, so their memory goes back to
+	 * the OS; glibc's default raises the threshold after the first big free
+	 * and then keeps such buffers in per-thread heaps (RSS creeps up: make soak).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	pthread_mutex_init(&d.lock, NULL);
 	/*
 	 * One malloc arena: collector and fetch threads are short-lived, and

@@ -105,8 +105,8 @@ static const char page_head[] =
 	"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	"<title>persistence_exporter</title>\n<style>\n"
-	"body{font-family:system-ui,sans-serif;margin:1rem;color:#222;background:#fff}\n"
-	"h1{font-size:1.3rem;margin:0}h2{font-size:1.1rem;margin:1.5rem 0 .4rem}\n"
+	"body{font-family:system-ui,sans-serif;margin:1rem;color:#222;background:#fff;line-height:1.35}\n"
+	"h1{font-size:1.2rem;margin:0;color:#444}h2{font-size:1.1rem;margin:1.5rem 0 .4rem}\n"
 	".wrap{overflow-x:auto}\n"
 	"table{border-collapse:collapse;width:100%}\n"
 	"th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;font-size:.95rem;"
@@ -114,12 +114,31 @@ static const char page_head[] =
 	"th{background:#f4f4f4}td.n{white-space:nowrap}\n"
 	".ok{color:#176f2c;font-weight:600}.bad{color:#b3261e;font-weight:600}"
 	".unk{color:#8a6d00;font-weight:600}\n"
-	".summary{font-size:1.4rem;margin:.6rem 0;padding:.5rem "
-	".7rem;border-radius:.3rem;background:#f4f4f4}\n"
-	".summary.ok{background:#e6f4ea}.summary.bad{background:#fce8e6}.summary.unk{background:#fef7e0}\n"
-	".muted{color:#666;font-size:.85rem}\n"
-	"@media (max-width:600px){body{margin:.5rem}th,td{font-size:.8rem;padding:.2rem .3rem}"
-	".summary{font-size:1.1rem}}\n"
+	".summary{font-size:1.6rem;font-weight:700;margin:.6rem 0;padding:.6rem .9rem;border-radius:.3rem;"
+	"background:#f4f4f4;border-left:.4rem solid #999}\n"
+	".summary.ok{background:#e6f4ea;border-color:#176f2c}.summary.bad{background:#fce8e6;"
+	"border-color:#b3261e}.summary.unk{background:#fef7e0;border-color:#8a6d00}\n"
+	".muted{color:#666;font-size:.85rem}code{word-break:break-all;font-size:.85rem}\n"
+	".targets td:nth-child(2),.targets td:nth-child(3){white-space:nowrap}\n"
+	".targets td:nth-child(2){font-weight:600}.targets td:nth-child(9){min-width:11rem}\n"
+	"tr.st-bad td{background:#fdf3f2}tr.st-unk td{background:#fffbeb}\n"
+	"@media (max-width:600px){body{margin:.5rem}th,td{font-size:.85rem;padding:.25rem .3rem}"
+	".summary{font-size:1.1rem;padding:.5rem .6rem}\n"
+	".targets tr:first-child{display:none}\n"
+	".targets tr{display:flex;flex-wrap:wrap;align-items:baseline;column-gap:.7rem;padding:.4rem .3rem;"
+	"border-bottom:1px solid #ddd}\n"
+	".targets tr::before{content:\"\";order:25;flex-basis:100%}"
+	".targets tr::after{content:\"\";order:55;flex-basis:100%}\n"
+	".targets td{border:0;padding:0;background:none!important;min-width:0!important}\n"
+	".targets tr.st-bad{background:#fdf3f2}.targets tr.st-unk{background:#fffbeb}"
+	".targets td .muted{font-size:inherit}\n"
+	".targets td:nth-child(2){order:10;font-size:1rem}.targets td:nth-child(7){order:20}\n"
+	".targets td:nth-child(5){order:30}.targets td:nth-child(5)::before{content:\"age \";color:#666}\n"
+	".targets td:nth-child(6){order:40}.targets td:nth-child(6)::before{content:\"max \";color:#666}\n"
+	".targets td:nth-child(9){order:50}\n"
+	".targets td:nth-child(1),.targets td:nth-child(3),.targets td:nth-child(4),"
+	".targets td:nth-child(8){order:60;color:#666;font-size:.8rem}\n"
+	".targets td:nth-child(4)::before{content:\"last \"}}\n"
 	"</style></head><body>\n<h1>persistence_exporter</h1>\n";
 
 static const char *state_class(enum inventory_state st)
@@ -163,7 +182,7 @@ static void render_target_html(struct scrape *s, const struct inventory_target *
 	target_age(s, t, age, sizeof(age));
 	inventory_format_max_age(max, sizeof(max), t->max_age);
 	target_reason(s, t, reason, sizeof(reason));
-	buf_adds(out, "<tr><td>");
+	buf_addf(out, "<tr class=\"st-%s\"><td>", state_class(t->state));
 	status_html_escape(out, t->site);
 	buf_adds(out, "</td><td>");
 	status_html_escape(out, t->name);
@@ -191,9 +210,10 @@ static void render_targets_html(struct scrape *s, struct buf *out)
 		buf_adds(out, "<p class=\"muted\">No target to show.</p>\n");
 		return;
 	}
-	buf_adds(out, "<div class=\"wrap\"><table><tr><th>site</th><th>target</th><th>kind</th>"
-		      "<th>last backup</th><th>age</th><th>max age</th><th>state</th><th>restore</th>"
-		      "<th>reason</th></tr>\n");
+	buf_adds(out,
+		 "<div class=\"wrap\"><table class=\"targets\"><tr><th>site</th><th>target</th><th>kind</th>"
+		 "<th>last backup</th><th>age</th><th>max age</th><th>state</th><th>restore</th>"
+		 "<th>reason</th></tr>\n");
 	for (size_t i = 0; i < r->ntargets; i++)
 		render_target_html(s, &r->targets[i], out);
 	buf_adds(out, "</table></div>\n");

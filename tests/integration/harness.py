@@ -123,7 +123,12 @@ class Exporter:
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=e)
         self.port = None
         if wait_ready:
-            self.port = int(wait_for(self._port_from_log, 15, what="exporter listening"))
+            try:
+                self.port = int(wait_for(self._port_from_log, 15, what="exporter listening"))
+            except AssertionError:
+                self.proc.kill()  # never leave an orphan behind a failed start
+                self.proc.wait()
+                raise
             self.url = "http://127.0.0.1:%d" % self.port
 
     def write_config(self, text):

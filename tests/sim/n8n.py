@@ -37,6 +37,7 @@ class Instance:
         rng = random.Random(seed)
         self.name = name
         self.api_key = "sim-n8n-key-" + name
+        self.repeat_cursor = False  # control knob: nextCursor never advances
         self.items = []     # (with_pin_bytes, without_pin_bytes)
         self.ids = []
         for i, wf in enumerate(workflows):
@@ -117,6 +118,8 @@ def list_workflows(inst, query):
     total = len(rows)
     page = rows[offset:] if limit == 0 else rows[offset:offset + limit]
     nxt = _cursor(limit, offset + limit) if total > offset + limit else None
+    if inst.repeat_cursor:      # a broken server: every page points at the second one
+        nxt = _cursor(limit, limit)
     body = b'{"data":[' + b",".join(page) + b'],"nextCursor":' + json.dumps(nxt).encode() + b"}"
     return Reply(200, body, ctype="application/json; charset=utf-8")
 

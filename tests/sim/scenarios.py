@@ -106,7 +106,7 @@ SHOP_JOBS = [
 ]
 
 # ---------------------------------------------------------------- n8n "app" and Docker
-N8N_HEALTHY = 35            # 12 active, 20 inactive, 3 archived
+N8N_HEALTHY = 35            # 11 active, 21 inactive, 3 archived (archived is never active)
 N8N_INCIDENT = 1            # one live workflow after the rebuild
 
 DOCKER_CONTAINERS = [
@@ -147,11 +147,12 @@ DOCKER_VOLUMES = [
 
 # ---------------------------------------------------------------- builders
 def n8n_workflows(count):
-    """count workflows: every third active, the last 3 of a big enough set archived."""
+    """count workflows: the last 3 of a big enough set archived, every third of the rest active.
+    n8n deactivates a workflow when it archives it, so an archived one is never active."""
     wfs = []
     for i in range(count):
-        wfs.append({"name": "wf-%d" % (i + 1), "active": i % 3 == 0,
-                    "archived": count >= 10 and i >= count - 3})
+        archived = count >= 10 and i >= count - 3
+        wfs.append({"name": "wf-%d" % (i + 1), "active": i % 3 == 0 and not archived, "archived": archived})
     if count == 1:
         wfs = [{"name": "sched-1", "active": True}]
     return wfs

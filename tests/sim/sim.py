@@ -96,6 +96,8 @@ class Sim:
             return json_reply({"ok": True})
         if path == "/_sim/task-result":
             return self.task_result(method, body)
+        if path == "/_sim/n8n" and method == "POST":
+            return self.n8n_knobs(body)
         return json_reply({"error": "no such control endpoint"}, 404)
 
     def task_result(self, method, body):
@@ -118,6 +120,26 @@ class Sim:
             return json_reply({"error": "bad task result: %s" % e}, 400)
         cluster.set_task_results([{"status": status, "error": error}] * times)
         return json_reply({"ok": True, "pending": times})
+
+    def n8n_knobs(self, body):
+        """POST {"name": "app", "workflows": N, "repeat_cursor": bool}: reshape one n8n instance."""
+        try:
+            spec = json.loads(body or b"null")
+            name = spec.get("name", "app")
+            inst = self.world.n8n[name]
+            if "workflows" in spec:
+                count = int(spec["workflows"])
+                if count < 0:
+                    raise ValueError("workflows must not be negative")
+                inst = n8n.Instance(name, scenarios.n8n_workflows(count), time.time())
+            if "repeat_cursor" in spec:
+                if not isinstance(spec["repeat_cursor"], bool):
+                    raise ValueError("repeat_cursor must be true or false")
+                inst.repeat_cursor = spec["repeat_cursor"]
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            return json_reply({"error": "bad n8n knobs: %s" % e}, 400)
+        self.world.n8n[name] = inst
+        return json_reply({"ok": True, "workflows": len(inst.items), "repeat_cursor": inst.repeat_cursor})
 
     # ----- upstreams -----
     def route(self, method, path, query, form, headers):

@@ -346,6 +346,32 @@ class IncidentTest(unittest.TestCase):
         self.assertEqual(status, 404)
         self.assertIn("text/html", headers["Content-Type"])
 
+    def test_n8n_knobs(self):
+        def page(cursor=None):
+            q = "limit=250" + ("&cursor=" + cursor if cursor else "")
+            return json.loads(self.sim.request("GET", "/n8n/app/api/v1/workflows?" + q, N8N_KEY)[3])
+        try:
+            status, _, _, body = self.sim.request("POST", "/_sim/n8n", body={"workflows": 600})
+            self.assertEqual((status, json.loads(body)["workflows"]), (200, 600))
+            seen, cursor, pages = 0, None, 0
+            while True:
+                doc = page(cursor)
+                seen, cursor, pages = seen + len(doc["data"]), doc["nextCursor"], pages + 1
+                if cursor is None:
+                    break
+            self.assertEqual((seen, pages), (600, 3))
+            self.assertEqual(self.sim.request("POST", "/_sim/n8n", body={"repeat_cursor": True})[0], 200)
+            second = page()["nextCursor"]
+            self.assertEqual(json.loads(base64.b64decode(second)), {"limit": 250, "offset": 250})
+            self.assertEqual(page(second)["nextCursor"], second)          # never advances
+            self.assertEqual(page(page(second)["nextCursor"])["nextCursor"], second)
+            for bad in ({"workflows": -1}, {"repeat_cursor": "yes"}, {"name": "nope"}):
+                self.assertEqual(self.sim.request("POST", "/_sim/n8n", body=bad)[0], 400, bad)
+        finally:
+            self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})
+        self.assertEqual(len(page()["data"]), 1)       # a scenario switch undoes the knobs
+        self.assertIsNone(page()["nextCursor"])
+
     # ----- docker -----
     def test_docker(self):
         status, headers, body = self.sim.docker_get("/v1.43/containers/json?all=1")
@@ -555,7 +581,7 @@ class ScenarioSwitchTest(unittest.TestCase):
                 cursor = doc["nextCursor"]
                 if cursor is None:
                     break
-            self.assertEqual((len(ids), len(set(ids)), active, archived), (35, 35, 12, 3))
+            self.assertEqual((len(ids), len(set(ids)), active, archived), (35, 35, 11, 3))
             doc = json.loads(sim.request("GET", "/n8n/app/api/v1/workflows?limit=0", N8N_KEY)[3])
             self.assertEqual(len(doc["data"]), 35)
             self.assertEqual(json.loads(base64.b64decode(doc["nextCursor"])), {"limit": 0, "offset": 0})

@@ -482,6 +482,13 @@ START_TEST(test_parse_collect)
 	ck_assert_str_eq(names[31], "c31");
 	ck_assert_uint_eq(http_parse_collect(buf_str(&q), names, 32, storage, 10), 3); /* "c0\0c1\0c2\0" */
 	buf_free(&q);
+
+	/* storage used up exactly, then an empty value: nothing is written past the end */
+	char *exact = malloc(6); /* "c0\0c1\0", no spare byte for ASan to hide an overflow in */
+	ck_assert_ptr_nonnull(exact);
+	ck_assert_uint_eq(http_parse_collect("collect[]=c0&collect[]=c1&collect[]=", names, 32, exact, 6), 2);
+	ck_assert_str_eq(names[1], "c1");
+	free(exact);
 }
 END_TEST
 

@@ -479,6 +479,7 @@ struct pve_run {
 	char log[16384]; /* what the collector logged */
 	char error[256]; /* the source's error */
 	int up;
+	double timeout; /* scrape deadline in seconds; 0: 10 */
 	void (*inspect)(struct scrape *s);
 	size_t content_max_body; /* smallest response cap a storage content listing was asked with */
 };
@@ -555,7 +556,7 @@ static char *pve_scrape(const struct tu_route *routes, size_t n, struct pve_run 
 	scrape_state_set_transport(st, pve_transport, run);
 	fflush(stderr);
 	dup2(fd, 2);
-	s = scrape_new(st, cfg, 10, collect, 1);
+	s = scrape_new(st, cfg, run->timeout > 0 ? run->timeout : 10, collect, 1);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(scrape_run(s), PE_OK);
 	fflush(stderr);
@@ -786,6 +787,42 @@ START_TEST(test_collect_bad_cluster_answers)
 }
 END_TEST
 
+/*
+ * A storage listing slower than the scrape deadline costs only the archive
+ * numbers: the next due slots of jobs with a scheduler task were asked for
+ * before the listings, so the source stays up and the overdue metric is
+ * there on the first scrape. A calendar request that comes too late costs
+ * only its own job-node.
+ */
+START_TEST(test_collect_slow_listing)
+{
+	struct tu_route routes[sizeof(routes_a) / sizeof(routes_a[0]) + 1];
+	struct pve_run run = {.timeout = 1.5};
+	struct timespec rest = {3, 0};
+	char *text;
+
+	routes[0] = (struct tu_route){
+		.path = CONTENT("pve1", "local"), .delay = 2.5, .file = D "content-pve1-local-a.json"};
+	memcpy(routes + 1, routes_a, sizeof(routes_a));
+	text = pve_scrape(routes, sizeof(routes) / sizeof(routes[0]), &run);
+	ck_assert_msg(run.up == 1, "source down: %s", run.error);
+	ck_assert_ptr_nonnull(strstr(run.log, "storage content listing failed"));
+	ck_assert_ptr_nonnull(strstr(text,
+				     "persistence_pve_backup_job_next_due_timestamp_seconds{source=\"home\","
+				     "backup_job=\"backup-home-daily\",node=\"pve1\"} 1791572400\n"));
+	ck_assert_ptr_nonnull(strstr(text,
+				     "persistence_pve_backup_job_next_due_timestamp_seconds{source=\"home\","
+				     "backup_job=\"backup-single\",node=\"pve2\"} 1791496800\n"));
+	/* backup-prod's last run comes from archives: its calendar request came too late, only it is absent */
+	ck_assert_ptr_null(strstr(text, "backup_job=\"backup-prod\",node=\"pve2\""));
+	ck_assert_ptr_nonnull(strstr(run.log, "calendar request got no answer in time"));
+	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_backups{"));
+	free(text);
+	nanosleep(&rest, NULL); /* the background fetch still reads run.u and routes */
+	pve_run_free(&run);
+}
+END_TEST
+
 /* A hostile label value (quotes, backslash, newline in a guest name) is escaped, never breaks the format. */
 START_TEST(test_collect_hostile_names)
 {
@@ -827,6 +864,7 @@ static Suite *pve_suite(void)
 	tcase_add_test(tc, test_collect_unauthorized);
 	tcase_add_test(tc, test_collect_bad_cluster_answers);
 	tcase_add_test(tc, test_collect_hostile_names);
+	tcase_add_test(tc, test_collect_slow_listing);
 	suite_add_tcase(s, tc);
 	return s;
 }
