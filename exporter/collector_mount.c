@@ -53,13 +53,16 @@ static const struct expfmt_desc d_partial = {
 	"Leftover partial vzdump files in dump_dir (*.dat files, *.tmp folders) older than one day."};
 
 /* Per guest aggregate of a dump folder scan. */
+#define MOUNT_NAME_MAX 96 /* vzdump names are about 45 bytes; longer ones are stat'ed at once */
+
 struct mount_group {
 	long vmid;
 	enum vzdump_guest guest;
 	long count;
 	int64_t newest_key; /* vzdump_time_key() of the newest archive */
 	struct vzdump_time newest;
-	double newest_size;
+	double newest_size; /* -1 until the newest archive is stat'ed */
+	char newest_name[MOUNT_NAME_MAX]; /* set while newest_size is -1 */
 };
 
 /*
@@ -148,7 +151,8 @@ static size_t mount_group_find(const struct mount_job *j, long vmid, enum vzdump
 	return lo;
 }
 
-static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, double size)
+/* Counts one archive; size < 0 means "not stat'ed yet" and keeps the name for mount_scan_sizes(). */
+static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, const char *name, double size)
 {
 	int found;
 	size_t i = mount_group_find(j, n->vmid, n->guest, &found);
@@ -164,7 +168,7 @@ static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, do
 			j->capgroups = cap;
 		}
 		memmove(&j->groups[i + 1], &j->groups[i], (j->ngroups - i) * sizeof(*j->groups));
-		j->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, 0};
+		j->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, -1, ""};
 		j->ngroups++;
 	}
 	struct mount_group *m = &j->groups[i];
@@ -174,6 +178,7 @@ static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, do
 		m->newest_key = key;
 		m->newest = n->t;
 		m->newest_size = size;
+		snprintf(m->newest_name, sizeof(m->newest_name), "%s", size < 0 ? name : "");
 	}
 }
 
@@ -183,8 +188,14 @@ static int mount_has_suffix(const char *name, const char *suffix)
 	return n > s && strcmp(name + n - s, suffix) == 0;
 }
 
-/* One directory entry: at most one fstatat, only for names that matter. */
-static void mount_scan_entry(struct mount_job *j, int dfd, const char *name)
+/*
+ * One directory entry. An archive the directory already reports as a
+ * regular file is counted by its name alone (its time is in the name);
+ * only the newest archive of each guest is stat'ed later, for its size.
+ * On NFS every stat is a round trip: 100,000 archives must not cost
+ * 100,000 of them. Partial-file candidates are few and need their mtime.
+ */
+static void mount_scan_entry(struct mount_job *j, int dfd, const char *name, unsigned char type)
 {
 	struct vzdump_name vz;
 	struct stat st;
@@ -193,16 +204,35 @@ static void mount_scan_entry(struct mount_job *j, int dfd, const char *name)
 	int tmp = !archive && !dat && mount_has_suffix(name, ".tmp");
 	if (!archive && !dat && !tmp)
 		return;
+	if (archive && type == DT_REG && strlen(name) < MOUNT_NAME_MAX) {
+		mount_group_add(j, &vz, name, -1);
+		return;
+	}
+	if (archive && type != DT_REG && type != DT_UNKNOWN && type != DT_LNK)
+		return; /* a folder or device named like an archive */
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return; /* removed while we looked: a rotation, not an error */
 	if (archive && S_ISREG(st.st_mode))
-		mount_group_add(j, &vz, (double)st.st_size);
+		mount_group_add(j, &vz, name, (double)st.st_size);
 	else if (((dat && S_ISREG(st.st_mode)) || (tmp && S_ISDIR(st.st_mode))) &&
 		 (double)st.st_mtime < j->now - MOUNT_PARTIAL_AGE)
 		j->partial++;
 }
 
-/* readdir + one fstatat per candidate; no sorting of the folder. */
+/* Stats the newest archive of each guest whose size is not known yet; a vanished one keeps -1. */
+static void mount_scan_sizes(struct mount_job *j, int dfd)
+{
+	for (size_t i = 0; i < j->ngroups; i++) {
+		struct mount_group *g = &j->groups[i];
+		struct stat st;
+		if (g->newest_size >= 0 || !g->newest_name[0])
+			continue;
+		if (fstatat(dfd, g->newest_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			g->newest_size = (double)st.st_size;
+	}
+}
+
+/* readdir, a stat only where the name is not enough, then one per guest; no sorting of the folder. */
 static void mount_scan(struct mount_job *j)
 {
 	int dfd = open(j->dump, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -220,13 +250,15 @@ static void mount_scan(struct mount_job *j)
 	errno = 0;
 	while ((e = readdir(d)) != NULL && !j->nomem) {
 		if (e->d_name[0] != '.')
-			mount_scan_entry(j, dfd, e->d_name);
+			mount_scan_entry(j, dfd, e->d_name, e->d_type);
 		errno = 0;
 	}
 	if (errno)
 		j->scan_errno = errno;
 	if (j->nomem)
 		j->scan_errno = ENOMEM;
+	else
+		mount_scan_sizes(j, dirfd(d));
 	closedir(d);
 }
 
@@ -350,8 +382,9 @@ static void mount_emit_archives(struct collect *c, const struct config_mount *m,
 		snprintf(vmid, sizeof(vmid), "%ld", g->vmid);
 		expfmt_add(c->out, &d_arch_ts, (double)ts[i], "source", m->name, "vmid", vmid, "guest_type",
 			   gt, NULL);
-		expfmt_add(c->out, &d_arch_size, g->newest_size, "source", m->name, "vmid", vmid,
-			   "guest_type", gt, NULL);
+		if (g->newest_size >= 0) /* a newest archive removed mid-scan has no size to report */
+			expfmt_add(c->out, &d_arch_size, g->newest_size, "source", m->name, "vmid", vmid,
+				   "guest_type", gt, NULL);
 		expfmt_add(c->out, &d_archives, (double)g->count, "source", m->name, "vmid", vmid,
 			   "guest_type", gt, NULL);
 		snprintf(key, sizeof(key), "vmid/%ld/last_backup", g->vmid);
