@@ -3,6 +3,7 @@
 #include "log.h"
 #include "n8n.h"
 #include "n8n_snapshot.h"
+#include "probe.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -180,29 +181,86 @@ static enum perr n8n_live(struct collect *c, const struct config_n8n *n)
 	return e;
 }
 
+/* A snapshot scan; runs on the probe pool's worker, since the folder may sit on a dead NFS mount. */
+struct n8n_snap_job {
+	char *spec;
+	enum perr rc;
+	struct n8n_snapshot_info info;
+};
+
+static void n8n_snap_job_run(void *arg)
+{
+	struct n8n_snap_job *j = arg;
+	j->rc = n8n_snapshot_scan(j->spec, &j->info);
+}
+
+static void n8n_snap_job_free(void *arg)
+{
+	struct n8n_snap_job *j = arg;
+	if (j)
+		free(j->spec);
+	free(j);
+}
+
+/*
+ * Scans the snapshots through the hang-safe pool (key "n8n-snap:<source>"),
+ * waiting at most the source timeout or what is left of the scrape. A scan
+ * still hanging from an earlier scrape blocks nothing: the metrics are
+ * absent and a line says why. Returns the finished job (caller frees) or NULL.
+ */
+static struct n8n_snap_job *n8n_snapshots_scan(struct collect *c, const struct config_n8n *n)
+{
+	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
+	struct n8n_snap_job *j = calloc(1, sizeof(*j));
+	if (j)
+		j->spec = strdup(n->snapshots);
+	if (!pool || !j || !j->spec) {
+		n8n_snap_job_free(j);
+		log_warn("n8n snapshots not scanned", "source", c->source, "err", err_str(PE_NOMEM));
+		return NULL;
+	}
+	char key[300];
+	snprintf(key, sizeof(key), "n8n-snap:%s", c->source);
+	double timeout = n->timeout, left = scrape_remaining(c->scrape);
+	if (left < timeout)
+		timeout = left;
+	if (probe_run(pool, key, n8n_snap_job_run, j, n8n_snap_job_free, timeout) != PE_OK) {
+		/* the pool owns j now and frees it if the scan ever returns */
+		log_warn("n8n snapshots not readable in time (hung file system?)", "source", c->source,
+			 "snapshots", n->snapshots);
+		return NULL;
+	}
+	return j;
+}
+
 static void n8n_snapshots(struct collect *c, const struct config_n8n *n)
 {
-	struct n8n_snapshot_info info;
 	if (!n->snapshots)
 		return;
-	if (n8n_snapshot_scan(n->snapshots, &info) != PE_OK) {
-		log_warn("n8n snapshots unreadable", "source", c->source, "err", info.msg);
+	struct n8n_snap_job *j = n8n_snapshots_scan(c, n);
+	if (!j)
 		return;
+	const struct n8n_snapshot_info *info = &j->info;
+	if (j->rc != PE_OK) {
+		log_warn("n8n snapshots unreadable", "source", c->source, "err", info->msg);
+		goto out;
 	}
-	expfmt_add(c->out, &d_snaps, (double)info.nsnapshots, "source", c->source, NULL);
-	if (info.nsnapshots == 0) {
+	expfmt_add(c->out, &d_snaps, (double)info->nsnapshots, "source", c->source, NULL);
+	if (info->nsnapshots == 0) {
 		log_warn("n8n: no snapshot found", "source", c->source, "snapshots", n->snapshots);
-		return;
+		goto out;
 	}
-	expfmt_add(c->out, &d_snap_time, info.newest_mtime, "source", c->source, NULL);
-	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_last", info.newest_mtime, NULL);
-	if (!info.counted) {
-		log_warn("n8n: newest snapshot not counted", "source", c->source, "snapshot", info.newest,
-			 "err", info.msg);
-		return;
+	expfmt_add(c->out, &d_snap_time, info->newest_mtime, "source", c->source, NULL);
+	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_last", info->newest_mtime, NULL);
+	if (!info->counted) {
+		log_warn("n8n: newest snapshot not counted", "source", c->source, "snapshot", info->newest,
+			 "err", info->msg);
+		goto out;
 	}
-	expfmt_add(c->out, &d_snap_workflows, (double)info.workflows, "source", c->source, NULL);
-	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_workflows", (double)info.workflows, NULL);
+	expfmt_add(c->out, &d_snap_workflows, (double)info->workflows, "source", c->source, NULL);
+	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_workflows", (double)info->workflows, NULL);
+out:
+	n8n_snap_job_free(j);
 }
 
 static enum perr n8n_collect(struct collect *c)

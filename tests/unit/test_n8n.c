@@ -13,6 +13,7 @@
 #include "collector.h"
 #include "n8n.h"
 #include "n8n_snapshot.h"
+#include "probe.h"
 
 static char *read_fixture(const char *rel, size_t *len)
 {
@@ -605,6 +606,62 @@ START_TEST(collect_api_down_keeps_snapshot)
 }
 END_TEST
 
+/* A job that blocks on a pipe until the test writes: a snapshot folder on a dead NFS server. */
+static void hang_run(void *arg)
+{
+	char c;
+	ssize_t n = read(*(int *)arg, &c, 1);
+	(void)n;
+}
+
+START_TEST(collect_hung_snapshot_folder)
+{
+	static const char *const only[] = {"n8n"};
+	static const struct tu_route routes[] = {{.path = P1, .file = FIX_LAST}};
+	struct tu_upstream up;
+	struct scrape_state *st = scrape_state_new();
+	/* a readable snapshot: only the hang-safe path can keep it from being counted */
+	char dir[] = "/tmp/pe-n8n-hung-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_file(dir, "export.json", "[{},{},{}]", 1790000000);
+	struct config *cfg = n8n_config(dir);
+	tu_upstream_init(&up, routes, 1);
+	scrape_state_set_transport(st, tu_transport, &up);
+	int p[2];
+	ck_assert_int_eq(pipe(p), 0);
+	int *fd = malloc(sizeof(*fd));
+	ck_assert_ptr_nonnull(fd);
+	*fd = p[0];
+	/* an earlier scan still hangs: the next scrapes must neither start another nor wait */
+	ck_assert_int_eq(probe_run(scrape_state_probes(st), "n8n-snap:app", hang_run, fd, free, 0.05),
+			 PE_TIMEOUT);
+	for (int i = 0; i < 3; i++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		char *text = tu_scrape_text(st, cfg, only, 1, 10);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_msg(t1.tv_sec - t0.tv_sec < 5, "a hung snapshot folder held the scrape");
+		ck_assert_ptr_null(strstr(text, "persistence_n8n_snapshot"));
+		/* the live count does not depend on the files */
+		ck_assert_ptr_nonnull(strstr(text, "persistence_source_up{source=\"app\",kind=\"n8n\"} 1\n"));
+		free(text);
+	}
+	ck_assert_uint_eq(probe_pool_threads(scrape_state_probes(st)), 1);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	/* once the file server answers again, the next scrape counts the snapshot */
+	struct timespec pause = {0, 100 * 1000 * 1000};
+	nanosleep(&pause, NULL);
+	char *text = tu_scrape_text(st, cfg, only, 1, 10);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_n8n_snapshot_workflows{source=\"app\"} 3\n"));
+	free(text);
+	scrape_state_free(st);
+	close(p[1]);
+	config_unref(cfg);
+	pthread_mutex_destroy(&up.lock);
+	rm_tree(dir);
+}
+END_TEST
+
 START_TEST(collect_repeated_cursor_down)
 {
 	static const struct tu_route routes[] = {
@@ -748,6 +805,7 @@ static Suite *n8n_suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, collect_pages_golden);
 	tcase_add_test(t, collect_api_down_keeps_snapshot);
+	tcase_add_test(t, collect_hung_snapshot_folder);
 	tcase_add_test(t, collect_repeated_cursor_down);
 	tcase_add_test(t, collect_cursor_cycle_down);
 	tcase_add_test(t, collect_html_200_down);
