@@ -282,12 +282,19 @@ enum perr expfmt_merge(struct expfmt *dst, struct expfmt *src)
 		struct expfmt_family *df = expfmt_family(dst, sf->desc);
 		if (!df)
 			return dst->err;
-		if (buf_add(&df->lines, sf->lines.data, sf->lines.len))
+		size_t moved = sf->lines.len;
+		if (df->lines.len == 0) {
+			/* the usual case (one source per family): hand the lines over, no copy */
+			struct buf empty = df->lines;
+			df->lines = sf->lines;
+			sf->lines = empty;
+		} else if (buf_add(&df->lines, sf->lines.data, sf->lines.len)) {
 			return dst->err = buf_err(&df->lines);
+		}
 		df->nsamples += sf->nsamples;
 		dst->nsamples += sf->nsamples;
-		dst->bytes += sf->lines.len;
-		buf_reset(&sf->lines);
+		dst->bytes += moved;
+		buf_free(&sf->lines);
 		sf->nsamples = 0;
 	}
 	src->nsamples = 0;
@@ -311,9 +318,15 @@ enum perr expfmt_write(const struct expfmt *e, struct buf *out)
 	const struct expfmt_family **order = malloc(e->nfam * sizeof(*order));
 	if (!order)
 		return PE_NOMEM;
-	for (size_t i = 0; i < e->nfam; i++)
+	size_t total = 0;
+	for (size_t i = 0; i < e->nfam; i++) {
 		order[i] = &e->fam[i];
+		total += e->fam[i].lines.len + 2 * strlen(e->fam[i].desc->name) +
+			 strlen(e->fam[i].desc->help) + 32;
+	}
 	qsort(order, e->nfam, sizeof(*order), family_cmp);
+	if (total <= out->max - out->len) /* an estimate: never let it fail a write that would fit */
+		(void)buf_reserve(out, total); /* one allocation instead of doubling */
 	for (size_t i = 0; i < e->nfam; i++) {
 		const struct expfmt_family *f = order[i];
 		if (!f->nsamples)
