@@ -213,7 +213,7 @@ static enum perr inv_probe(struct collect *c, const char *key, struct inv_job *j
 	}
 	enum perr rc = probe_run(pool, key, inv_job_run, j, inv_job_free, timeout);
 	if (rc != PE_OK)
-		log_warn("inventory file probe not done in time", "key", key, "err", err_str(rc));
+		collect_warn(c, "inventory file probe not done in time", "key", key, "err", err_str(rc));
 	return rc;
 }
 

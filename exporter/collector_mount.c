@@ -350,8 +350,8 @@ static enum perr mount_presence(struct collect *c, const struct config_mount *m)
 	expfmt_add(c->out, &d_info, 1, "source", m->name, "path", m->path, "fstype", e->fstype, "device",
 		   e->source, NULL);
 	if (m->fstype && strcmp(m->fstype, e->fstype) != 0)
-		log_warn("mount type differs from the configured one", "source", m->name, "path", m->path,
-			 "expected", m->fstype, "actual", e->fstype);
+		collect_warn(c, "mount type differs from the configured one", "source", m->name, "path",
+			     m->path, "expected", m->fstype, "actual", e->fstype);
 out:
 	free(e);
 	buf_free(&text);
@@ -365,13 +365,13 @@ static void mount_emit_archives(struct collect *c, const struct config_mount *m,
 	struct vzdump_time *t = calloc(j->ngroups + 1, sizeof(*t));
 	int64_t *ts = calloc(j->ngroups + 1, sizeof(*ts));
 	if (!t || !ts) {
-		log_warn("dump scan lost: out of memory", "source", m->name);
+		collect_warn(c, "dump scan lost: out of memory", "source", m->name);
 		goto out;
 	}
 	for (size_t i = 0; i < j->ngroups; i++)
 		t[i] = j->groups[i].newest;
 	if (vzdump_times_to_unix(m->timezone, t, j->ngroups, ts, msg, sizeof(msg)) != PE_OK) {
-		log_warn("archive times not converted", "source", m->name, "err", msg);
+		collect_warn(c, "archive times not converted", "source", m->name, "err", msg);
 		goto out;
 	}
 	for (size_t i = 0; i < j->ngroups; i++) {
@@ -411,12 +411,12 @@ static enum perr mount_emit_probe(struct collect *c, const struct config_mount *
 	if (j->write_probe) {
 		expfmt_add(c->out, &d_writable, j->write_errno ? 0 : 1, "source", m->name, NULL);
 		if (j->write_errno)
-			log_warn("mount not writable", "source", m->name, "path", m->path, "step",
-				 j->write_step, "err", strerror(j->write_errno));
+			collect_warn(c, "mount not writable", "source", m->name, "path", m->path, "step",
+				     j->write_step, "err", strerror(j->write_errno));
 	}
 	if (j->dump && j->scan_errno)
-		log_warn("dump folder not scanned", "source", m->name, "dir", j->dump, "err",
-			 strerror(j->scan_errno));
+		collect_warn(c, "dump folder not scanned", "source", m->name, "dir", j->dump, "err",
+			     strerror(j->scan_errno));
 	else if (j->dump)
 		mount_emit_archives(c, m, j);
 	return PE_OK;

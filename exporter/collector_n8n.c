@@ -216,7 +216,7 @@ static struct n8n_snap_job *n8n_snapshots_scan(struct collect *c, const struct c
 		j->spec = strdup(n->snapshots);
 	if (!pool || !j || !j->spec) {
 		n8n_snap_job_free(j);
-		log_warn("n8n snapshots not scanned", "source", c->source, "err", err_str(PE_NOMEM));
+		collect_warn(c, "n8n snapshots not scanned", "source", c->source, "err", err_str(PE_NOMEM));
 		return NULL;
 	}
 	char key[300];
@@ -226,8 +226,8 @@ static struct n8n_snap_job *n8n_snapshots_scan(struct collect *c, const struct c
 		timeout = left;
 	if (probe_run(pool, key, n8n_snap_job_run, j, n8n_snap_job_free, timeout) != PE_OK) {
 		/* the pool owns j now and frees it if the scan ever returns */
-		log_warn("n8n snapshots not readable in time (hung file system?)", "source", c->source,
-			 "snapshots", n->snapshots);
+		collect_warn(c, "n8n snapshots not readable in time (hung file system?)", "source", c->source,
+			     "snapshots", n->snapshots);
 		return NULL;
 	}
 	return j;
@@ -242,19 +242,19 @@ static void n8n_snapshots(struct collect *c, const struct config_n8n *n)
 		return;
 	const struct n8n_snapshot_info *info = &j->info;
 	if (j->rc != PE_OK) {
-		log_warn("n8n snapshots unreadable", "source", c->source, "err", info->msg);
+		collect_warn(c, "n8n snapshots unreadable", "source", c->source, "err", info->msg);
 		goto out;
 	}
 	expfmt_add(c->out, &d_snaps, (double)info->nsnapshots, "source", c->source, NULL);
 	if (info->nsnapshots == 0) {
-		log_warn("n8n: no snapshot found", "source", c->source, "snapshots", n->snapshots);
+		collect_warn(c, "n8n: no snapshot found", "source", c->source, "snapshots", n->snapshots);
 		goto out;
 	}
 	expfmt_add(c->out, &d_snap_time, info->newest_mtime, "source", c->source, NULL);
 	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_last", info->newest_mtime, NULL);
 	if (!info->counted) {
-		log_warn("n8n: newest snapshot not counted", "source", c->source, "snapshot", info->newest,
-			 "err", info->msg);
+		collect_warn(c, "n8n: newest snapshot not counted", "source", c->source, "snapshot",
+			     info->newest, "err", info->msg);
 		goto out;
 	}
 	expfmt_add(c->out, &d_snap_workflows, (double)info->workflows, "source", c->source, NULL);

@@ -183,10 +183,24 @@ static enum perr pve_get_typed(struct pve_ctx *x, const char *path, int want_obj
 	return e;
 }
 
+/*
+ * Warn level for a partial failure: a condition (what, where, and the error
+ * text, so a changed error is news) is warned about once an hour, at debug
+ * in between, instead of on every scrape.
+ */
+static enum log_level pve_level(struct pve_ctx *x, const char *what, const char *where, const char *err)
+{
+	char key[768];
+	snprintf(key, sizeof(key), "pve\x1f%s\x1f%s\x1f%s\x1f%s", x->c->source, what, where ? where : "",
+		 err ? err : "");
+	return scrape_warn_level(x->c->scrape, key);
+}
+
 static void pve_log_denied(struct pve_ctx *x, const char *what, const char *priv, const char *msg)
 {
-	log_warn("PVE permission missing; metrics from this endpoint are absent", "source", x->c->source,
-		 "endpoint", what, "needs", priv, "err", msg);
+	log_kv(pve_level(x, "denied", what, msg),
+	       "PVE permission missing; metrics from this endpoint are absent", "source", x->c->source,
+	       "endpoint", what, "needs", priv, "err", msg, (const char *)NULL);
 }
 
 static int pve_guest_cmp(const void *a, const void *b)
@@ -244,7 +258,9 @@ static enum perr pve_build_guests(struct pve_ctx *x)
 	}
 	x->nguest = kept;
 	if (!x->nguest)
-		log_warn("PVE token sees no guests; it needs VM.Audit on /vms", "source", x->c->source);
+		log_kv(pve_level(x, "noguests", NULL, NULL),
+		       "PVE token sees no guests; it needs VM.Audit on /vms", "source", x->c->source,
+		       (const char *)NULL);
 	return PE_OK;
 }
 
@@ -306,8 +322,8 @@ static enum perr pve_node_get(struct pve_ctx *x, const char *node, const char *r
 	if (e == PE_DENIED)
 		pve_log_denied(x, rest, priv, msg);
 	else if (e != PE_OK && e != PE_AUTH && e != PE_NOMEM)
-		log_warn("PVE node endpoint failed; only its metrics are absent", "source", x->c->source,
-			 "node", node, "err", msg);
+		log_kv(pve_level(x, rest, node, msg), "PVE node endpoint failed; only its metrics are absent",
+		       "source", x->c->source, "node", node, "err", msg, (const char *)NULL);
 	return (e == PE_AUTH || e == PE_NOMEM) ? e : PE_OK;
 }
 
@@ -454,8 +470,8 @@ static int pve_list_storage(struct pve_ctx *x, const char *node, const char *sid
 		pve_log_denied(x, "storage content", "Datastore.Audit or Datastore.AllocateSpace on /storage",
 			       msg);
 	else if (e != PE_OK)
-		log_warn("PVE storage content listing failed", "source", x->c->source, "node", node,
-			 "storage", sid, "err", msg);
+		log_kv(pve_level(x, "content", sid, msg), "PVE storage content listing failed", "source",
+		       x->c->source, "node", node, "storage", sid, "err", msg, (const char *)NULL);
 	if (e != PE_OK)
 		return 0;
 	x->nlisted++;
@@ -547,9 +563,10 @@ static void pve_check_hidden(struct pve_ctx *x)
 	/* a failed listing (too large, timed out...) proves nothing about permissions */
 	if (x->ntasks > 0 && x->nlisted > 0 && x->nfailed == 0 && x->narchives == 0) {
 		x->hidden = 1;
-		log_warn("PVE lists vzdump tasks but no backup archive: the token cannot see archives; "
-			 "listing them needs Datastore.Allocate, or Datastore.AllocateSpace + VM.Backup",
-			 "source", x->c->source);
+		log_kv(pve_level(x, "hidden", NULL, NULL),
+		       "PVE lists vzdump tasks but no backup archive: the token cannot see archives; "
+		       "listing them needs Datastore.Allocate, or Datastore.AllocateSpace + VM.Backup",
+		       "source", x->c->source, (const char *)NULL);
 	}
 	if (x->hidden) {
 		x->incomplete = 1;
@@ -619,8 +636,9 @@ static enum perr pve_next_due(struct pve_ctx *x, const char *schedule, double st
 		goto out;
 	e = pve_get_typed(x, buf_str(&path), 0, &list, msg, sizeof(msg));
 	if (e == PE_TIMEOUT) { /* the deadline went to slow listings: only this job-node's slot is absent */
-		log_warn("PVE calendar request got no answer in time; next due slot absent", "source",
-			 x->c->source, "err", msg);
+		log_kv(pve_level(x, "calendar", schedule, msg),
+		       "PVE calendar request got no answer in time; next due slot absent", "source",
+		       x->c->source, "err", msg, (const char *)NULL);
 		e = PE_OK;
 		goto out;
 	}

@@ -95,7 +95,7 @@ static enum perr pve_local_collect(struct collect *c)
 		return e;
 	}
 	if (!info.process_up)
-		log_warn("no pvescheduler process found", "source", c->source, "node", node);
+		collect_warn(c, "no pvescheduler process found", "source", c->source, "node", node);
 	pve_local_emit(c, node, &info);
 	struct job_emit je = {c, node};
 	pvesched_jobs_each(&c->cfg->paths, pve_local_job, &je);

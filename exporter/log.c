@@ -138,7 +138,7 @@ static void log_redact(struct buf *line)
 	}
 }
 
-void log_kv(enum log_level level, const char *msg, ...)
+void log_kvv(enum log_level level, const char *msg, va_list ap)
 {
 	if (level < log_min)
 		return;
@@ -155,8 +155,6 @@ void log_kv(enum log_level level, const char *msg, ...)
 	log_add_pair(&line, "ts", ts, 1);
 	log_add_pair(&line, "level", level_names[level], 0);
 	log_add_pair(&line, "msg", msg, 0);
-	va_list ap;
-	va_start(ap, msg);
 	for (;;) {
 		const char *k = va_arg(ap, const char *);
 		if (!k)
@@ -164,7 +162,6 @@ void log_kv(enum log_level level, const char *msg, ...)
 		const char *v = va_arg(ap, const char *);
 		log_add_pair(&line, k, v, 0);
 	}
-	va_end(ap);
 	if (log_fmt == LOG_FMT_JSON)
 		buf_addc(&line, '}');
 	buf_addc(&line, '\n');
@@ -182,4 +179,12 @@ void log_kv(enum log_level level, const char *msg, ...)
 	}
 	pthread_mutex_unlock(&log_lock);
 	buf_free(&line);
+}
+
+void log_kv(enum log_level level, const char *msg, ...)
+{
+	va_list ap;
+	va_start(ap, msg);
+	log_kvv(level, msg, ap);
+	va_end(ap);
 }

@@ -2,6 +2,8 @@
 #ifndef PE_LOG_H
 #define PE_LOG_H
 
+#include <stdarg.h>
+
 enum log_level { LOG_LVL_DEBUG = 0, LOG_LVL_INFO, LOG_LVL_WARN, LOG_LVL_ERROR };
 enum log_format { LOG_FMT_LOGFMT = 0, LOG_FMT_JSON };
 
@@ -25,6 +27,9 @@ void log_clear_secrets(void);
  * A NULL value prints as empty. Thread-safe: one write(2) per line.
  */
 void log_kv(enum log_level level, const char *msg, ...) __attribute__((sentinel));
+
+/* log_kv with the key/value pairs in a va_list (ended by NULL). */
+void log_kvv(enum log_level level, const char *msg, va_list ap);
 
 #define log_debug(...) log_kv(LOG_LVL_DEBUG, __VA_ARGS__, (const char *)NULL)
 #define log_info(...) log_kv(LOG_LVL_INFO, __VA_ARGS__, (const char *)NULL)

@@ -17,7 +17,8 @@
 #include <zlib.h>
 
 #define SCRAPE_MAX_TASKS 256
-#define SCRAPE_MAX_ONCE 1024 /* keys scrape_once() remembers */
+#define SCRAPE_MAX_ONCE 1024 /* keys scrape_once() and scrape_warn_level() remember */
+#define SCRAPE_WARN_EVERY 3600.0 /* a repeating condition is warned about once an hour */
 #define CACHE_PACK_MIN (64 * 1024) /* idle cached bodies from this size on are kept deflated */
 
 /* ---------- clocks ---------- */
@@ -91,6 +92,7 @@ struct source_mem {
 
 struct once_key {
 	char *key;
+	double last; /* monotonic time it was last reported due */
 	struct once_key *next;
 };
 
@@ -866,27 +868,63 @@ void collect_fail(struct collect *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-int scrape_once(struct scrape *s, const char *key)
+/* 1 when key was never seen or last came due `every` seconds ago or more (then it is due again). */
+static int scrape_due(struct scrape *s, const char *key, double every)
 {
 	struct scrape_state *st = s->st;
-	int first = 0;
+	int due = 0;
+	double now = mono_now();
 	pthread_mutex_lock(&st->lock);
 	struct once_key *o = st->once;
 	while (o && strcmp(o->key, key) != 0)
 		o = o->next;
-	if (!o && st->nonce < SCRAPE_MAX_ONCE && (o = calloc(1, sizeof(*o))) != NULL) {
+	if (o && now - o->last >= every) {
+		o->last = now;
+		due = 1;
+	} else if (!o && st->nonce < SCRAPE_MAX_ONCE && (o = calloc(1, sizeof(*o))) != NULL) {
 		o->key = strdup(key);
 		if (!o->key) {
 			free(o);
 		} else {
+			o->last = now;
 			o->next = st->once;
 			st->once = o;
 			st->nonce++;
-			first = 1;
+			due = 1;
 		}
 	}
 	pthread_mutex_unlock(&st->lock);
-	return first;
+	return due;
+}
+
+int scrape_once(struct scrape *s, const char *key)
+{
+	return scrape_due(s, key, INFINITY);
+}
+
+enum log_level scrape_warn_level(struct scrape *s, const char *key)
+{
+	return scrape_due(s, key, SCRAPE_WARN_EVERY) ? LOG_LVL_WARN : LOG_LVL_DEBUG;
+}
+
+void collect_warn_kv(struct collect *c, const char *msg, ...)
+{
+	va_list ap, keys;
+	struct buf key;
+	buf_init(&key, 4096);
+	buf_addf(&key, "%s\x1f%s", c->source ? c->source : "", msg);
+	va_start(ap, msg);
+	va_copy(keys, ap);
+	for (const char *k; (k = va_arg(keys, const char *)) != NULL;) {
+		const char *v = va_arg(keys, const char *);
+		buf_addf(&key, "\x1f%s=%s", k, v ? v : "");
+	}
+	va_end(keys);
+	/* an over-long key cannot be remembered: warn rather than go quiet */
+	enum log_level level = buf_err(&key) ? LOG_LVL_WARN : scrape_warn_level(c->scrape, buf_str(&key));
+	log_kvv(level, msg, ap);
+	va_end(ap);
+	buf_free(&key);
 }
 
 static int collect_hold(struct collect *c, struct cached_resp *cr)

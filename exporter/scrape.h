@@ -8,6 +8,7 @@
 #include "err.h"
 #include "expfmt.h"
 #include "fetch.h"
+#include "log.h"
 
 struct cJSON;
 struct probe_pool;
@@ -101,6 +102,13 @@ void scrape_fact_each(struct scrape *s, const char *kind, const char *source, co
  * it returns 0, so a flood of distinct keys cannot flood the log.
  */
 int scrape_once(struct scrape *s, const char *key);
+/*
+ * LOG_LVL_WARN the first time a condition (key) is seen and again at most
+ * once an hour while it lasts, LOG_LVL_DEBUG in between: for partial
+ * failures that would otherwise warn on every scrape. Same key limit as
+ * scrape_once().
+ */
+enum log_level scrape_warn_level(struct scrape *s, const char *key);
 
 /* An attachment (e.g. the inventory report) freed with the scrape. */
 void scrape_attach(struct scrape *s, const char *name, void *p, void (*free_fn)(void *));
@@ -122,6 +130,15 @@ struct collect {
 	void **held; /* cached answers in use */
 	size_t nheld, capheld;
 };
+
+/*
+ * A warning about a partial failure, rate-limited per condition: the key
+ * is the source, the message and every value, so the same condition warns
+ * once an hour (debug in between) and a changed one warns at once. Use
+ * the collect_warn() macro: key/value string pairs, no trailing NULL.
+ */
+void collect_warn_kv(struct collect *c, const char *msg, ...) __attribute__((sentinel));
+#define collect_warn(c, ...) collect_warn_kv((c), __VA_ARGS__, (const char *)NULL)
 
 /* Records why the source is down (first call wins); printf-style. Never pass secrets. */
 void collect_fail(struct collect *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

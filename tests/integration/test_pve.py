@@ -189,6 +189,10 @@ class FailureTest(PveBase):
         self.assertIn("Sys.Audit", lines[0])
         self.assertIn("pvescheduler", lines[0])
         self.assert_shop_intact(body)
+        # the same condition on the next scrapes is not warned about again (no log spam)
+        self.scrape(exp)
+        self.scrape(exp)
+        self.assertEqual(len(self.log_lines(exp, "level=warn msg=\"PVE permission missing")), 1)
 
     def test_node_errors_cost_only_that_node(self):
         exp = self.start()

@@ -462,6 +462,28 @@ START_TEST(test_fresh_answers_are_never_served_stale)
 }
 END_TEST
 
+START_TEST(test_warn_level_once_per_condition)
+{
+	struct tu_upstream u;
+	static const struct collector *const table[] = {NULL};
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	ck_assert_int_eq(scrape_warn_level(s, "pve/home/403"), LOG_LVL_WARN);
+	ck_assert_int_eq(scrape_warn_level(s, "pve/home/403"), LOG_LVL_DEBUG);
+	ck_assert_int_eq(scrape_warn_level(s, "pve/home/500"), LOG_LVL_WARN);
+	scrape_free(s);
+	/* the memory lives in the state: a later scrape does not warn again */
+	s = scrape_new(st, cfg, 5, NULL, 0);
+	ck_assert_int_eq(scrape_warn_level(s, "pve/home/403"), LOG_LVL_DEBUG);
+	ck_assert_int_eq(scrape_once(s, "docker/cap"), 1);
+	ck_assert_int_eq(scrape_once(s, "docker/cap"), 0);
+	scrape_free(s);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
 static Suite *scrape_suite(void)
 {
 	Suite *s = suite_create("scrape");
@@ -473,6 +495,7 @@ static Suite *scrape_suite(void)
 	tcase_add_test(tc, test_bad_answers_are_classified);
 	tcase_add_test(tc, test_phase1_reads_facts_and_filter_pulls_dependencies);
 	tcase_add_test(tc, test_facts);
+	tcase_add_test(tc, test_warn_level_once_per_condition);
 	tcase_add_test(tc, test_json_each_walks_the_member_array);
 	tcase_add_test(tc, test_json_each_rejects_bad_bodies);
 	tcase_add_test(tc, test_large_cached_body_survives_packing);
