@@ -5,6 +5,7 @@
 
 #include "collector.h"
 #include "expfmt.h"
+#include "log.h"
 
 static const struct expfmt_desc d_value = {"persistence_test_value", EXPFMT_GAUGE, "A test value."};
 
@@ -484,6 +485,53 @@ START_TEST(test_warn_level_once_per_condition)
 }
 END_TEST
 
+/* Counts the lines containing needle that the logger writes to stderr while fn runs. */
+static int count_logged(void (*fn)(struct scrape *), struct scrape *s, const char *needle)
+{
+	char path[] = "/tmp/pe-test-log-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	int saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
+	fn(s);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	char *text = tu_read_file(path, NULL);
+	unlink(path);
+	ck_assert_ptr_nonnull(text);
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(text);
+	return n;
+}
+
+static void warn_three_times(struct scrape *s)
+{
+	struct collect c = {.scrape = s, .source = "nas"};
+	collect_warn(&c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Stale file handle");
+	collect_warn(&c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Stale file handle");
+	/* a changed error is news */
+	collect_warn(&c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Input/output error");
+}
+
+START_TEST(test_collect_warn_rate_limited)
+{
+	struct tu_upstream u;
+	static const struct collector *const table[] = {NULL};
+	struct scrape_state *st = new_state(&u, table);
+	struct config *cfg = tu_config_new();
+	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	log_setup(LOG_LVL_INFO, LOG_FMT_LOGFMT);
+	ck_assert_int_eq(count_logged(warn_three_times, s, "level=warn msg=\"dump folder not scanned\""), 2);
+	ck_assert_int_eq(count_logged(warn_three_times, s, "level=warn"), 0);
+	scrape_free(s);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
 static Suite *scrape_suite(void)
 {
 	Suite *s = suite_create("scrape");
@@ -496,6 +544,7 @@ static Suite *scrape_suite(void)
 	tcase_add_test(tc, test_phase1_reads_facts_and_filter_pulls_dependencies);
 	tcase_add_test(tc, test_facts);
 	tcase_add_test(tc, test_warn_level_once_per_condition);
+	tcase_add_test(tc, test_collect_warn_rate_limited);
 	tcase_add_test(tc, test_json_each_walks_the_member_array);
 	tcase_add_test(tc, test_json_each_rejects_bad_bodies);
 	tcase_add_test(tc, test_large_cached_body_survives_packing);
