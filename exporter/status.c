@@ -56,10 +56,10 @@ static void format_time(char *out, size_t n, double t)
 static void status_summary(struct scrape *s, char *out, size_t n)
 {
 	const struct inventory_report *r = status_report(s);
-	if (r)
-		inventory_summary(r, out, n);
-	else if (scrape_config(s)->ntargets == 0)
+	if (scrape_config(s)->ntargets == 0)
 		snprintf(out, n, "no targets configured");
+	else if (r)
+		inventory_summary(r, out, n);
 	else
 		snprintf(out, n, "inventory not evaluated before the deadline");
 }
@@ -241,12 +241,35 @@ static void render_sources_html(struct scrape *s, struct buf *out)
 	buf_adds(out, "</table></div>\n");
 }
 
+/* Names of the PVE sources that are down ("home, shop") into out; returns how many. */
+static size_t pve_sources_down(struct scrape *s, struct buf *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < scrape_nsources(s); i++) {
+		const struct source_result *r = scrape_source(s, i);
+		if (strcmp(r->kind, "pve") != 0 || r->up)
+			continue;
+		buf_adds(out, n++ ? ", " : "");
+		buf_adds(out, r->name);
+	}
+	return n;
+}
+
 static void render_guests_html(struct scrape *s, struct buf *out)
 {
 	const struct inventory_report *r = status_report(s);
+	struct buf down;
+	buf_init(&down, 4096);
 	buf_adds(out, "<h2>Guests in no target</h2>\n");
+	if (pve_sources_down(s, &down)) {
+		buf_adds(out, "<p class=\"bad\">Not known for PVE sources that are down: ");
+		status_html_escape(out, buf_str(&down));
+		buf_adds(out, ".</p>\n");
+	}
+	buf_free(&down);
 	if (!r || !r->nuninventoried) {
-		buf_adds(out, "<p class=\"muted\">None: every PVE guest is listed by a target.</p>\n");
+		buf_adds(out,
+			 "<p class=\"muted\">None found: every PVE guest seen is listed by a target.</p>\n");
 		return;
 	}
 	buf_adds(out, "<div class=\"wrap\"><table><tr><th>source</th><th>vmid</th><th>name</th><th>type</th>"
@@ -555,11 +578,19 @@ static void text_sources(struct scrape *s, int color, struct buf *out)
 	free(colors);
 }
 
-static void text_guests(const struct inventory_report *r, struct buf *out)
+static void text_guests(struct scrape *s, const struct inventory_report *r, struct buf *out)
 {
+	struct buf down;
+	buf_init(&down, 4096);
 	buf_adds(out, "\nGuests in no target:");
+	if (pve_sources_down(s, &down)) {
+		char *clean = txt_clean(buf_str(&down));
+		buf_addf(out, " (not known for PVE sources that are down: %s)", clean ? clean : "?");
+		free(clean);
+	}
+	buf_free(&down);
 	if (!r->nuninventoried) {
-		buf_adds(out, " none\n");
+		buf_adds(out, " none found\n");
 		return;
 	}
 	buf_addc(out, '\n');
@@ -585,7 +616,7 @@ enum perr status_render_text(struct scrape *s, struct buf *out, int color)
 	}
 	text_sources(s, color, out);
 	if (r && scrape_config(s)->npve)
-		text_guests(r, out);
+		text_guests(s, r, out);
 	status_summary(s, line, sizeof(line));
 	buf_addf(out, "\nbackup.status: %s\n", line);
 	return buf_err(out);

@@ -795,6 +795,8 @@ START_TEST(test_render_html)
 	ck_assert_ptr_nonnull(strstr(h, "href=\"/metrics\""));
 	ck_assert_ptr_nonnull(strstr(h, "href=\"/status\""));
 	ck_assert_ptr_nonnull(strstr(h, "name=\"viewport\""));
+	/* shop is down: its guests are not known, and the page says so */
+	ck_assert_ptr_nonnull(strstr(h, "Not known for PVE sources that are down: shop."));
 	ck_assert_ptr_null(strstr(h, "<script"));
 	ck_assert_int_eq(status_verdict(x.s), 1);
 	buf_free(&out);
@@ -864,6 +866,8 @@ START_TEST(test_render_text)
 	}
 	ck_assert_ptr_null(strchr(t, '\033')); /* no colour, and the guest's escape sequence is defused */
 	ck_assert_ptr_nonnull(strstr(t, "home/107 <img src=x onerror=alert(1)> (lxc on pve?[2J1)"));
+	ck_assert_ptr_nonnull(
+		strstr(t, "Guests in no target: (not known for PVE sources that are down: shop)"));
 	/* columns are aligned: STATE starts at the same offset on the header and each target row */
 	const char *hdr = strstr(t, "STATE");
 	const char *row = strstr(t, "\nhome ");
