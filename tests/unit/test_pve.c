@@ -518,24 +518,8 @@ static struct config *pve_config(void)
 /* Keeps the PVE families and source_up: the golden part of an exposition. */
 static char *pve_filter(const char *text)
 {
-	struct buf out;
-	const char *p = text;
-
-	buf_init(&out, 0);
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-		const char *name = p;
-
-		if (strncmp(p, "# HELP ", 7) == 0 || strncmp(p, "# TYPE ", 7) == 0)
-			name = p + 7;
-		if (strncmp(name, "persistence_pve_", 16) == 0 ||
-		    strncmp(name, "persistence_source_up", 21) == 0)
-			buf_add(&out, p, len);
-		p += len;
-	}
-	buf_add(&out, "", 0);
-	return buf_steal(&out, NULL);
+	static const char *const keep[] = {"persistence_pve_", "persistence_source_up"};
+	return tu_filter_families(text, keep, 2, 1);
 }
 
 /* Runs a scrape of collector pve with stderr captured into run->log; returns the golden part. */

@@ -160,16 +160,13 @@ static inline struct config *tu_config_new(void)
 	return c;
 }
 
-/* Removes families whose values change run to run (durations, build info, wall times). */
-static inline char *tu_strip_volatile(const char *text)
+/*
+ * Keeps (keep = 1) or drops (keep = 0) the lines of every family whose name
+ * starts with one of the n prefixes (HELP and TYPE lines included); the
+ * result is the caller's to free.
+ */
+static inline char *tu_filter_families(const char *text, const char *const *prefixes, size_t n, int keep)
 {
-	static const char *const volatile_names[] = {
-		"persistence_scrape_collector_duration_seconds",
-		"persistence_exporter_build_info",
-		"persistence_source_last_success_timestamp_seconds",
-		"persistence_config_last_reload_success_timestamp_seconds",
-		"persistence_mount_probe_duration_seconds",
-	};
 	struct buf out;
 	buf_init(&out, 0);
 	const char *p = text;
@@ -179,18 +176,35 @@ static inline char *tu_strip_volatile(const char *text)
 		const char *name = p;
 		if (strncmp(p, "# HELP ", 7) == 0 || strncmp(p, "# TYPE ", 7) == 0)
 			name = p + 7;
-		int skip = 0;
-		for (size_t i = 0; i < sizeof(volatile_names) / sizeof(volatile_names[0]); i++) {
-			size_t l = strlen(volatile_names[i]);
-			if (strncmp(name, volatile_names[i], l) == 0 && (name[l] == ' ' || name[l] == '{'))
-				skip = 1;
-		}
-		if (!skip)
+		int match = 0;
+		for (size_t i = 0; i < n && !match; i++)
+			match = strncmp(name, prefixes[i], strlen(prefixes[i])) == 0;
+		if (match == keep)
 			buf_add(&out, p, len);
 		p += len;
 	}
 	buf_add(&out, "", 0);
 	return buf_steal(&out, NULL);
+}
+
+/* Removes families whose values change run to run (durations, build info, wall times). */
+static inline char *tu_strip_volatile(const char *text)
+{
+	/* a trailing space or brace keeps each prefix to exactly one family */
+	static const char *const volatile_names[] = {
+		"persistence_scrape_collector_duration_seconds ",
+		"persistence_scrape_collector_duration_seconds{",
+		"persistence_exporter_build_info ",
+		"persistence_exporter_build_info{",
+		"persistence_source_last_success_timestamp_seconds ",
+		"persistence_source_last_success_timestamp_seconds{",
+		"persistence_config_last_reload_success_timestamp_seconds ",
+		"persistence_config_last_reload_success_timestamp_seconds{",
+		"persistence_mount_probe_duration_seconds ",
+		"persistence_mount_probe_duration_seconds{",
+	};
+	return tu_filter_families(text, volatile_names, sizeof(volatile_names) / sizeof(volatile_names[0]),
+				  0);
 }
 
 /* Runs one scrape of the given collector(s) and returns its exposition (caller frees). */
