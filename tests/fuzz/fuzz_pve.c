@@ -9,6 +9,7 @@
 #include "config.h"
 #include "log.h"
 #include "pve.h"
+#include "fixture_up.h"
 #include "replay.h"
 #include "scrape.h"
 
@@ -22,14 +23,8 @@
  * (the others serve healthy fixtures), byte 1 its HTTP status. Byte 0
  * equal to the number of routes selects the helper mode instead.
  */
-struct route {
-	const char *path; /* exact, or a prefix when it ends in '*' */
-	const char *file;
-	char *body; /* loaded once */
-	size_t len;
-};
 
-static struct route routes[] = {
+static struct fuzz_route routes[] = {
 	{"/nodes", D "nodes-2.json", NULL, 0},
 	{"/cluster/resources?type=vm", D "resources-a.json", NULL, 0},
 	{"/cluster/backup", D "jobs-a.json", NULL, 0},
@@ -50,73 +45,6 @@ static struct route routes[] = {
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
 static const long statuses[] = {200, 200, 200, 200, 401, 403, 500, 596};
-
-struct fuzz_up {
-	size_t pick;
-	long status;
-	const uint8_t *body;
-	size_t len;
-};
-
-static void load_fixtures(void)
-{
-	const char *dir = getenv("SRCDIR");
-
-	for (size_t i = 0; i < NROUTES; i++) {
-		char path[4096];
-		struct buf b;
-		char chunk[4096];
-		size_t n;
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".", routes[i].file);
-		f = fopen(path, "rb");
-		if (!f) {
-			fprintf(stderr,
-				"fuzz_pve: fixture %s missing (run from the source tree or set SRCDIR)\n",
-				path);
-			abort();
-		}
-		buf_init(&b, 0);
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			(void)buf_add(&b, chunk, n);
-		fclose(f);
-		routes[i].body = buf_steal(&b, &routes[i].len);
-	}
-}
-
-static size_t route_find(const char *path)
-{
-	for (size_t i = 0; i < NROUTES; i++)
-		if (strcmp(routes[i].path, path) == 0)
-			return i;
-	for (size_t i = 0; i < NROUTES; i++) {
-		size_t l = strlen(routes[i].path);
-		if (routes[i].path[l - 1] == '*' && strncmp(routes[i].path, path, l - 1) == 0)
-			return i;
-	}
-	return NROUTES;
-}
-
-static enum perr fuzz_transport(void *ctx, const struct fetch_target *t, const char *method, const char *path,
-				const char *body, double timeout, struct fetch_resp *r)
-{
-	const struct fuzz_up *u = ctx;
-	size_t i = route_find(path);
-
-	(void)t, (void)method, (void)body, (void)timeout;
-	snprintf(r->content_type, sizeof(r->content_type), "application/json;charset=UTF-8");
-	if (i == u->pick) {
-		r->status = u->status;
-		(void)buf_add(&r->body, u->body, u->len);
-	} else if (i < NROUTES) {
-		r->status = 200;
-		(void)buf_add(&r->body, routes[i].body, routes[i].len);
-	} else {
-		r->status = 404;
-	}
-	return PE_OK;
-}
 
 static struct config *fuzz_config(void)
 {
@@ -205,11 +133,11 @@ static void fuzz_helpers(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	struct fuzz_up u;
+	struct fuzz_up u = {routes, NROUTES, "application/json;charset=UTF-8", 0, 0, NULL, 0};
 
 	if (!ready) {
 		log_setup(LOG_LVL_ERROR, LOG_FMT_LOGFMT);
-		load_fixtures();
+		fuzz_load_routes(routes, NROUTES, "fuzz_pve");
 		ready = 1;
 	}
 	if (size < 2)
