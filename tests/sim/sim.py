@@ -289,6 +289,8 @@ def parse_args(argv):
     p.add_argument("--nodes", type=int, default=4, help="bench: number of nodes")
     p.add_argument("--archives-per-guest", type=int, default=20, help="bench: archives per guest")
     p.add_argument("--workflows", type=int, default=5000, help="bench: n8n workflows")
+    p.add_argument("--job-vmid-list", action="store_true",
+                   help="bench: the backup job lists every guest in vmid instead of all=1")
     p.add_argument("--task-seconds", type=float, default=3.0, help="how long a vzdump task runs")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     opts = p.parse_args(argv)
