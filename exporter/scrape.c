@@ -2,6 +2,7 @@
 #include "scrape.h"
 #include "version.h"
 #include "collector.h"
+#include "jsonwalk.h"
 #include "log.h"
 #include "probe.h"
 
@@ -1144,140 +1145,19 @@ enum perr collect_get_json(struct collect *c, const struct fetch_target *t, cons
 	return PE_OK;
 }
 
-/* ---------- a JSON array member, one element at a time ---------- */
-
-/* Cursor over a body for collect_get_json_each(); p is NULL after an error, bad where it was. */
-struct json_walk {
-	const char *p, *end, *bad;
-};
-
-static void walk_fail(struct json_walk *w, const char *at)
-{
-	if (w->p)
-		w->bad = at;
-	w->p = NULL;
-}
-
-/* Skips white space; 1 when a byte follows. */
-static int walk_ws(struct json_walk *w)
-{
-	if (!w->p)
-		return 0;
-	while (w->p < w->end && (*w->p == ' ' || *w->p == '\t' || *w->p == '\r' || *w->p == '\n'))
-		w->p++;
-	return w->p < w->end;
-}
-
-/* 1 when the next non-blank byte is ch; consumed then. */
-static int walk_take(struct json_walk *w, char ch)
-{
-	if (!walk_ws(w) || *w->p != ch)
-		return 0;
-	w->p++;
-	return 1;
-}
-
-/* Consumes ch after optional white space; the walk fails when it is not there. */
-static void walk_expect(struct json_walk *w, char ch)
-{
-	if (w->p && !walk_take(w, ch))
-		walk_fail(w, w->p);
-}
-
-/* Parses one JSON value at the cursor; NULL (and the walk failed) when it is not one. */
-static cJSON *walk_value(struct json_walk *w)
-{
-	const char *stop = NULL;
-	if (!walk_ws(w)) {
-		walk_fail(w, w->p);
-		return NULL;
-	}
-	cJSON *v = cJSON_ParseWithLengthOpts(w->p, (size_t)(w->end - w->p), &stop, 0);
-	if (!v)
-		walk_fail(w, stop ? stop : w->p);
-	else
-		w->p = stop;
-	return v;
-}
-
-/* Walks the array at the cursor, handing each element to cb. */
-static void walk_array(struct json_walk *w, void (*cb)(void *ctx, const cJSON *item), void *ctx)
-{
-	walk_expect(w, '[');
-	if (!w->p || walk_take(w, ']'))
-		return;
-	for (;;) {
-		cJSON *item = walk_value(w);
-		if (!item)
-			return;
-		cb(ctx, item);
-		cJSON_Delete(item);
-		if (!walk_take(w, ','))
-			break;
-	}
-	walk_expect(w, ']');
-}
-
-/*
- * Walks a top-level object: member's array streams through cb, other
- * members are parsed and dropped. 0 member missing, 1 an array, -1 another type.
- */
-static int walk_object(struct json_walk *w, const char *member, void (*cb)(void *ctx, const cJSON *item),
-		       void *ctx)
-{
-	int found = 0;
-	walk_expect(w, '{');
-	if (!w->p || walk_take(w, '}'))
-		return 0;
-	do {
-		const char *at = w->p;
-		cJSON *key = walk_value(w);
-		int hit = cJSON_IsString(key) && !found && strcmp(key->valuestring, member) == 0;
-		if (key && !cJSON_IsString(key))
-			walk_fail(w, at);
-		cJSON_Delete(key);
-		walk_expect(w, ':');
-		if (!w->p)
-			break;
-		if (hit && walk_ws(w) && *w->p == '[') {
-			found = 1;
-			walk_array(w, cb, ctx);
-		} else {
-			found = hit ? -1 : found;
-			cJSON_Delete(walk_value(w));
-		}
-	} while (w->p && walk_take(w, ','));
-	walk_expect(w, '}');
-	return found;
-}
-
 enum perr collect_get_json_each(struct collect *c, const struct fetch_target *t, const char *path,
 				const char *member, void (*cb)(void *ctx, const cJSON *item), void *ctx,
 				char *msg, size_t msglen)
 {
 	const struct fetch_resp *r;
+	char why[200];
 	enum perr rc = collect_get_body(c, t, path, &r, msg, msglen);
 	if (rc != PE_OK)
 		return rc;
-	struct json_walk w = {r->body.data, r->body.data + r->body.len, NULL};
-	int found = 1;
-	if (walk_ws(&w) && *w.p == '[') /* a bare array (pvesh) */
-		walk_array(&w, cb, ctx);
-	else
-		found = walk_object(&w, member, cb, ctx);
-	if (walk_ws(&w)) /* bytes after the document */
-		walk_fail(&w, w.p);
-	if (!w.p) {
-		snprintf(msg, msglen, "GET %s: invalid or truncated JSON near byte %zu of %zu", path,
-			 (size_t)(w.bad - r->body.data), r->body.len);
-		return PE_PARSE;
-	}
-	if (found != 1) {
-		snprintf(msg, msglen, "GET %s: %s %s", path, found ? "not an array:" : "answer has no member",
-			 member);
-		return PE_PARSE;
-	}
-	return PE_OK;
+	rc = jsonwalk_each(r->body.data, r->body.len, member, cb, ctx, why, sizeof(why));
+	if (rc != PE_OK)
+		snprintf(msg, msglen, "GET %s: %s", path, why);
+	return rc;
 }
 
 /* ---------- running the tasks ---------- */
