@@ -255,31 +255,19 @@ static struct cache_entry *cache_lookup_locked(struct scrape_state *st, const ch
 	return e;
 }
 
-/* A background fetch: owns copies of everything it needs, outlives any scrape. */
+/* A background fetch: owns copies of everything it needs (the auth header wiped at the end), outlives any scrape. */
 struct fetch_job {
 	struct scrape_state *st;
 	struct cache_entry *entry; /* kept alive: the sweep skips in-flight entries */
-	struct fetch_target t;
-	char *strs[6];
+	struct fetch_target *t;
 	char *path;
 };
 
 static void fetch_job_free(struct fetch_job *j)
 {
-	for (size_t i = 0; i < 6; i++)
-		free(j->strs[i]);
+	fetch_target_free(j->t);
 	free(j->path);
 	free(j);
-}
-
-static const char *job_dup(struct fetch_job *j, size_t i, const char *s, int *ok)
-{
-	if (!s)
-		return NULL;
-	j->strs[i] = strdup(s);
-	if (!j->strs[i])
-		*ok = 0;
-	return j->strs[i];
 }
 
 static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_entry *e,
@@ -288,17 +276,11 @@ static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_ent
 	struct fetch_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
-	int ok = 1;
 	j->st = st;
 	j->entry = e;
-	j->t = *t;
-	j->t.base_url = job_dup(j, 0, t->base_url, &ok);
-	j->t.unix_socket = job_dup(j, 1, t->unix_socket, &ok);
-	j->t.ca_file = job_dup(j, 2, t->ca_file, &ok);
-	j->t.fingerprint = job_dup(j, 3, t->fingerprint, &ok);
-	j->t.auth_header = job_dup(j, 4, t->auth_header, &ok);
+	j->t = fetch_target_new(t);
 	j->path = strdup(path);
-	if (!ok || !j->path) {
+	if (!j->t || !j->path) {
 		fetch_job_free(j);
 		return NULL;
 	}
@@ -313,7 +295,7 @@ static void *fetch_job_run(void *arg)
 	enum perr rc = PE_NOMEM;
 	if (cr) {
 		fetch_resp_init(&cr->r);
-		rc = st->transport(st->transport_ctx, &j->t, "GET", j->path, NULL, 0, &cr->r);
+		rc = st->transport(st->transport_ctx, j->t, "GET", j->path, NULL, 0, &cr->r);
 	}
 	pthread_mutex_lock(&st->lock);
 	struct cache_entry *e = j->entry;

@@ -350,6 +350,8 @@ def parse_args(argv):
     p.add_argument("--workflows", type=int, default=5000, help="bench: n8n workflows")
     p.add_argument("--pbs-groups", type=int, default=2000, help="bench: PBS backup groups")
     p.add_argument("--pbs-snapshots", type=int, default=30, help="bench: snapshots per PBS group")
+    p.add_argument("--job-vmid-list", action="store_true",
+                   help="bench: the backup job lists every guest in vmid instead of all=1")
     p.add_argument("--task-seconds", type=float, default=3.0, help="how long a vzdump task runs")
     p.add_argument("--restore-seconds", type=float, default=2.0, help="how long a restore task runs")
     p.add_argument("--boot-seconds", type=float, default=1.0,
