@@ -22,7 +22,8 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 
 MAINS    := exporter/main.c exporter/ctl.c
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard exporter/*.c))
-LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o) $(B)/obj/runbook_data.o
+RUNBOOKS := $(sort $(wildcard docs/runbooks/*.md))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BINS     := $(B)/persistence_exporter $(B)/persistencectl
@@ -36,6 +37,13 @@ deps:
 
 $(B)/obj/%.o: exporter/%.c exporter/*.h | $(B)/obj
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The runbooks are compiled in (served at /runbooks/<Alert>): no install path to get wrong.
+$(B)/gen/runbook_data.c: tools/embed_runbooks.py $(RUNBOOKS) | $(B)/gen
+	python3 tools/embed_runbooks.py $@ $(RUNBOOKS)
+
+$(B)/obj/runbook_data.o: $(B)/gen/runbook_data.c exporter/runbook.h | $(B)/obj
+	$(CC) $(CFLAGS_ALL) -Iexporter -c -o $@ $<
 
 $(B)/libpe.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -57,7 +65,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libpe.a | $(B)/tests
 $(FUSEFS): tests/fuse/hangfs.c | $(B)/tests
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $$(pkg-config --cflags fuse3) -o $@ $< $$(pkg-config --libs fuse3) -lpthread
 
-$(B)/obj $(B)/tests:
+$(B)/obj $(B)/tests $(B)/gen:
 	mkdir -p $@
 
 # Unit tests (Check). CK_FORK=no keeps LeakSanitizer meaningful under `make asan`.

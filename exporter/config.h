@@ -12,6 +12,13 @@ struct config_tls {
 	int insecure_skip_verify;
 };
 
+/* An accepted state (config pve[].exempt): a guest that needs no backup, a storage off on purpose. */
+struct config_exempt {
+	long vmid; /* the guest; -1 when this exempts a storage */
+	char *storage; /* the storage; NULL when this exempts a guest */
+	char *reason; /* required: why the state is accepted */
+};
+
 struct config_pve {
 	char *name;
 	char *url; /* as configured, without /api2/json */
@@ -23,6 +30,8 @@ struct config_pve {
 	double timeout; /* seconds, default 10 */
 	int local; /* 1: the exporter runs on a node of this cluster */
 	char *local_node; /* optional node name for local metrics; default: hostname */
+	struct config_exempt *exempt;
+	size_t nexempt;
 };
 
 struct config_mount {
