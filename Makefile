@@ -20,14 +20,19 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(EXTRA_CFLAGS) \
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
 
-MAINS    := exporter/main.c exporter/ctl.c
+# exporter/*.c is the daemon's library (libpe.a); exporter/ctl/ holds the persistencectl commands (libctl.a).
+MAINS    := exporter/main.c exporter/ctl/main.c
+HDRS     := $(wildcard exporter/*.h exporter/ctl/*.h)
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard exporter/*.c))
 LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o) $(B)/obj/runbook_data.o
 RUNBOOKS := $(sort $(wildcard docs/runbooks/*.md))
+CTL_SRC  := $(filter-out $(MAINS),$(wildcard exporter/ctl/*.c))
+CTL_OBJ  := $(CTL_SRC:exporter/%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BINS     := $(B)/persistence_exporter $(B)/persistencectl
 FUSEFS   := $(B)/tests/hangfs
+INC      := -Iexporter -Iexporter/ctl
 
 .PHONY: all deps test unit integration rules asan valgrind lint format run bench soak fuzz fuzz-replay install clean
 all: $(BINS)
@@ -35,37 +40,37 @@ all: $(BINS)
 deps:
 	@./deploy/install-deps.sh
 
-$(B)/obj/%.o: exporter/%.c exporter/*.h | $(B)/obj
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+$(B)/obj/%.o: exporter/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(INC) -c -o $@ $<
 
 # The runbooks are compiled in (served at /runbooks/<Alert>): no install path to get wrong.
 $(B)/gen/runbook_data.c: tools/embed_runbooks.py $(RUNBOOKS) | $(B)/gen
 	python3 tools/embed_runbooks.py $@ $(RUNBOOKS)
 
-$(B)/obj/runbook_data.o: $(B)/gen/runbook_data.c exporter/runbook.h | $(B)/obj
+$(B)/obj/runbook_data.o: $(B)/gen/runbook_data.c exporter/runbook.h
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Iexporter -c -o $@ $<
 
 $(B)/libpe.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
+$(B)/libctl.a: $(CTL_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
 $(B)/persistence_exporter: $(B)/obj/main.o $(B)/libpe.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(B)/persistencectl: $(B)/obj/ctl.o $(B)/libpe.a
+$(B)/persistencectl: $(B)/obj/ctl/main.o $(B)/libctl.a $(B)/libpe.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-$(B)/obj/main.o: exporter/main.c exporter/*.h | $(B)/obj
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
-$(B)/obj/ctl.o: exporter/ctl.c exporter/*.h | $(B)/obj
-	$(CC) $(CFLAGS_ALL) -c -o $@ $<
-
-$(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libpe.a | $(B)/tests
-	$(CC) $(CFLAGS_ALL) -Iexporter -o $@ $< $(B)/libpe.a $(LDLIBS_ALL) $(CHECK_LIBS)
+$(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libctl.a $(B)/libpe.a | $(B)/tests
+	$(CC) $(CFLAGS_ALL) $(INC) -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL) $(CHECK_LIBS)
 
 $(FUSEFS): tests/fuse/hangfs.c | $(B)/tests
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $$(pkg-config --cflags fuse3) -o $@ $< $$(pkg-config --libs fuse3) -lpthread
 
-$(B)/obj $(B)/tests $(B)/gen:
+$(B)/tests $(B)/gen:
 	mkdir -p $@
 
 # Unit tests (Check). CK_FORK=no keeps LeakSanitizer meaningful under `make asan`.
@@ -89,9 +94,9 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 30
 ASAN_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.h $(B)/libpe.a
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(B)/libpe.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(FUZZ_LINK) -Iexporter -Itests/fuzz -o $@ $< $(B)/libpe.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(FUZZ_LINK) $(INC) -Itests/fuzz -o $@ $< $(B)/libpe.a $(LDLIBS_ALL)
 
 fuzz-replay:
 	$(MAKE) B=build/asan OPT="$(ASAN_OPT)" $(FUZZ_NAMES:%=build/asan/fuzz/fuzz_%)
@@ -112,7 +117,7 @@ rules:
 	bash tests/rules/run.sh
 
 format:
-	clang-format -i exporter/*.[ch] tests/unit/*.[ch] tests/fuse/*.c
+	clang-format -i exporter/*.[ch] exporter/*/*.[ch] tests/unit/*.[ch] tests/fuse/*.c
 
 test: deps
 	$(MAKE) all

@@ -15,7 +15,7 @@
 #include "mountinfo.h"
 #include "probe.h"
 #include "scrape.h"
-#include "vzdump_name.h"
+#include "archive_name.h"
 
 #define MOUNTINFO_MAX_BYTES (8u << 20)
 #define MOUNT_PARTIAL_AGE 86400.0 /* a *.dat / *.tmp older than this is a leftover */
@@ -57,10 +57,10 @@ static const struct expfmt_desc d_partial = {
 
 struct mount_group {
 	long vmid;
-	enum vzdump_guest guest;
+	enum archive_guest guest;
 	long count;
-	int64_t newest_key; /* vzdump_time_key() of the newest archive */
-	struct vzdump_time newest;
+	int64_t newest_key; /* archive_time_key() of the newest archive */
+	struct archive_time newest;
 	double newest_size; /* -1 until the newest archive is stat'ed */
 	char newest_name[MOUNT_NAME_MAX]; /* set while newest_size is -1 */
 };
@@ -136,7 +136,7 @@ static void mount_write_probe(struct mount_job *j)
 }
 
 /* Binary search for (vmid, guest); returns the insertion index and sets *found. */
-static size_t mount_group_find(const struct mount_job *j, long vmid, enum vzdump_guest g, int *found)
+static size_t mount_group_find(const struct mount_job *j, long vmid, enum archive_guest g, int *found)
 {
 	size_t lo = 0, hi = j->ngroups;
 	while (lo < hi) {
@@ -152,7 +152,7 @@ static size_t mount_group_find(const struct mount_job *j, long vmid, enum vzdump
 }
 
 /* Counts one archive; size < 0 means "not stat'ed yet" and keeps the name for mount_scan_sizes(). */
-static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, const char *name, double size)
+static void mount_group_add(struct mount_job *j, const struct archive_name *n, const char *name, double size)
 {
 	int found;
 	size_t i = mount_group_find(j, n->vmid, n->guest, &found);
@@ -172,7 +172,7 @@ static void mount_group_add(struct mount_job *j, const struct vzdump_name *n, co
 		j->ngroups++;
 	}
 	struct mount_group *m = &j->groups[i];
-	int64_t key = vzdump_time_key(&n->t);
+	int64_t key = archive_time_key(&n->t);
 	m->count++;
 	if (key > m->newest_key) {
 		m->newest_key = key;
@@ -197,9 +197,9 @@ static int mount_has_suffix(const char *name, const char *suffix)
  */
 static void mount_scan_entry(struct mount_job *j, int dfd, const char *name, unsigned char type)
 {
-	struct vzdump_name vz;
+	struct archive_name vz;
 	struct stat st;
-	int archive = vzdump_name_parse(name, &vz) == PE_OK;
+	int archive = archive_name_parse(name, &vz) == PE_OK;
 	int dat = !archive && mount_has_suffix(name, ".dat");
 	int tmp = !archive && !dat && mount_has_suffix(name, ".tmp");
 	if (!archive && !dat && !tmp)
@@ -362,7 +362,7 @@ out:
 static void mount_emit_archives(struct collect *c, const struct config_mount *m, const struct mount_job *j)
 {
 	char msg[128], vmid[24];
-	struct vzdump_time *t = calloc(j->ngroups + 1, sizeof(*t));
+	struct archive_time *t = calloc(j->ngroups + 1, sizeof(*t));
 	int64_t *ts = calloc(j->ngroups + 1, sizeof(*ts));
 	if (!t || !ts) {
 		collect_warn(c, "dump scan lost: out of memory", "source", m->name);
@@ -370,13 +370,13 @@ static void mount_emit_archives(struct collect *c, const struct config_mount *m,
 	}
 	for (size_t i = 0; i < j->ngroups; i++)
 		t[i] = j->groups[i].newest;
-	if (vzdump_times_to_unix(m->timezone, t, j->ngroups, ts, msg, sizeof(msg)) != PE_OK) {
+	if (archive_times_to_unix(m->timezone, t, j->ngroups, ts, msg, sizeof(msg)) != PE_OK) {
 		collect_warn(c, "archive times not converted", "source", m->name, "err", msg);
 		goto out;
 	}
 	for (size_t i = 0; i < j->ngroups; i++) {
 		const struct mount_group *g = &j->groups[i];
-		const char *gt = vzdump_guest_str(g->guest);
+		const char *gt = archive_guest_str(g->guest);
 		char key[48];
 		double prev;
 		snprintf(vmid, sizeof(vmid), "%ld", g->vmid);

@@ -9,6 +9,7 @@
 #include "cJSON.h"
 #include "log.h"
 #include "pve.h"
+#include "pve_client.h"
 
 #define PVE_NO_EVIDENCE_WINDOW (7 * 86400.0) /* look-back when a job has no run evidence */
 /* Response cap for storage content listings (~180 bytes an archive: over a million of them). */
@@ -90,8 +91,8 @@ struct pve_jobnode {
 
 struct pve_ctx {
 	struct collect *c;
-	struct fetch_target t;
-	char *base_url, *auth;
+	struct pve_client *pc;
+	const struct fetch_target *t; /* the read token's, owned by pc */
 	const cJSON *nodes, *vms, *jobs; /* jobs NULL: not readable */
 	struct pve_node *node;
 	size_t nnode;
@@ -118,36 +119,19 @@ static const char *pve_source_name(const struct config *cfg, size_t i)
 
 static enum perr pve_ctx_init(struct pve_ctx *x, struct collect *c)
 {
-	const struct config_pve *p = &c->cfg->pve[c->index];
-	struct buf b;
+	enum perr e;
 
 	memset(x, 0, sizeof(*x));
 	x->c = c;
-	buf_init(&b, 0);
-	buf_addf(&b, "%s/api2/json", p->url);
-	x->base_url = buf_steal(&b, NULL);
-	buf_init(&b, 0);
-	buf_addf(&b, "Authorization: PVEAPIToken=%s=%s", p->token_id ? p->token_id : "",
-		 p->token_secret ? p->token_secret : "");
-	x->auth = buf_steal(&b, NULL);
-	if (!x->base_url || !x->auth)
-		return PE_NOMEM;
-	x->t.base_url = x->base_url;
-	x->t.auth_header = x->auth;
-	x->t.ca_file = p->tls.ca_file;
-	x->t.fingerprint = p->tls.fingerprint;
-	x->t.insecure = p->tls.insecure_skip_verify;
-	x->t.timeout = p->timeout > 0 ? p->timeout : 10;
+	if ((e = pve_client_new(&c->cfg->pve[c->index], &x->pc)) != PE_OK)
+		return e;
+	x->t = pve_client_target(x->pc, PVE_TOKEN_READ);
 	return PE_OK;
 }
 
 static void pve_ctx_free(struct pve_ctx *x)
 {
-	free(x->base_url);
-	if (x->auth) {
-		memset(x->auth, 0, strlen(x->auth));
-		free(x->auth);
-	}
+	pve_client_free(x->pc);
 	free(x->node);
 	free(x->guest);
 	free(x->shared_done);
@@ -161,7 +145,7 @@ static void pve_ctx_free(struct pve_ctx *x)
 static enum perr pve_get(struct pve_ctx *x, const char *path, const cJSON **data, char *msg, size_t n)
 {
 	cJSON *doc = NULL;
-	enum perr e = collect_get_json(x->c, &x->t, path, &doc, msg, n);
+	enum perr e = collect_get_json(x->c, x->t, path, &doc, msg, n);
 
 	*data = NULL;
 	if (e == PE_AUTH) {
@@ -296,26 +280,6 @@ fail:
 	return e;
 }
 
-/* "/nodes/<node><rest>[<storage><tail>]" with the names percent-encoded; NULL on allocation failure. */
-static char *pve_node_path(const char *node, const char *rest, const char *storage, const char *tail)
-{
-	struct buf b;
-
-	buf_init(&b, 4096);
-	buf_adds(&b, "/nodes/");
-	fetch_urlencode(&b, node);
-	buf_adds(&b, rest);
-	if (storage) {
-		fetch_urlencode(&b, storage);
-		buf_adds(&b, tail);
-	}
-	if (buf_err(&b) != PE_OK) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_steal(&b, NULL);
-}
-
 /* One node-scoped GET: failures cost only this node's data. PE_AUTH and PE_NOMEM stop the task. */
 static enum perr pve_node_get(struct pve_ctx *x, const char *node, const char *rest, int want_obj,
 			      const char *priv, const cJSON **data)
@@ -447,7 +411,7 @@ static void pve_add_archives(struct pve_ctx *x, const struct pve_listing *l)
 static enum perr pve_get_listing(struct pve_ctx *x, const char *path, struct pve_listing *l, char *msg,
 				 size_t n)
 {
-	struct fetch_target t = x->t;
+	struct fetch_target t = *x->t;
 	enum perr e;
 
 	t.max_body = PVE_LISTING_MAX_BODY;

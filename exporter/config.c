@@ -1,6 +1,7 @@
 /* config.c - YAML -> struct config / struct web_config with file:line:col errors; the only libyaml user. */
 #include "config.h"
 #include "log.h"
+#include "secret.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -645,7 +646,7 @@ static void set_secret_file(struct cfg_ctx *ctx, yaml_node_t *v, const char *pat
 	if (cfg_store_secret(ctx, v, path, secret, len, origin, dst) == 0 && (mode & S_IROTH))
 		log_warn("secret file is readable by other users; chmod o-r", "file", file, "key", path);
 out:
-	explicit_bzero(secret, sizeof(secret));
+	secret_wipe(secret, sizeof(secret));
 	free(file);
 }
 
@@ -669,8 +670,7 @@ static void set_secret_inline(struct cfg_ctx *ctx, yaml_node_t *v, const char *p
 		log_warn("inline secret in the configuration; prefer a *_file key", "file", ctx->file, "at",
 			 at, "key", path);
 	}
-	explicit_bzero(s, len);
-	free(s);
+	secret_free(s);
 }
 
 /* A file read at load time (CA bundle, certificate): must be a readable regular file. */
@@ -793,7 +793,7 @@ static const struct cfg_key pve_keys[] = {
 static void pve_init(void *elem)
 {
 	struct config_pve *p = elem;
-	p->timeout = 10;
+	p->timeout = CONFIG_PVE_TIMEOUT;
 }
 
 /* The action token is optional, but its id and its secret come together. */
@@ -1120,11 +1120,11 @@ static void cfg_ctx_close(struct cfg_ctx *ctx)
 		/* scalars may hold inline secrets: wipe them before libyaml frees them */
 		for (yaml_node_t *n = ctx->doc.nodes.start; n < ctx->doc.nodes.top; n++)
 			if (n->type == YAML_SCALAR_NODE)
-				explicit_bzero(n->data.scalar.value, n->data.scalar.length);
+				secret_wipe(n->data.scalar.value, n->data.scalar.length);
 		yaml_document_delete(&ctx->doc);
 	}
 	if (ctx->text)
-		explicit_bzero(ctx->text, ctx->textlen);
+		secret_wipe(ctx->text, ctx->textlen);
 	free(ctx->text);
 	free(ctx->dir);
 	for (size_t i = 0; i < ctx->nerrs; i++)
@@ -1246,14 +1246,6 @@ out:
 
 /* ---- lifetime and lookups ---- */
 
-static void cfg_free_secret(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 static void cfg_free_tls(struct config_tls *t)
 {
 	free(t->ca_file);
@@ -1267,9 +1259,9 @@ static void cfg_free_sources(struct config *c)
 		free(p->name);
 		free(p->url);
 		free(p->token_id);
-		cfg_free_secret(p->token_secret);
+		secret_free(p->token_secret);
 		free(p->action_token_id);
-		cfg_free_secret(p->action_token_secret);
+		secret_free(p->action_token_secret);
 		cfg_free_tls(&p->tls);
 		free(p->local_node);
 		for (size_t k = 0; k < p->nexempt; k++) {
@@ -1290,7 +1282,7 @@ static void cfg_free_sources(struct config *c)
 		struct config_n8n *n = &c->n8n[i];
 		free(n->name);
 		free(n->url);
-		cfg_free_secret(n->api_key);
+		secret_free(n->api_key);
 		free(n->snapshots);
 		cfg_free_tls(&n->tls);
 	}

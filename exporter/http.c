@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "runbook.h"
+#include "secret.h"
 
 #define HTTP_REALM "persistence_exporter"
 #define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -115,14 +116,6 @@ static enum perr http_read_file(const char *path, char **out, char *msg, size_t 
 out:
 	fclose(f);
 	return e;
-}
-
-static void http_free_secret(char *p)
-{
-	if (!p)
-		return;
-	explicit_bzero(p, strlen(p));
-	free(p);
 }
 
 /* ---- request parsing ---- */
@@ -564,7 +557,7 @@ static int http_bcrypt_ok(const char *password, const char *hash)
 		return 0;
 	const char *got = crypt_r(password, hash, cd);
 	int ok = got && got[0] == '$' && http_ct_equal(got, hash);
-	explicit_bzero(cd, sizeof *cd);
+	secret_wipe(cd, sizeof *cd);
 	free(cd);
 	return ok;
 }
@@ -576,7 +569,7 @@ static void http_fast_hash(const struct http_server *s, const char *password, ch
 	const char *h = cd ? crypt_r(password, s->cache_salt, cd) : NULL;
 	snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h && h[0] == '$' ? h : "!");
 	if (cd)
-		explicit_bzero(cd, sizeof *cd);
+		secret_wipe(cd, sizeof *cd);
 	free(cd);
 }
 
@@ -620,7 +613,7 @@ static int http_auth_ok(struct http_server *s, struct MHD_Connection *c)
 			idx = i;
 	int ok = http_password_ok(s, idx, pass ? pass : "") && user;
 	if (pass) {
-		explicit_bzero(pass, strlen(pass));
+		secret_wipe(pass, strlen(pass));
 		MHD_free(pass);
 	}
 	if (user)
@@ -934,7 +927,7 @@ struct http_tls {
 static void http_tls_clear(struct http_tls *t)
 {
 	free(t->cert);
-	http_free_secret(t->key);
+	secret_free(t->key);
 	free(t->ca);
 	memset(t, 0, sizeof *t);
 }
@@ -1105,7 +1098,7 @@ void http_stop(struct http_server *s)
 		MHD_stop_daemon(s->daemon);
 	for (size_t i = 0; i < s->nusers; i++) {
 		free(s->users[i].name);
-		http_free_secret(s->users[i].bcrypt_hash);
+		secret_free(s->users[i].bcrypt_hash);
 	}
 	free(s->users);
 	free(s->cached);

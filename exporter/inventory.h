@@ -1,4 +1,4 @@
-/* inventory.h - the backup inventory report: what the inventory collector judged, for the status page. */
+/* inventory.h - the backup inventory report that the inventory collector builds for the status page. */
 #ifndef PE_INVENTORY_H
 #define PE_INVENTORY_H
 
@@ -54,6 +54,8 @@ struct inventory_report {
 #define INVENTORY_ATTACHMENT "inventory"
 
 void inventory_report_free(void *report); /* takes NULL */
+/* Frees the strings of one guest entry (not the entry itself). */
+void inventory_guest_clear(struct inventory_guest *g);
 const char *inventory_state_str(enum inventory_state s); /* "OK", "DEGRADED", "UNKNOWN" */
 /* "18/20 OK, 2 degraded" (", 1 unknown" appended when some are unknown). */
 void inventory_summary(const struct inventory_report *r, char *out, size_t n);

@@ -3,6 +3,7 @@
 #include "version.h"
 #include "collector.h"
 #include "exempt.h"
+#include "jsonwalk.h"
 #include "lastknown.h"
 #include "log.h"
 #include "probe.h"
@@ -268,31 +269,19 @@ static struct cache_entry *cache_lookup_locked(struct scrape_state *st, const ch
 	return e;
 }
 
-/* A background fetch: owns copies of everything it needs, outlives any scrape. */
+/* A background fetch: owns copies of everything it needs (the auth header wiped at the end), outlives any scrape. */
 struct fetch_job {
 	struct scrape_state *st;
 	struct cache_entry *entry; /* kept alive: the sweep skips in-flight entries */
-	struct fetch_target t;
-	char *strs[6];
+	struct fetch_target *t;
 	char *path;
 };
 
 static void fetch_job_free(struct fetch_job *j)
 {
-	for (size_t i = 0; i < 6; i++)
-		free(j->strs[i]);
+	fetch_target_free(j->t);
 	free(j->path);
 	free(j);
-}
-
-static const char *job_dup(struct fetch_job *j, size_t i, const char *s, int *ok)
-{
-	if (!s)
-		return NULL;
-	j->strs[i] = strdup(s);
-	if (!j->strs[i])
-		*ok = 0;
-	return j->strs[i];
 }
 
 static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_entry *e,
@@ -301,17 +290,11 @@ static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_ent
 	struct fetch_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
-	int ok = 1;
 	j->st = st;
 	j->entry = e;
-	j->t = *t;
-	j->t.base_url = job_dup(j, 0, t->base_url, &ok);
-	j->t.unix_socket = job_dup(j, 1, t->unix_socket, &ok);
-	j->t.ca_file = job_dup(j, 2, t->ca_file, &ok);
-	j->t.fingerprint = job_dup(j, 3, t->fingerprint, &ok);
-	j->t.auth_header = job_dup(j, 4, t->auth_header, &ok);
+	j->t = fetch_target_new(t);
 	j->path = strdup(path);
-	if (!ok || !j->path) {
+	if (!j->t || !j->path) {
 		fetch_job_free(j);
 		return NULL;
 	}
@@ -326,7 +309,7 @@ static void *fetch_job_run(void *arg)
 	enum perr rc = PE_NOMEM;
 	if (cr) {
 		fetch_resp_init(&cr->r);
-		rc = st->transport(st->transport_ctx, &j->t, "GET", j->path, NULL, 0, &cr->r);
+		rc = st->transport(st->transport_ctx, j->t, "GET", j->path, NULL, 0, &cr->r);
 	}
 	pthread_mutex_lock(&st->lock);
 	struct cache_entry *e = j->entry;
@@ -1176,140 +1159,19 @@ enum perr collect_get_json(struct collect *c, const struct fetch_target *t, cons
 	return PE_OK;
 }
 
-/* ---------- a JSON array member, one element at a time ---------- */
-
-/* Cursor over a body for collect_get_json_each(); p is NULL after an error, bad where it was. */
-struct json_walk {
-	const char *p, *end, *bad;
-};
-
-static void walk_fail(struct json_walk *w, const char *at)
-{
-	if (w->p)
-		w->bad = at;
-	w->p = NULL;
-}
-
-/* Skips white space; 1 when a byte follows. */
-static int walk_ws(struct json_walk *w)
-{
-	if (!w->p)
-		return 0;
-	while (w->p < w->end && (*w->p == ' ' || *w->p == '\t' || *w->p == '\r' || *w->p == '\n'))
-		w->p++;
-	return w->p < w->end;
-}
-
-/* 1 when the next non-blank byte is ch; consumed then. */
-static int walk_take(struct json_walk *w, char ch)
-{
-	if (!walk_ws(w) || *w->p != ch)
-		return 0;
-	w->p++;
-	return 1;
-}
-
-/* Consumes ch after optional white space; the walk fails when it is not there. */
-static void walk_expect(struct json_walk *w, char ch)
-{
-	if (w->p && !walk_take(w, ch))
-		walk_fail(w, w->p);
-}
-
-/* Parses one JSON value at the cursor; NULL (and the walk failed) when it is not one. */
-static cJSON *walk_value(struct json_walk *w)
-{
-	const char *stop = NULL;
-	if (!walk_ws(w)) {
-		walk_fail(w, w->p);
-		return NULL;
-	}
-	cJSON *v = cJSON_ParseWithLengthOpts(w->p, (size_t)(w->end - w->p), &stop, 0);
-	if (!v)
-		walk_fail(w, stop ? stop : w->p);
-	else
-		w->p = stop;
-	return v;
-}
-
-/* Walks the array at the cursor, handing each element to cb. */
-static void walk_array(struct json_walk *w, void (*cb)(void *ctx, const cJSON *item), void *ctx)
-{
-	walk_expect(w, '[');
-	if (!w->p || walk_take(w, ']'))
-		return;
-	for (;;) {
-		cJSON *item = walk_value(w);
-		if (!item)
-			return;
-		cb(ctx, item);
-		cJSON_Delete(item);
-		if (!walk_take(w, ','))
-			break;
-	}
-	walk_expect(w, ']');
-}
-
-/*
- * Walks a top-level object: member's array streams through cb, other
- * members are parsed and dropped. 0 member missing, 1 an array, -1 another type.
- */
-static int walk_object(struct json_walk *w, const char *member, void (*cb)(void *ctx, const cJSON *item),
-		       void *ctx)
-{
-	int found = 0;
-	walk_expect(w, '{');
-	if (!w->p || walk_take(w, '}'))
-		return 0;
-	do {
-		const char *at = w->p;
-		cJSON *key = walk_value(w);
-		int hit = cJSON_IsString(key) && !found && strcmp(key->valuestring, member) == 0;
-		if (key && !cJSON_IsString(key))
-			walk_fail(w, at);
-		cJSON_Delete(key);
-		walk_expect(w, ':');
-		if (!w->p)
-			break;
-		if (hit && walk_ws(w) && *w->p == '[') {
-			found = 1;
-			walk_array(w, cb, ctx);
-		} else {
-			found = hit ? -1 : found;
-			cJSON_Delete(walk_value(w));
-		}
-	} while (w->p && walk_take(w, ','));
-	walk_expect(w, '}');
-	return found;
-}
-
 enum perr collect_get_json_each(struct collect *c, const struct fetch_target *t, const char *path,
 				const char *member, void (*cb)(void *ctx, const cJSON *item), void *ctx,
 				char *msg, size_t msglen)
 {
 	const struct fetch_resp *r;
+	char why[200];
 	enum perr rc = collect_get_body(c, t, path, &r, msg, msglen);
 	if (rc != PE_OK)
 		return rc;
-	struct json_walk w = {r->body.data, r->body.data + r->body.len, NULL};
-	int found = 1;
-	if (walk_ws(&w) && *w.p == '[') /* a bare array (pvesh) */
-		walk_array(&w, cb, ctx);
-	else
-		found = walk_object(&w, member, cb, ctx);
-	if (walk_ws(&w)) /* bytes after the document */
-		walk_fail(&w, w.p);
-	if (!w.p) {
-		snprintf(msg, msglen, "GET %s: invalid or truncated JSON near byte %zu of %zu", path,
-			 (size_t)(w.bad - r->body.data), r->body.len);
-		return PE_PARSE;
-	}
-	if (found != 1) {
-		snprintf(msg, msglen, "GET %s: %s %s", path, found ? "not an array:" : "answer has no member",
-			 member);
-		return PE_PARSE;
-	}
-	return PE_OK;
+	rc = jsonwalk_each(r->body.data, r->body.len, member, cb, ctx, why, sizeof(why));
+	if (rc != PE_OK)
+		snprintf(msg, msglen, "GET %s: %s", path, why);
+	return rc;
 }
 
 /* ---------- running the tasks ---------- */

@@ -4,7 +4,7 @@ set -u
 cd "$(dirname "$0")/.."
 fail=0
 
-files=$(ls exporter/*.c exporter/*.h tests/unit/*.c tests/unit/*.h tests/fuse/*.c 2>/dev/null)
+files=$(ls exporter/*.c exporter/*.h exporter/*/*.c exporter/*/*.h tests/unit/*.c tests/unit/*.h tests/fuse/*.c 2>/dev/null)
 if ! command -v clang-format >/dev/null; then
 	echo "lint: clang-format is missing (run deploy/install-deps.sh)" >&2
 	exit 1
@@ -18,7 +18,7 @@ rm -f /tmp/pe-lint.$$
 
 # Banned: unbounded or error-blind libc calls.
 banned='\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|atof|strtok|gets|strncpy)[[:space:]]*\('
-if grep -nE "$banned" exporter/*.c exporter/*.h; then
+if grep -nE "$banned" exporter/*.c exporter/*.h exporter/*/*.c exporter/*/*.h; then
 	echo "lint: banned function used (see above)" >&2
 	fail=1
 fi

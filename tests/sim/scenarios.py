@@ -235,6 +235,9 @@ def build_bench(now, opts):
                               "total": 100 * TiB, "used": 40 * TiB}}
     jobs = [{"id": "backup-bench", "type": "vzdump", "schedule": "02:00", "enabled": 1,
              "storage": "bench-nfs", "all": 1, "mode": "snapshot", "compress": "zstd"}]
+    if opts.job_vmid_list:  # the job names every guest in its vmid list instead of all=1
+        del jobs[0]["all"]
+        jobs[0]["vmid"] = ",".join(str(g["vmid"]) for g in guests)
     c = pve.Cluster("bench", nodes, guests, storages, jobs, PVE9, now, seed=5,
                     task_seconds=opts.task_seconds)
     daily_runs(c, "backup-bench", 6 * HOUR, opts.archives_per_guest, now)

@@ -16,11 +16,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import calevent  # noqa: E402
+import pve_drill  # noqa: E402
 
 READ = {"home": "PVEAPIToken=monitor@pve!exporter=sim-read-secret-home",
         "shop": "PVEAPIToken=monitor@pve!exporter=sim-read-secret-shop",
         "bench": "PVEAPIToken=monitor@pve!exporter=sim-read-secret-bench"}
 ACTION = {"home": "PVEAPIToken=ops@pve!actions=sim-action-secret-home"}
+DRILL = {"home": "PVEAPIToken=drill@pve!drill=sim-drill-secret-home",
+         "shop": "PVEAPIToken=drill@pve!drill=sim-drill-secret-shop"}
 N8N_KEY = {"X-N8N-API-KEY": "sim-n8n-key-app"}
 DAY = 86400
 
@@ -559,6 +562,202 @@ class FaultTest(unittest.TestCase):
             else:
                 self.assertEqual(st["exitstatus"], "OK")
         self.assertEqual(self.sim.request("DELETE", "/_sim/task-result")[0], 200)
+
+
+class RestoreSideTest(unittest.TestCase):
+    """nextid, restore (qemu, LXC, PBS), config edits, start/resume/stop, agent ping, destroy, knobs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess("--scenario", "incident", "--fast-401", "--restore-seconds", "0.3",
+                             "--boot-seconds", "0.3")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})
+        self.sim.request("POST", "/_sim/stats/reset")
+
+    def call(self, method, sub, form=None, cluster="home", token=None, ok=True):
+        status, _, _, body = self.sim.pve(cluster, sub, token=token or DRILL[cluster], method=method, form=form)
+        doc = json.loads(body) if body else None
+        if ok:
+            self.assertEqual(status, 200, (method, sub, body))
+            return doc["data"]
+        return status, doc
+
+    def wait(self, node, upid, cluster="home"):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st = self.call("GET", "/nodes/%s/tasks/%s/status" % (node, upid), cluster=cluster)
+            if st["status"] == "stopped":
+                return st["exitstatus"]
+            time.sleep(0.05)
+        self.fail("task %s did not end" % upid)
+
+    def newest(self, cluster, node, sid, vmid):
+        items = self.sim.pve_data(cluster, "/nodes/%s/storage/%s/content?content=backup&vmid=%d" % (node, sid, vmid))
+        return max(items, key=lambda a: a["ctime"])["volid"]
+
+    def report(self, cluster="home"):
+        return json.loads(self.sim.request("GET", "/_sim/drill?cluster=" + cluster)[3])
+
+    def restore_qemu(self, vmid=9900, **extra):
+        form = {"vmid": str(vmid), "archive": self.newest("home", "pve1", "synology-backups", 100),
+                "storage": "local-lvm", "pool": "drill", "unique": "1", "onboot": "0"}
+        form.update(extra)
+        return self.call("POST", "/nodes/pve1/qemu", form)
+
+    def test_nextid(self):
+        self.assertEqual(self.call("GET", "/cluster/nextid?vmid=9900"), "9900")
+        status, doc = self.call("GET", "/cluster/nextid?vmid=100", ok=False)
+        self.assertEqual((status, doc["errors"]), (400, {"vmid": "VM 100 already exists"}))
+        self.assertEqual(self.call("GET", "/cluster/nextid"), "101")
+
+    def test_qemu_restore_edit_boot_destroy(self):
+        upid = self.restore_qemu()
+        self.assertIn(":qmrestore:9900:drill@pve!drill:", upid)
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config")["lock"], "create")
+        status, doc = self.call("PUT", "/nodes/pve1/qemu/9900/config", {"onboot": "0"}, ok=False)
+        self.assertEqual((status, doc["message"]), (500, "VM is locked (create)\n"))
+        self.assertEqual(self.wait("pve1", upid), "OK")
+        conf = self.call("GET", "/nodes/pve1/qemu/9900/config")
+        self.assertNotIn("lock", conf)
+        self.assertEqual((conf["onboot"], conf["name"], conf["agent"]), ("0", "vaultwarden", "1"))
+        self.assertTrue(conf["scsi0"].startswith("local-lvm:vm-9900-disk-0"))
+        backed_up = pve_drill.backed_up_config({"vmid": 100, "type": "qemu", "name": "vaultwarden"})
+        self.assertTrue(backed_up["net0"].startswith("virtio=BC:24:11:"))
+        self.assertNotEqual(conf["net0"].split(",")[0], backed_up["net0"].split(",")[0])   # unique=1
+        vm = [g for g in self.sim.pve_data("home", "/cluster/resources?type=vm") if g["vmid"] == 9900][0]
+        self.assertEqual((vm["pool"], vm["status"]), ("drill", "stopped"))
+        status, doc = self.call("PUT", "/nodes/pve1/qemu/9900/config", {"onboot": "1", "digest": "0" * 40}, ok=False)
+        self.assertIn("detected modified configuration", doc["message"])
+        edit = {"net0": conf["net0"] + ",link_down=1", "net1": conf["net1"] + ",link_down=1", "freeze": "1",
+                "digest": conf["digest"]}
+        self.assertIsNone(self.call("PUT", "/nodes/pve1/qemu/9900/config", edit))
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/start", {})), "OK")
+        cur = self.call("GET", "/nodes/pve1/qemu/9900/status/current")
+        self.assertEqual((cur["status"], cur["qmpstatus"]), ("running", "prelaunch"))
+        status, doc = self.call("POST", "/nodes/pve1/qemu/9900/agent/ping", {}, ok=False)
+        self.assertEqual(doc["message"], "QEMU guest agent is not running\n")
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/resume", {})), "OK")
+        deadline = time.time() + 10
+        while self.call("POST", "/nodes/pve1/qemu/9900/agent/ping", {}, ok=False)[0] != 200:
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        status, doc = self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1&destroy-unreferenced-disks=1", ok=False)
+        self.assertEqual((status, doc["message"]), (500, "VM 9900 is running - destroy failed\n"))
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/stop", {})), "OK")
+        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1&destroy-unreferenced-disks=1")), "OK")
+        rep = self.report()
+        self.assertEqual((rep["scratch"], rep["violations"]), ([], []))
+        muts = json.loads(self.sim.request("GET", "/_sim/mutations")[3])
+        self.assertEqual([(m["method"], m["path"].split("/api2/json")[1]) for m in muts],
+                         [("POST", "/nodes/pve1/qemu"), ("PUT", "/nodes/pve1/qemu/9900/config"),
+                          ("PUT", "/nodes/pve1/qemu/9900/config"), ("PUT", "/nodes/pve1/qemu/9900/config"),
+                          ("POST", "/nodes/pve1/qemu/9900/status/start"),
+                          ("POST", "/nodes/pve1/qemu/9900/agent/ping"),
+                          ("POST", "/nodes/pve1/qemu/9900/status/resume")]
+                         + [("POST", "/nodes/pve1/qemu/9900/agent/ping")] * (len(muts) - 10)
+                         + [("DELETE", "/nodes/pve1/qemu/9900"), ("POST", "/nodes/pve1/qemu/9900/status/stop"),
+                            ("DELETE", "/nodes/pve1/qemu/9900")])
+        self.assertEqual(muts[0]["token"], "drill@pve!drill")
+        self.assertEqual(muts[-1]["query"], {"purge": "1", "destroy-unreferenced-disks": "1"})
+
+    def test_net_up_while_running_is_recorded(self):
+        self.assertEqual(self.wait("pve1", self.restore_qemu()), "OK")
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/start", {})), "OK")
+        rep = self.report()
+        self.assertEqual(sorted(v["net"] for v in rep["violations"]), ["net0", "net1"])
+        self.assertEqual(rep["violations"][0]["what"], "start")
+
+    def test_lxc_restore_unique_rebuilds_nets(self):
+        archive = self.newest("home", "pve2", "synology-backups", 105)
+        upid = self.call("POST", "/nodes/pve2/lxc", {"vmid": "9901", "ostemplate": archive, "restore": "1",
+                                                     "storage": "local-lvm", "pool": "drill", "unique": "1",
+                                                     "net0": "name=eth0,bridge=vmbr9,link_down=1"})
+        self.assertIn(":vzrestore:9901:", upid)
+        self.assertEqual(self.wait("pve2", upid), "OK")
+        conf = self.call("GET", "/nodes/pve2/lxc/9901/config")
+        self.assertIn("bridge=vmbr0", conf["net0"])      # the passed net0 was dropped
+        self.assertNotIn("link_down", conf["net0"])
+        self.assertEqual(conf["hostname"], "paperless")
+        edit = {"net0": conf["net0"] + ",link_down=1", "digest": conf["digest"]}
+        self.call("PUT", "/nodes/pve2/lxc/9901/config", edit)
+        self.assertEqual(self.wait("pve2", self.call("POST", "/nodes/pve2/lxc/9901/status/start", {})), "OK")
+        self.assertEqual(self.call("GET", "/nodes/pve2/lxc/9901/status/current")["status"], "running")
+        self.assertEqual(self.wait("pve2", self.call("DELETE", "/nodes/pve2/lxc/9901?force=1&purge=1")), "OK")
+        self.assertEqual(self.report(), {"scratch": [], "violations": [], "restores": [],
+                                         "agent_silent": False, "destroy_failures": 0})
+
+    def test_pbs_restore(self):
+        archive = self.newest("shop", "shop1", "shop-pbs", 200)
+        self.assertRegex(archive, r"^shop-pbs:backup/vm/200/\d{4}-\d\d-\d\dT")
+        upid = self.call("POST", "/nodes/shop1/qemu", {"vmid": "9900", "archive": archive, "storage": "local-zfs",
+                                                       "pool": "drill", "unique": "1"}, cluster="shop")
+        self.assertEqual(self.wait("shop1", upid, "shop"), "OK")
+        log = [l["t"] for l in self.call("GET", "/nodes/shop1/tasks/%s/log" % upid, cluster="shop")]
+        self.assertTrue(any("restore proxmox backup image" in l for l in log), log)
+
+    def test_failing_restore_leaves_a_stub(self):
+        self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "restores": ["fail"]})
+        upid = self.restore_qemu()
+        status = self.wait("pve1", upid)
+        self.assertIn("failed: exit code 133", status)
+        log = [l["t"] for l in self.call("GET", "/nodes/pve1/tasks/%s/log" % upid)]
+        self.assertIn("VM 9900 state is NOT cleaned up.", log[-2])
+        rep = self.report()
+        self.assertEqual([(g["vmid"], g["config"], g["pool"], g["lock"]) for g in rep["scratch"]],
+                         [(9900, {}, None, None)])
+        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1")), "OK")
+
+    def test_slow_restore_and_abort(self):
+        self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "restores": ["slow"]})
+        upid = self.restore_qemu()
+        time.sleep(0.6)
+        st = self.call("GET", "/nodes/pve1/tasks/%s/status" % upid)
+        self.assertEqual(st["status"], "running")
+        self.assertIsNone(self.call("DELETE", "/nodes/pve1/tasks/%s" % upid))
+        self.assertEqual(self.wait("pve1", upid), "received interrupt")
+        self.assertEqual([g["lock"] for g in self.report()["scratch"]], [None])
+
+    def test_agent_silent_and_destroy_failing_once(self):
+        self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "agent_silent": True,
+                                                      "destroy_failures": 1})
+        self.assertEqual(self.wait("pve1", self.restore_qemu()), "OK")
+        self.call("POST", "/nodes/pve1/qemu/9900/status/start", {})
+        time.sleep(1)
+        status, doc = self.call("POST", "/nodes/pve1/qemu/9900/agent/ping", {}, ok=False)
+        self.assertEqual(doc["message"], "QEMU guest agent is not running\n")
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/stop", {})), "OK")
+        first = self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1"))
+        self.assertIn("in use", first)
+        self.assertEqual(len(self.report()["scratch"]), 1)
+        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1")), "OK")
+        self.assertEqual(self.report()["scratch"], [])
+
+    def test_refusals(self):
+        archive = self.newest("home", "pve1", "synology-backups", 100)
+        form = {"vmid": "9900", "archive": archive, "storage": "local-lvm"}
+        self.assertEqual(self.call("POST", "/nodes/pve1/qemu", form, token=READ["home"], ok=False)[0], 403)
+        self.assertEqual(self.call("POST", "/nodes/pve1/qemu", form, token=ACTION["home"], ok=False)[0], 403)
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, pool="nope"), ok=False)
+        self.assertEqual((status, doc["message"]), (403, "pool 'nope' does not exist\n"))
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, scsi0="local-lvm:1"), ok=False)
+        self.assertEqual(doc["errors"], {"scsi0": "option conflicts with option 'archive'"})
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, vmid="100"), ok=False)
+        self.assertIn("already exists", doc["message"])
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, storage="synology-backups"), ok=False)
+        self.assertIn("does not support vm images", doc["message"])
+        # production guests are out of the drill token's reach
+        for method, sub in (("DELETE", "/nodes/pve1/qemu/100"), ("POST", "/nodes/pve1/qemu/100/status/stop"),
+                            ("PUT", "/nodes/pve1/qemu/100/config")):
+            status, doc = self.call(method, sub, {"onboot": "0"} if method == "PUT" else None, ok=False)
+            self.assertEqual(status, 403, (method, sub))
+        self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"restores": ["maybe"]})[0], 400)
+        self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"cluster": "nope"})[0], 400)
 
 
 class ScenarioSwitchTest(unittest.TestCase):

@@ -9,7 +9,7 @@
 #include "mountinfo.h"
 #include "probe.h"
 #include "testutil.h"
-#include "vzdump_name.h"
+#include "archive_name.h"
 
 static enum perr mi_line(const char *s, struct mountinfo_entry *e)
 {
@@ -142,12 +142,12 @@ START_TEST(test_vzdump_extensions)
 		"vzdump-lxc-105-2024_02_29-00_00_00.tar.gz",  "vzdump-lxc-105-2024_02_29-00_00_00.tar.lzo",
 		"vzdump-lxc-105-2024_02_29-00_00_00.tgz",     "vzdump-qemu-999999999-2000_02_29-12_30_45.vma",
 	};
-	struct vzdump_name n;
+	struct archive_name n;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(vzdump_name_parse(good[i], &n) == PE_OK, "rejected: %s", good[i]);
-	ck_assert_int_eq(vzdump_name_parse("vzdump-lxc-105-2024_02_29-01_02_03.tar.zst", &n), PE_OK);
-	ck_assert_int_eq(n.guest, VZDUMP_LXC);
-	ck_assert_str_eq(vzdump_guest_str(n.guest), "lxc");
+		ck_assert_msg(archive_name_parse(good[i], &n) == PE_OK, "rejected: %s", good[i]);
+	ck_assert_int_eq(archive_name_parse("vzdump-lxc-105-2024_02_29-01_02_03.tar.zst", &n), PE_OK);
+	ck_assert_int_eq(n.guest, ARCHIVE_LXC);
+	ck_assert_str_eq(archive_guest_str(n.guest), "lxc");
 	ck_assert_int_eq(n.vmid, 105);
 	ck_assert_str_eq(n.ext, "tar.zst");
 	ck_assert_int_eq(n.t.year, 2024);
@@ -156,9 +156,9 @@ START_TEST(test_vzdump_extensions)
 	ck_assert_int_eq(n.t.hour, 1);
 	ck_assert_int_eq(n.t.min, 2);
 	ck_assert_int_eq(n.t.sec, 3);
-	ck_assert(vzdump_time_key(&n.t) == 20240229010203LL);
-	ck_assert_int_eq(vzdump_name_parse("vzdump-qemu-100-2024_01_31-23_59_59.vma", &n), PE_OK);
-	ck_assert_str_eq(vzdump_guest_str(n.guest), "qemu");
+	ck_assert(archive_time_key(&n.t) == 20240229010203LL);
+	ck_assert_int_eq(archive_name_parse("vzdump-qemu-100-2024_01_31-23_59_59.vma", &n), PE_OK);
+	ck_assert_str_eq(archive_guest_str(n.guest), "qemu");
 }
 END_TEST
 
@@ -200,23 +200,23 @@ START_TEST(test_vzdump_bad_names)
 		"",
 		"<html>",
 	};
-	struct vzdump_name n;
+	struct archive_name n;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(vzdump_name_parse(bad[i], &n) == PE_PARSE, "accepted: %s", bad[i]);
-	ck_assert_int_eq(vzdump_name_parse(NULL, &n), PE_PARSE);
+		ck_assert_msg(archive_name_parse(bad[i], &n) == PE_PARSE, "accepted: %s", bad[i]);
+	ck_assert_int_eq(archive_name_parse(NULL, &n), PE_PARSE);
 }
 END_TEST
 
 static int64_t to_unix(const char *zone, int y, int mo, int d, int h, int mi, int s)
 {
-	struct vzdump_time t = {y, mo, d, h, mi, s};
+	struct archive_time t = {y, mo, d, h, mi, s};
 	int64_t out = -1;
 	char msg[128];
-	ck_assert_int_eq(vzdump_times_to_unix(zone, &t, 1, &out, msg, sizeof(msg)), PE_OK);
+	ck_assert_int_eq(archive_times_to_unix(zone, &t, 1, &out, msg, sizeof(msg)), PE_OK);
 	return out;
 }
 
-START_TEST(test_vzdump_time_zones)
+START_TEST(test_archive_time_zones)
 {
 	/* 2024-01-15 12:00:00 UTC = 1705320000 */
 	ck_assert(to_unix("UTC", 2024, 1, 15, 12, 0, 0) == 1705320000LL);
@@ -231,10 +231,10 @@ START_TEST(test_vzdump_time_zones)
 	/* a zone without DST */
 	ck_assert(to_unix("Asia/Kolkata", 2024, 1, 15, 17, 30, 0) == 1705320000LL);
 	/* batch: one switch, several times */
-	struct vzdump_time ts[2] = {{2024, 1, 15, 13, 0, 0}, {2024, 7, 15, 14, 0, 0}};
+	struct archive_time ts[2] = {{2024, 1, 15, 13, 0, 0}, {2024, 7, 15, 14, 0, 0}};
 	int64_t out[2];
 	char msg[128];
-	ck_assert_int_eq(vzdump_times_to_unix("Europe/Berlin", ts, 2, out, msg, sizeof(msg)), PE_OK);
+	ck_assert_int_eq(archive_times_to_unix("Europe/Berlin", ts, 2, out, msg, sizeof(msg)), PE_OK);
 	ck_assert(out[0] == 1705320000LL && out[1] == 1721044800LL);
 	/* the process zone is restored afterwards */
 	setenv("TZ", "UTC", 1);
@@ -247,20 +247,20 @@ END_TEST
 
 START_TEST(test_vzdump_bad_zones)
 {
-	struct vzdump_time t = {2024, 1, 15, 12, 0, 0};
+	struct archive_time t = {2024, 1, 15, 12, 0, 0};
 	int64_t out;
 	char msg[128];
 	const char *bad[] = {"Mars/Olympus", "../../etc/passwd", "/etc/localtime", "Europe/Berlin;rm",
 			     "Europe"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		msg[0] = '\0';
-		ck_assert_msg(vzdump_times_to_unix(bad[i], &t, 1, &out, msg, sizeof(msg)) == PE_INVAL,
+		ck_assert_msg(archive_times_to_unix(bad[i], &t, 1, &out, msg, sizeof(msg)) == PE_INVAL,
 			      "accepted %s", bad[i]);
 		ck_assert_ptr_nonnull(strstr(msg, "unknown time zone"));
 	}
-	ck_assert(vzdump_zone_valid("Europe/Berlin"));
-	ck_assert(vzdump_zone_valid(NULL));
-	ck_assert(!vzdump_zone_valid("Europe"));
+	ck_assert(archive_zone_valid("Europe/Berlin"));
+	ck_assert(archive_zone_valid(NULL));
+	ck_assert(!archive_zone_valid("Europe"));
 }
 END_TEST
 
@@ -660,7 +660,7 @@ static Suite *mount_suite(void)
 	tcase_add_test(tc, test_mountinfo_find);
 	tcase_add_test(tc, test_vzdump_extensions);
 	tcase_add_test(tc, test_vzdump_bad_names);
-	tcase_add_test(tc, test_vzdump_time_zones);
+	tcase_add_test(tc, test_archive_time_zones);
 	tcase_add_test(tc, test_vzdump_bad_zones);
 	suite_add_tcase(s, tc);
 	TCase *tcc = tcase_create("collector");

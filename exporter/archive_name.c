@@ -1,5 +1,5 @@
-/* vzdump_name.c - vzdump archive names: strict parsing and local-time to Unix-time conversion. */
-#include "vzdump_name.h"
+/* archive_name.c - vzdump archive names: strict parsing and local-time to Unix-time conversion. */
+#include "archive_name.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,9 +12,9 @@
 static const char *const vz_qemu_ext[] = {"vma", "vma.zst", "vma.gz", "vma.lzo", NULL};
 static const char *const vz_lxc_ext[] = {"tar", "tar.zst", "tar.gz", "tar.lzo", "tgz", NULL};
 
-const char *vzdump_guest_str(enum vzdump_guest g)
+const char *archive_guest_str(enum archive_guest g)
 {
-	return g == VZDUMP_LXC ? "lxc" : "qemu";
+	return g == ARCHIVE_LXC ? "lxc" : "qemu";
 }
 
 /* Reads exactly n digits at *p into *v and advances *p; 0 when they are not all digits. */
@@ -45,7 +45,7 @@ static int vz_leap(int y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int vz_time_valid(const struct vzdump_time *t)
+static int vz_time_valid(const struct archive_time *t)
 {
 	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (t->year < 1970 || t->mon < 1 || t->mon > 12 || t->day < 1)
@@ -56,14 +56,14 @@ static int vz_time_valid(const struct vzdump_time *t)
 }
 
 /* "YYYY_MM_DD-HH_MM_SS" */
-static int vz_parse_time(const char **p, struct vzdump_time *t)
+static int vz_parse_time(const char **p, struct archive_time *t)
 {
 	long y, mo, d, h, mi, s;
 	if (!vz_digits(p, 4, &y) || !vz_lit(p, '_') || !vz_digits(p, 2, &mo) || !vz_lit(p, '_') ||
 	    !vz_digits(p, 2, &d) || !vz_lit(p, '-') || !vz_digits(p, 2, &h) || !vz_lit(p, '_') ||
 	    !vz_digits(p, 2, &mi) || !vz_lit(p, '_') || !vz_digits(p, 2, &s))
 		return 0;
-	*t = (struct vzdump_time){(int)y, (int)mo, (int)d, (int)h, (int)mi, (int)s};
+	*t = (struct archive_time){(int)y, (int)mo, (int)d, (int)h, (int)mi, (int)s};
 	return vz_time_valid(t);
 }
 
@@ -86,7 +86,7 @@ static int vz_parse_vmid(const char **p, long *vmid)
 	return 1;
 }
 
-enum perr vzdump_name_parse(const char *name, struct vzdump_name *out)
+enum perr archive_name_parse(const char *name, struct archive_name *out)
 {
 	const char *p = name;
 	if (!name || strncmp(p, "vzdump-", 7) != 0)
@@ -94,11 +94,11 @@ enum perr vzdump_name_parse(const char *name, struct vzdump_name *out)
 	p += 7;
 	const char *const *exts;
 	if (strncmp(p, "qemu-", 5) == 0) {
-		out->guest = VZDUMP_QEMU;
+		out->guest = ARCHIVE_QEMU;
 		exts = vz_qemu_ext;
 		p += 5;
 	} else if (strncmp(p, "lxc-", 4) == 0) {
-		out->guest = VZDUMP_LXC;
+		out->guest = ARCHIVE_LXC;
 		exts = vz_lxc_ext;
 		p += 4;
 	} else {
@@ -115,7 +115,7 @@ enum perr vzdump_name_parse(const char *name, struct vzdump_name *out)
 	return PE_PARSE;
 }
 
-int64_t vzdump_time_key(const struct vzdump_time *t)
+int64_t archive_time_key(const struct archive_time *t)
 {
 	return (((((int64_t)t->year * 100 + t->mon) * 100 + t->day) * 100 + t->hour) * 100 + t->min) * 100 +
 	       t->sec;
@@ -136,7 +136,7 @@ static int vz_zone_name_ok(const char *zone)
 	return 1;
 }
 
-int vzdump_zone_valid(const char *zone)
+int archive_zone_valid(const char *zone)
 {
 	if (!zone || !*zone)
 		return 1;
@@ -157,7 +157,7 @@ int vzdump_zone_valid(const char *zone)
  * Thread safety. C and glibc have no "mktime in zone Z" call, and glibc
  * reads the zone only from the TZ variable. So conversions switch TZ,
  * under one process-wide mutex (the only lock-type global here), in
- * batches: vzdump_times_to_unix() is called once per mount scan for the
+ * batches: archive_times_to_unix() is called once per mount scan for the
  * newest archive of each guest, never per file, and never while a file
  * system call is pending, so the lock is held for microseconds.
  * Why this is safe against other threads:
@@ -176,7 +176,7 @@ int vzdump_zone_valid(const char *zone)
  */
 static pthread_mutex_t vz_tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int64_t vz_mktime(const struct vzdump_time *t)
+static int64_t vz_mktime(const struct archive_time *t)
 {
 	struct tm tm = {0};
 	tm.tm_year = t->year - 1900;
@@ -189,10 +189,10 @@ static int64_t vz_mktime(const struct vzdump_time *t)
 	return (int64_t)mktime(&tm);
 }
 
-enum perr vzdump_times_to_unix(const char *zone, const struct vzdump_time *t, size_t n, int64_t *out,
-			       char *msg, size_t msglen)
+enum perr archive_times_to_unix(const char *zone, const struct archive_time *t, size_t n, int64_t *out,
+				char *msg, size_t msglen)
 {
-	if (!vzdump_zone_valid(zone)) {
+	if (!archive_zone_valid(zone)) {
 		snprintf(msg, msglen, "unknown time zone \"%.64s\"", zone);
 		return PE_INVAL;
 	}

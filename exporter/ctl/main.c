@@ -1,4 +1,4 @@
-/* ctl.c - persistencectl: one-shot status report and the governed vzdump trigger. */
+/* main.c - persistencectl: one-shot status report and the governed vzdump trigger. */
 #include "collector.h"
 #include "config.h"
 #include "fetch.h"
@@ -136,7 +136,7 @@ static int ctl_status(int argc, char **argv)
 	return status;
 }
 
-/* The governed backup trigger (exporter/vzdump.c): a dry run unless --execute. */
+/* The governed backup trigger (exporter/ctl/vzdump.c): a dry run unless --execute. */
 static int ctl_vzdump(int argc, char **argv)
 {
 	struct vzdump_opts o;

@@ -1,0 +1,25 @@
+/* jsonwalk.h - walks the elements of a JSON array in a body one at a time (pure, no I/O). */
+#ifndef PE_JSONWALK_H
+#define PE_JSONWALK_H
+
+#include <stddef.h>
+#include "err.h"
+
+struct cJSON;
+
+/*
+ * Hands each element of an array to cb, parsed one at a time and freed
+ * after the call, so a listing of 60,000 items never exists as one cJSON
+ * tree. The array is `member` of a top-level object, or the body itself
+ * when it is a bare array (pvesh). The whole body is checked: PE_PARSE
+ * with msg set when it is not JSON, is truncated, has bytes after the
+ * document, or member is missing or not an array ("invalid or truncated
+ * JSON near byte N of M", "answer has no member data", "not an array:
+ * data"). cb may have run for earlier elements by then: stage what it
+ * gathers and use it only on PE_OK. body need not be NUL-terminated.
+ */
+enum perr jsonwalk_each(const char *body, size_t len, const char *member,
+			void (*cb)(void *ctx, const struct cJSON *item), void *ctx, char *msg,
+			size_t msglen) PE_WUR;
+
+#endif
