@@ -727,6 +727,52 @@ static void set_global(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, vo
 		(void)cfg_map(ctx, v, path, global_keys, sizeof(global_keys) / sizeof(global_keys[0]), dst);
 }
 
+/* pve[].exempt: a sequence of {vmid | storage, reason}; each guest or storage at most once. */
+static const struct cfg_key exempt_keys[] = {
+	{"vmid", set_vmid, offsetof(struct config_exempt, vmid), 1, 1},
+	{"storage", set_str, offsetof(struct config_exempt, storage), 1, 1},
+	{"reason", set_str, offsetof(struct config_exempt, reason), 0, 1},
+};
+
+/* 1 when an earlier entry exempts the same guest or storage. */
+static int exempt_dup(const struct config_pve *p, const struct config_exempt *x)
+{
+	for (const struct config_exempt *o = p->exempt; o < x; o++)
+		if ((x->vmid >= 0 && o->vmid == x->vmid) ||
+		    (x->storage && o->storage && strcmp(o->storage, x->storage) == 0))
+			return 1;
+	return 0;
+}
+
+static void set_exempt(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pve *p = dst;
+	if (cfg_is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		cfg_err(ctx, v, path, "expected a sequence, got %s", cfg_kind(v));
+		return;
+	}
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	p->exempt = n ? calloc(n, sizeof(*p->exempt)) : NULL;
+	if (n && !p->exempt) {
+		ctx->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, v->data.sequence.items.start[i]);
+		struct config_exempt *x = &p->exempt[p->nexempt++];
+		char sub[CFG_PATH];
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		x->vmid = -1;
+		if (cfg_map(ctx, item, sub, exempt_keys, sizeof(exempt_keys) / sizeof(exempt_keys[0]), x) ==
+			    0 &&
+		    exempt_dup(p, x))
+			cfg_err(ctx, item, sub, "this %s is already exempted above",
+				x->storage ? "storage" : "guest");
+	}
+}
+
 #define PVE_OFF(f) offsetof(struct config_pve, f)
 static const struct cfg_key pve_keys[] = {
 	{"name", set_str, PVE_OFF(name), 0, 1},
@@ -741,6 +787,7 @@ static const struct cfg_key pve_keys[] = {
 	{"timeout", set_duration_pos, PVE_OFF(timeout), 0, 0},
 	{"local", set_bool, PVE_OFF(local), 0, 0},
 	{"local_node", set_str, PVE_OFF(local_node), 0, 0},
+	{"exempt", set_exempt, 0, 0, 0},
 };
 
 static void pve_init(void *elem)
@@ -1217,6 +1264,11 @@ static void cfg_free_sources(struct config *c)
 		secret_free(p->action_token_secret);
 		cfg_free_tls(&p->tls);
 		free(p->local_node);
+		for (size_t k = 0; k < p->nexempt; k++) {
+			free(p->exempt[k].storage);
+			free(p->exempt[k].reason);
+		}
+		free(p->exempt);
 	}
 	for (size_t i = 0; i < c->nmounts; i++) {
 		struct config_mount *m = &c->mounts[i];

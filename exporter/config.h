@@ -14,6 +14,13 @@ struct config_tls {
 
 #define CONFIG_PVE_TIMEOUT 10.0 /* seconds: the pve timeout when none is configured */
 
+/* An accepted state (config pve[].exempt): a guest that needs no backup, a storage off on purpose. */
+struct config_exempt {
+	long vmid; /* the guest; -1 when this exempts a storage */
+	char *storage; /* the storage; NULL when this exempts a guest */
+	char *reason; /* required: why the state is accepted */
+};
+
 struct config_pve {
 	char *name;
 	char *url; /* as configured, without /api2/json */
@@ -25,6 +32,8 @@ struct config_pve {
 	double timeout; /* seconds, default CONFIG_PVE_TIMEOUT */
 	int local; /* 1: the exporter runs on a node of this cluster */
 	char *local_node; /* optional node name for local metrics; default: hostname */
+	struct config_exempt *exempt;
+	size_t nexempt;
 };
 
 struct config_mount {
