@@ -26,7 +26,8 @@ CTL_LIBS   = $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd)
 MAINS    := exporter/main.c exporter/ctl/main.c
 HDRS     := $(wildcard exporter/*.h exporter/ctl/*.h)
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard exporter/*.c))
-LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o) $(B)/obj/runbook_data.o
+RUNBOOKS := $(sort $(wildcard docs/runbooks/*.md))
 CTL_SRC  := $(filter-out $(MAINS),$(wildcard exporter/ctl/*.c))
 CTL_OBJ  := $(CTL_SRC:exporter/%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -44,6 +45,14 @@ deps:
 $(B)/obj/%.o: exporter/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(INC) -c -o $@ $<
+
+# The runbooks are compiled in (served at /runbooks/<Alert>): no install path to get wrong.
+$(B)/gen/runbook_data.c: tools/embed_runbooks.py $(RUNBOOKS) | $(B)/gen
+	python3 tools/embed_runbooks.py $@ $(RUNBOOKS)
+
+$(B)/obj/runbook_data.o: $(B)/gen/runbook_data.c exporter/runbook.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Iexporter -c -o $@ $<
 
 $(B)/libpe.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -63,7 +72,7 @@ $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libctl.a $(B)/libpe.a | $(B)/te
 $(FUSEFS): tests/fuse/hangfs.c | $(B)/tests
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $$(pkg-config --cflags fuse3) -o $@ $< $$(pkg-config --libs fuse3) -lpthread
 
-$(B)/tests:
+$(B)/tests $(B)/gen:
 	mkdir -p $@
 
 # Unit tests (Check). CK_FORK=no keeps LeakSanitizer meaningful under `make asan`.

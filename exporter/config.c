@@ -1,6 +1,7 @@
 /* config.c - YAML -> struct config / struct web_config with file:line:col errors; the only libyaml user. */
 #include "config.h"
 #include "log.h"
+#include "secret.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -645,7 +646,7 @@ static void set_secret_file(struct cfg_ctx *ctx, yaml_node_t *v, const char *pat
 	if (cfg_store_secret(ctx, v, path, secret, len, origin, dst) == 0 && (mode & S_IROTH))
 		log_warn("secret file is readable by other users; chmod o-r", "file", file, "key", path);
 out:
-	explicit_bzero(secret, sizeof(secret));
+	secret_wipe(secret, sizeof(secret));
 	free(file);
 }
 
@@ -669,8 +670,7 @@ static void set_secret_inline(struct cfg_ctx *ctx, yaml_node_t *v, const char *p
 		log_warn("inline secret in the configuration; prefer a *_file key", "file", ctx->file, "at",
 			 at, "key", path);
 	}
-	explicit_bzero(s, len);
-	free(s);
+	secret_free(s);
 }
 
 /* A file read at load time (CA bundle, certificate): must be a readable regular file. */
@@ -727,6 +727,52 @@ static void set_global(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, vo
 		(void)cfg_map(ctx, v, path, global_keys, sizeof(global_keys) / sizeof(global_keys[0]), dst);
 }
 
+/* pve[].exempt: a sequence of {vmid | storage, reason}; each guest or storage at most once. */
+static const struct cfg_key exempt_keys[] = {
+	{"vmid", set_vmid, offsetof(struct config_exempt, vmid), 1, 1},
+	{"storage", set_str, offsetof(struct config_exempt, storage), 1, 1},
+	{"reason", set_str, offsetof(struct config_exempt, reason), 0, 1},
+};
+
+/* 1 when an earlier entry exempts the same guest or storage. */
+static int exempt_dup(const struct config_pve *p, const struct config_exempt *x)
+{
+	for (const struct config_exempt *o = p->exempt; o < x; o++)
+		if ((x->vmid >= 0 && o->vmid == x->vmid) ||
+		    (x->storage && o->storage && strcmp(o->storage, x->storage) == 0))
+			return 1;
+	return 0;
+}
+
+static void set_exempt(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pve *p = dst;
+	if (cfg_is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		cfg_err(ctx, v, path, "expected a sequence, got %s", cfg_kind(v));
+		return;
+	}
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	p->exempt = n ? calloc(n, sizeof(*p->exempt)) : NULL;
+	if (n && !p->exempt) {
+		ctx->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, v->data.sequence.items.start[i]);
+		struct config_exempt *x = &p->exempt[p->nexempt++];
+		char sub[CFG_PATH];
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		x->vmid = -1;
+		if (cfg_map(ctx, item, sub, exempt_keys, sizeof(exempt_keys) / sizeof(exempt_keys[0]), x) ==
+			    0 &&
+		    exempt_dup(p, x))
+			cfg_err(ctx, item, sub, "this %s is already exempted above",
+				x->storage ? "storage" : "guest");
+	}
+}
+
 #define PVE_OFF(f) offsetof(struct config_pve, f)
 static const struct cfg_key pve_keys[] = {
 	{"name", set_str, PVE_OFF(name), 0, 1},
@@ -741,12 +787,13 @@ static const struct cfg_key pve_keys[] = {
 	{"timeout", set_duration_pos, PVE_OFF(timeout), 0, 0},
 	{"local", set_bool, PVE_OFF(local), 0, 0},
 	{"local_node", set_str, PVE_OFF(local_node), 0, 0},
+	{"exempt", set_exempt, 0, 0, 0},
 };
 
 static void pve_init(void *elem)
 {
 	struct config_pve *p = elem;
-	p->timeout = 10;
+	p->timeout = CONFIG_PVE_TIMEOUT;
 }
 
 /* The action token is optional, but its id and its secret come together. */
@@ -1073,11 +1120,11 @@ static void cfg_ctx_close(struct cfg_ctx *ctx)
 		/* scalars may hold inline secrets: wipe them before libyaml frees them */
 		for (yaml_node_t *n = ctx->doc.nodes.start; n < ctx->doc.nodes.top; n++)
 			if (n->type == YAML_SCALAR_NODE)
-				explicit_bzero(n->data.scalar.value, n->data.scalar.length);
+				secret_wipe(n->data.scalar.value, n->data.scalar.length);
 		yaml_document_delete(&ctx->doc);
 	}
 	if (ctx->text)
-		explicit_bzero(ctx->text, ctx->textlen);
+		secret_wipe(ctx->text, ctx->textlen);
 	free(ctx->text);
 	free(ctx->dir);
 	for (size_t i = 0; i < ctx->nerrs; i++)
@@ -1199,14 +1246,6 @@ out:
 
 /* ---- lifetime and lookups ---- */
 
-static void cfg_free_secret(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 static void cfg_free_tls(struct config_tls *t)
 {
 	free(t->ca_file);
@@ -1220,11 +1259,16 @@ static void cfg_free_sources(struct config *c)
 		free(p->name);
 		free(p->url);
 		free(p->token_id);
-		cfg_free_secret(p->token_secret);
+		secret_free(p->token_secret);
 		free(p->action_token_id);
-		cfg_free_secret(p->action_token_secret);
+		secret_free(p->action_token_secret);
 		cfg_free_tls(&p->tls);
 		free(p->local_node);
+		for (size_t k = 0; k < p->nexempt; k++) {
+			free(p->exempt[k].storage);
+			free(p->exempt[k].reason);
+		}
+		free(p->exempt);
 	}
 	for (size_t i = 0; i < c->nmounts; i++) {
 		struct config_mount *m = &c->mounts[i];
@@ -1238,7 +1282,7 @@ static void cfg_free_sources(struct config *c)
 		struct config_n8n *n = &c->n8n[i];
 		free(n->name);
 		free(n->url);
-		cfg_free_secret(n->api_key);
+		secret_free(n->api_key);
 		free(n->snapshots);
 		cfg_free_tls(&n->tls);
 	}

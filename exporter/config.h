@@ -12,6 +12,15 @@ struct config_tls {
 	int insecure_skip_verify;
 };
 
+#define CONFIG_PVE_TIMEOUT 10.0 /* seconds: the pve timeout when none is configured */
+
+/* An accepted state (config pve[].exempt): a guest that needs no backup, a storage off on purpose. */
+struct config_exempt {
+	long vmid; /* the guest; -1 when this exempts a storage */
+	char *storage; /* the storage; NULL when this exempts a guest */
+	char *reason; /* required: why the state is accepted */
+};
+
 struct config_pve {
 	char *name;
 	char *url; /* as configured, without /api2/json */
@@ -20,9 +29,11 @@ struct config_pve {
 	char *action_token_id; /* optional, for persistencectl vzdump */
 	char *action_token_secret; /* optional */
 	struct config_tls tls;
-	double timeout; /* seconds, default 10 */
+	double timeout; /* seconds, default CONFIG_PVE_TIMEOUT */
 	int local; /* 1: the exporter runs on a node of this cluster */
 	char *local_node; /* optional node name for local metrics; default: hostname */
+	struct config_exempt *exempt;
+	size_t nexempt;
 };
 
 struct config_mount {

@@ -353,6 +353,32 @@ START_TEST(test_vmid)
 }
 END_TEST
 
+START_TEST(test_exempt)
+{
+	struct config *c;
+	struct buf errs;
+	ck_assert_int_eq(chmod("secrets/home.token", 0600), 0);
+	ck_assert_int_eq(load("exempt_good.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(buf_str(&errs), "");
+	ck_assert_uint_eq(c->pve[0].nexempt, 2);
+	ck_assert_int_eq(c->pve[0].exempt[0].vmid, 112);
+	ck_assert_ptr_null(c->pve[0].exempt[0].storage);
+	ck_assert_str_eq(c->pve[0].exempt[0].reason, "scratch container, rebuilt from git");
+	ck_assert_int_eq(c->pve[0].exempt[1].vmid, -1);
+	ck_assert_str_eq(c->pve[0].exempt[1].storage, "usb-offsite");
+	ck_assert_str_eq(c->pve[0].exempt[1].reason, "plugged in on Sundays only");
+	buf_free(&errs);
+	config_unref(c);
+	expect_errors("bad_exempt.yml",
+		      "bad_exempt.yml:7:9: pve[0].exempt[0]: missing required key \"reason\"\n"
+		      "bad_exempt.yml:8:21: pve[0].exempt[1]: vmid and storage are mutually exclusive\n"
+		      "bad_exempt.yml:9:9: pve[0].exempt[2]: missing one of vmid, storage\n"
+		      "bad_exempt.yml:11:9: pve[0].exempt[4]: this guest is already exempted above\n"
+		      "bad_exempt.yml:13:9: pve[0].exempt[6]: this storage is already exempted above\n"
+		      "bad_exempt.yml:18:13: pve[1].exempt: expected a sequence, got a mapping\n");
+}
+END_TEST
+
 START_TEST(test_secret_files)
 {
 	expect_errors("bad_secret_missing.yml",
@@ -688,6 +714,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_missing_required);
 	tcase_add_test(tc, test_exclusive);
 	tcase_add_test(tc, test_vmid);
+	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_secret_files);
 	tcase_add_test(tc, test_secret_world_readable);
 	tcase_add_test(tc, test_secret_unreadable);
