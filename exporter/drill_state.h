@@ -6,7 +6,6 @@
 #include "buf.h"
 #include "err.h"
 
-#define DRILL_STATE_DEFAULT "/var/lib/persistence_exporter/drills.jsonl"
 #define DRILL_STATE_READ_MAX (4u << 20) /* bytes read from the end of the file */
 #define DRILL_STATE_LINE_MAX 8192 /* a longer line is not a record */
 
