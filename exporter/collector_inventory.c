@@ -26,6 +26,11 @@ static const struct expfmt_desc d_remembered = {
 	"persistence_target_last_backup_remembered", EXPFMT_GAUGE,
 	"1 when the last backup time was read in an earlier scrape and is remembered because the source did "
 	"not answer in this one (for at most 7 days), 0 when it was read in this scrape."};
+static const struct expfmt_desc d_verified = {"persistence_target_last_verified_timestamp_seconds",
+					      EXPFMT_GAUGE,
+					      "Backup time of the target's newest backup that passed "
+					      "verification (pbs targets); absent when none did "
+					      "or it is unknown."};
 static const struct expfmt_desc d_max_age = {"persistence_target_max_age_seconds", EXPFMT_GAUGE,
 					     "The target's configured maximum backup age."};
 static const struct expfmt_desc d_ok = {
@@ -244,6 +249,83 @@ static void judge_n8n(struct collect *c, const struct config_target *ct, struct 
 			  snap == 1 ? "" : "s", live);
 }
 
+/* A pbs target's group facts ("group/<store>/<ns>/<type>/<id>/<what>"). */
+static int pbs_group_fact(struct collect *c, const struct config_target *ct, const char *what, double *v)
+{
+	char key[800];
+	snprintf(key, sizeof(key), "group/%s/%s/%s/%s/%s", ct->datastore, ct->ns, ct->backup_type,
+		 ct->backup_id, what);
+	return fact_number(c, "pbs", ct->source, key, v);
+}
+
+/*
+ * 1 when the PBS read what the target needs (its datastore, then its
+ * namespace's snapshot listing); otherwise sets the verdict: a failed or
+ * late read is not "no backup", so the last known one is remembered.
+ */
+static int judge_pbs_read(struct collect *c, const struct config_target *ct, struct inventory_target *t,
+			  const char *where)
+{
+	char key[600];
+	const char *why = NULL;
+	double v;
+	snprintf(key, sizeof(key), "datastore/%s", ct->datastore);
+	if (!fact_number(c, "pbs", ct->source, key, &v)) {
+		set_state(t, INVENTORY_DEGRADED, "datastore %s not found on %s", ct->datastore, ct->source);
+		return 0;
+	}
+	snprintf(key, sizeof(key), "listing/%s/%s", ct->datastore, ct->ns);
+	if (!scrape_fact_get(c->scrape, "pbs", ct->source, key, &v, &why)) {
+		/* not listed: the namespace does not exist, or its datastore's namespace list failed */
+		snprintf(key, sizeof(key), "namespaces/%s", ct->datastore);
+		if (!scrape_fact_get(c->scrape, "pbs", ct->source, key, &v, &why))
+			v = -1;
+		else if (v == 1) {
+			set_state(t, INVENTORY_DEGRADED, "no namespace '%s' in datastore %s", ct->ns,
+				  ct->datastore);
+			return 0;
+		}
+	}
+	t->answered = v == 1;
+	if (v == -1)
+		set_state(t, INVENTORY_UNKNOWN, "snapshots of %s not read in time", where);
+	else if (v != 1)
+		set_state(t, INVENTORY_DEGRADED, "snapshots of %s could not be read: %.100s", where,
+			  why ? why : "");
+	return v == 1;
+}
+
+/* The group's newest finished snapshot, then its verification: failed, or older than max_verify_age. */
+static void judge_pbs(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	char where[300], missing[400];
+	double n, state;
+	if (ct->ns[0])
+		snprintf(where, sizeof(where), "%s (namespace %s)", ct->datastore, ct->ns);
+	else
+		snprintf(where, sizeof(where), "%s", ct->datastore);
+	if (!judge_pbs_read(c, ct, t, where))
+		return;
+	t->has_last = pbs_group_fact(c, ct, "last_backup", &t->last);
+	t->has_verified = pbs_group_fact(c, ct, "last_verified", &t->verified);
+	snprintf(missing, sizeof(missing), "no %sbackup of %s/%s in %s",
+		 pbs_group_fact(c, ct, "snapshots", &n) ? "finished " : "", ct->backup_type, ct->backup_id,
+		 where);
+	judge_age(t, scrape_now(c->scrape), missing);
+	if (!t->ok)
+		return;
+	if (pbs_group_fact(c, ct, "last_state", &state) && state < 0) {
+		set_state(t, INVENTORY_DEGRADED, "newest backup failed verification");
+	} else if (ct->max_verify_age > 0 && !t->has_verified) {
+		set_state(t, INVENTORY_DEGRADED, "no verified backup");
+	} else if (ct->max_verify_age > 0 && scrape_now(c->scrape) - t->verified >= ct->max_verify_age) {
+		char age[32], max[32];
+		inventory_format_age(age, sizeof(age), scrape_now(c->scrape) - t->verified);
+		inventory_format_max_age(max, sizeof(max), ct->max_verify_age);
+		set_state(t, INVENTORY_DEGRADED, "newest verified backup %s old, max %s", age, max);
+	}
+}
+
 /* The newest matching file through the probe pool; the target's restore doc is checked in the same job. */
 static void judge_file(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
@@ -273,8 +355,10 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 /* What the memory knows a target by: its name and what it watches, so a changed target starts afresh. */
 static void memory_key(const struct config_target *ct, char *out, size_t n)
 {
-	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s", ct->name, config_target_kind_str(ct->kind),
-		 ct->source ? ct->source : "", ct->vmid, ct->file_glob ? ct->file_glob : "");
+	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", ct->name,
+		 config_target_kind_str(ct->kind), ct->source ? ct->source : "", ct->vmid,
+		 ct->file_glob ? ct->file_glob : "", ct->datastore ? ct->datastore : "", ct->ns ? ct->ns : "",
+		 ct->backup_type ? ct->backup_type : "", ct->backup_id ? ct->backup_id : "");
 }
 
 /*
@@ -308,11 +392,11 @@ static void remember_last(struct collect *c, const struct config_target *ct, str
 /* Fills t from the config entry and judges it (restore docs on disk are checked later, together). */
 static void judge_target(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
-	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL};
+	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL, "pbs"};
 	t->name = ct->name;
 	t->site = ct->site ? ct->site : "";
 	t->kind = config_target_kind_str(ct->kind);
-	t->source_kind = (unsigned)ct->kind < 4 ? source_kinds[ct->kind] : NULL;
+	t->source_kind = (unsigned)ct->kind < 5 ? source_kinds[ct->kind] : NULL;
 	t->source = ct->source && t->source_kind ? ct->source : "";
 	t->severity = ct->severity ? ct->severity : "warning";
 	t->restore_doc = ct->restore_doc && ct->restore_doc[0] ? ct->restore_doc : NULL;
@@ -327,6 +411,8 @@ static void judge_target(struct collect *c, const struct config_target *ct, stru
 			judge_pve(c, ct, t);
 		else if (ct->kind == TARGET_MOUNT)
 			judge_mount(c, ct, t);
+		else if (ct->kind == TARGET_PBS)
+			judge_pbs(c, ct, t);
 		else
 			judge_n8n(c, ct, t);
 	}
@@ -479,6 +565,8 @@ static void emit_target(struct collect *c, const struct inventory_target *t)
 		expfmt_add(c->out, &d_last, t->last, "target", t->name, NULL);
 		expfmt_add(c->out, &d_remembered, t->remembered, "target", t->name, NULL);
 	}
+	if (t->has_verified)
+		expfmt_add(c->out, &d_verified, t->verified, "target", t->name, NULL);
 	expfmt_add(c->out, &d_max_age, t->max_age, "target", t->name, NULL);
 	expfmt_add(c->out, &d_ok, t->ok, "target", t->name, NULL);
 	if (t->doc_known)

@@ -1,6 +1,7 @@
 /* config.c - YAML -> struct config / struct web_config with file:line:col errors; the only libyaml user. */
 #include "config.h"
 #include "log.h"
+#include "pbs.h"
 #include "secret.h"
 
 #include <ctype.h>
@@ -74,6 +75,7 @@ _Static_assert(offsetof(struct config_pve, name) == 0, "name first");
 _Static_assert(offsetof(struct config_mount, name) == 0, "name first");
 _Static_assert(offsetof(struct config_n8n, name) == 0, "name first");
 _Static_assert(offsetof(struct config_docker, name) == 0, "name first");
+_Static_assert(offsetof(struct config_pbs, name) == 0, "name first");
 _Static_assert(offsetof(struct config_target, name) == 0, "name first");
 
 /* ---- errors ---- */
@@ -224,6 +226,15 @@ static const char *cfg_scalar(struct cfg_ctx *ctx, const yaml_node_t *n, const c
 		return NULL;
 	}
 	return s;
+}
+
+/* cfg_scalar() for a value that may be the empty string (quoted: "" is the PBS root namespace). */
+static const char *cfg_scalar_empty_ok(struct cfg_ctx *ctx, const yaml_node_t *n, const char *path,
+				       const char *what)
+{
+	if (n->type == YAML_SCALAR_NODE && !cfg_is_null(n) && n->data.scalar.length == 0)
+		return "";
+	return cfg_scalar(ctx, n, path, what);
 }
 
 /* The value node of key in mapping n, or NULL. */
@@ -994,6 +1005,126 @@ static void no_check(struct cfg_ctx *ctx, yaml_node_t *map, const char *path, vo
 	(void)elem;
 }
 
+/* ---- pbs ---- */
+
+/* A PBS datastore or namespace component: [A-Za-z0-9_][A-Za-z0-9._-]* (PBS's safe id). */
+static int cfg_pbs_id(const char *s, size_t n)
+{
+	if (n == 0 || !(isalnum((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* A namespace path: "" (the root) or up to 7 safe ids joined by '/'. */
+static int cfg_pbs_ns(const char *s)
+{
+	int depth = 0;
+	if (!*s)
+		return 1;
+	for (const char *p = s;; depth++) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!cfg_pbs_id(p, n) || depth >= 7)
+			return 0;
+		if (!slash)
+			return 1;
+		p = slash + 1;
+	}
+}
+
+/* A sequence of strings, each checked by ok(); what is wrong is named with its position. */
+static void cfg_str_seq(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, char ***out, size_t *n,
+			int (*ok)(const char *s), const char *what, int empty_ok)
+{
+	if (v->type != YAML_SEQUENCE_NODE) {
+		cfg_err(ctx, v, path, "expected a sequence, got %s", cfg_kind(v));
+		return;
+	}
+	size_t len = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	*out = len ? calloc(len, sizeof(char *)) : NULL;
+	if (len && !*out) {
+		ctx->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		yaml_node_t *item = cfg_node(ctx, v->data.sequence.items.start[i]);
+		char sub[CFG_PATH], q[80];
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		const char *s = empty_ok ? cfg_scalar_empty_ok(ctx, item, sub, what)
+					 : cfg_scalar(ctx, item, sub, what);
+		if (s && !ok(s))
+			cfg_err(ctx, item, sub, "invalid %s %s", what, cfg_quote(s, q, sizeof(q)));
+		else if (s && ((*out)[*n] = cfg_strdup(ctx, s)) != NULL)
+			(*n)++;
+	}
+}
+
+static int cfg_pbs_store_ok(const char *s)
+{
+	return cfg_pbs_id(s, strlen(s));
+}
+
+static void set_pbs_datastores(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pbs *p = dst;
+	cfg_str_seq(ctx, v, path, &p->datastores, &p->ndatastores, cfg_pbs_store_ok, "datastore name", 0);
+}
+
+static void set_pbs_namespaces(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pbs *p = dst;
+	cfg_str_seq(ctx, v, path, &p->namespaces, &p->nnamespaces, cfg_pbs_ns, "namespace", 1);
+}
+
+#define PBS_OFF(f) offsetof(struct config_pbs, f)
+static const struct cfg_key pbs_keys[] = {
+	{"name", set_str, PBS_OFF(name), 0, 1},
+	{"url", set_url, PBS_OFF(url), 0, 1},
+	{"token_id", set_token_id, PBS_OFF(token_id), 0, 1},
+	{"token_secret_file", set_secret_file, PBS_OFF(token_secret), 1, 1},
+	{"token_secret", set_secret_inline, PBS_OFF(token_secret), 1, 1},
+	{"tls", set_tls, PBS_OFF(tls), 0, 0},
+	{"timeout", set_duration_pos, PBS_OFF(timeout), 0, 0},
+	{"datastores", set_pbs_datastores, 0, 0, 0},
+	{"namespaces", set_pbs_namespaces, 0, 0, 0},
+};
+
+static void pbs_init(void *elem)
+{
+	struct config_pbs *p = elem;
+	p->timeout = 10;
+}
+
+/* PBS's token header is "PBSAPIToken=<id>:<secret>": the id cannot hold ':'. The URL gets :8007 when it has no port. */
+static void pbs_check(struct cfg_ctx *ctx, yaml_node_t *map, const char *path, void *elem)
+{
+	struct config_pbs *p = elem;
+	if (p->token_id && strchr(p->token_id, ':')) {
+		char sub[CFG_PATH];
+		cfg_path(sub, sizeof(sub), path, "token_id");
+		cfg_err(ctx, cfg_map_get(ctx, map, "token_id"), sub, "a PBS token id cannot contain ':'");
+	}
+	if (!p->url)
+		return;
+	const char *host = strstr(p->url, "://") + 3;
+	size_t hlen = strcspn(host, "/?#");
+	const char *colon = host[0] == '[' ? memchr(host, ']', hlen) : host;
+	if (colon && memchr(colon, ':', hlen - (size_t)(colon - host)))
+		return;
+	char *url = malloc(strlen(p->url) + 8);
+	if (!url) {
+		ctx->oom = 1;
+		return;
+	}
+	snprintf(url, strlen(p->url) + 8, "%.*s:%d%s", (int)(host - p->url + hlen), p->url, CONFIG_PBS_PORT,
+		 host + hlen);
+	free(p->url);
+	p->url = url;
+}
+
 /* ---- targets ---- */
 
 /* What a target's kind mapping (pve: {source, vmid} ...) holds. */
@@ -1001,6 +1132,7 @@ struct cfg_ref {
 	char *source;
 	long vmid;
 	char *path;
+	char *datastore, *ns, *backup_type, *backup_id;
 };
 
 static const struct cfg_key ref_vm_keys[] = {
@@ -1014,6 +1146,57 @@ static const struct cfg_key ref_file_keys[] = {
 	{"path", set_abspath, offsetof(struct cfg_ref, path), 0, 1},
 };
 
+static void set_pbs_target_ns(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	const char *s = cfg_scalar_empty_ok(ctx, v, path, "a namespace");
+	char q[80], **p = dst;
+	if (s && !cfg_pbs_ns(s)) {
+		cfg_err(ctx, v, path, "invalid namespace %s", cfg_quote(s, q, sizeof(q)));
+	} else if (s) {
+		free(*p);
+		*p = cfg_strdup(ctx, s);
+	}
+}
+
+static void set_pbs_target_store(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	const char *s = cfg_scalar(ctx, v, path, "a datastore name");
+	char q[80];
+	if (s && !cfg_pbs_store_ok(s))
+		cfg_err(ctx, v, path, "invalid datastore name %s", cfg_quote(s, q, sizeof(q)));
+	else if (s)
+		set_str(ctx, v, path, dst);
+}
+
+static void set_backup_type(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	const char *s = cfg_scalar(ctx, v, path, "a backup type");
+	char q[80];
+	if (s && strcmp(s, "vm") != 0 && strcmp(s, "ct") != 0 && strcmp(s, "host") != 0)
+		cfg_err(ctx, v, path, "invalid backup_type %s (expected vm, ct or host)",
+			cfg_quote(s, q, sizeof(q)));
+	else if (s)
+		set_str(ctx, v, path, dst);
+}
+
+static void set_backup_id(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	const char *s = cfg_scalar(ctx, v, path, "a backup id");
+	char q[80];
+	if (s && (!*s || strlen(s) > 256 || strchr(s, '/') || cfg_has_ctl(s)))
+		cfg_err(ctx, v, path, "invalid backup_id %s", cfg_quote(s, q, sizeof(q)));
+	else if (s)
+		set_str(ctx, v, path, dst);
+}
+
+static const struct cfg_key ref_pbs_keys[] = {
+	{"source", set_str, offsetof(struct cfg_ref, source), 0, 1},
+	{"datastore", set_pbs_target_store, offsetof(struct cfg_ref, datastore), 0, 1},
+	{"namespace", set_pbs_target_ns, offsetof(struct cfg_ref, ns), 0, 0},
+	{"backup_type", set_backup_type, offsetof(struct cfg_ref, backup_type), 0, 1},
+	{"backup_id", set_backup_id, offsetof(struct cfg_ref, backup_id), 0, 1},
+};
+
 /* 1 when a source of kind k is named name. */
 static int cfg_source_known(const struct config *c, enum target_kind k, const char *name)
 {
@@ -1021,14 +1204,37 @@ static int cfg_source_known(const struct config *c, enum target_kind k, const ch
 		return config_find_pve(c, name) != NULL;
 	if (k == TARGET_MOUNT)
 		return config_find_mount(c, name) != NULL;
+	if (k == TARGET_PBS)
+		return config_find_pbs(c, name) != NULL;
 	return config_find_n8n(c, name) != NULL;
+}
+
+/* A pbs target must lie in what its source reads (datastores:, namespaces:), or it could never be OK. */
+static void cfg_pbs_target_selected(struct cfg_ctx *ctx, yaml_node_t *v, const char *path,
+				    const struct config_pbs *p, const struct cfg_ref *r)
+{
+	char sub[CFG_PATH], q[80];
+	if (!p)
+		return;
+	if (r->datastore && !pbs_store_selected(r->datastore, p->datastores, p->ndatastores)) {
+		cfg_path(sub, sizeof(sub), path, "datastore");
+		cfg_err(ctx, cfg_map_get(ctx, v, "datastore"), sub,
+			"datastore %s is not in the datastores: of pbs %s",
+			cfg_quote(r->datastore, q, sizeof(q)), p->name);
+	}
+	if (!pbs_ns_selected(r->ns ? r->ns : "", p->namespaces, p->nnamespaces)) {
+		cfg_path(sub, sizeof(sub), path, "namespace");
+		cfg_err(ctx, cfg_map_get(ctx, v, "namespace") ? cfg_map_get(ctx, v, "namespace") : v, sub,
+			"namespace %s is not in the namespaces: of pbs %s",
+			cfg_quote(r->ns ? r->ns : "", q, sizeof(q)), p->name);
+	}
 }
 
 static void cfg_target_kind(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, struct config_target *t,
 			    enum target_kind kind, const struct cfg_key *keys, size_t nkeys)
 {
-	static const char *const sections[] = {"pve", "mounts", "n8n", ""};
-	struct cfg_ref r = {NULL, -1, NULL};
+	static const char *const sections[] = {"pve", "mounts", "n8n", "", "pbs"};
+	struct cfg_ref r = {NULL, -1, NULL, NULL, NULL, NULL, NULL};
 	t->kind = kind;
 	if (cfg_map(ctx, v, path, keys, nkeys, &r) == 0 && r.source &&
 	    !cfg_source_known(ctx->cfg, kind, r.source)) {
@@ -1037,9 +1243,15 @@ static void cfg_target_kind(struct cfg_ctx *ctx, yaml_node_t *v, const char *pat
 		cfg_err(ctx, cfg_map_get(ctx, v, "source"), sub,
 			"no source named %s under %s:", cfg_quote(r.source, q, sizeof(q)), sections[kind]);
 	}
+	if (kind == TARGET_PBS && r.source)
+		cfg_pbs_target_selected(ctx, v, path, config_find_pbs(ctx->cfg, r.source), &r);
 	t->source = r.source;
 	t->vmid = r.vmid;
 	t->file_glob = r.path;
+	t->datastore = r.datastore;
+	t->ns = r.ns;
+	t->backup_type = r.backup_type;
+	t->backup_id = r.backup_id;
 }
 
 static void set_target_pve(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
@@ -1062,6 +1274,12 @@ static void set_target_file(struct cfg_ctx *ctx, yaml_node_t *v, const char *pat
 	cfg_target_kind(ctx, v, path, dst, TARGET_FILE, ref_file_keys, 1);
 }
 
+static void set_target_pbs(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	cfg_target_kind(ctx, v, path, dst, TARGET_PBS, ref_pbs_keys,
+			sizeof(ref_pbs_keys) / sizeof(ref_pbs_keys[0]));
+}
+
 #define TARGET_OFF(f) offsetof(struct config_target, f)
 static const struct cfg_key target_keys[] = {
 	{"name", set_str, TARGET_OFF(name), 0, 1},
@@ -1071,7 +1289,9 @@ static const struct cfg_key target_keys[] = {
 	{"mount", set_target_mount, 0, 1, 1},
 	{"n8n", set_target_n8n, 0, 1, 1},
 	{"file", set_target_file, 0, 1, 1},
+	{"pbs", set_target_pbs, 0, 1, 1},
 	{"max_age", set_duration_pos, TARGET_OFF(max_age), 0, 1},
+	{"max_verify_age", set_duration_pos, TARGET_OFF(max_verify_age), 0, 0},
 	{"restore_doc", set_str, TARGET_OFF(restore_doc), 0, 0},
 	{"max_restore_test_age", set_duration_pos, TARGET_OFF(max_restore_test_age), 0, 0},
 	{"rto", set_duration_pos, TARGET_OFF(rto), 0, 0},
@@ -1086,12 +1306,18 @@ static void target_init(void *elem)
 static void target_check(struct cfg_ctx *ctx, yaml_node_t *map, const char *path, void *elem)
 {
 	struct config_target *t = elem;
-	(void)map;
-	(void)path;
 	if (!t->site)
 		t->site = cfg_strdup(ctx, "");
 	if (!t->severity)
 		t->severity = cfg_strdup(ctx, "warning");
+	if (t->kind == TARGET_PBS && !t->ns)
+		t->ns = cfg_strdup(ctx, "");
+	if (t->max_verify_age > 0 && t->kind != TARGET_PBS) {
+		char sub[CFG_PATH];
+		cfg_path(sub, sizeof(sub), path, "max_verify_age");
+		cfg_err(ctx, cfg_map_get(ctx, map, "max_verify_age"), sub,
+			"max_verify_age applies to pbs targets only (verification is read from the PBS)");
+	}
 }
 
 static const struct cfg_list pve_list = {"pve",    sizeof(struct config_pve),
@@ -1106,6 +1332,9 @@ static const struct cfg_list n8n_list = {"n8n",    sizeof(struct config_n8n),
 static const struct cfg_list docker_list = {"docker",    sizeof(struct config_docker),
 					    docker_keys, sizeof(docker_keys) / sizeof(docker_keys[0]),
 					    docker_init, docker_check};
+static const struct cfg_list pbs_list = {"pbs",    sizeof(struct config_pbs),
+					 pbs_keys, sizeof(pbs_keys) / sizeof(pbs_keys[0]),
+					 pbs_init, pbs_check};
 static const struct cfg_list target_list = {"targets",   sizeof(struct config_target),
 					    target_keys, sizeof(target_keys) / sizeof(target_keys[0]),
 					    target_init, target_check};
@@ -1190,6 +1419,13 @@ static void set_docker_list(struct cfg_ctx *ctx, yaml_node_t *v, const char *pat
 	c->docker = cfg_list(ctx, v, &docker_list, &c->ndocker);
 }
 
+static void set_pbs_list(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config *c = dst;
+	(void)path;
+	c->pbs = cfg_list(ctx, v, &pbs_list, &c->npbs);
+}
+
 /* targets: parsed after the whole root, so every source is known whatever the key order. */
 static void set_targets_later(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
 {
@@ -1204,6 +1440,7 @@ static const struct cfg_key root_keys[] = {
 	{"mounts", set_mount_list, 0, 0, 0},
 	{"n8n", set_n8n_list, 0, 0, 0},
 	{"docker", set_docker_list, 0, 0, 0},
+	{"pbs", set_pbs_list, 0, 0, 0},
 	{"targets", set_targets_later, 0, 0, 0},
 };
 
@@ -1394,6 +1631,21 @@ static void cfg_free_sources(struct config *c)
 		free(n->snapshots);
 		cfg_free_tls(&n->tls);
 	}
+	for (size_t i = 0; i < c->npbs; i++) {
+		struct config_pbs *p = &c->pbs[i];
+		free(p->name);
+		free(p->url);
+		free(p->token_id);
+		secret_free(p->token_secret);
+		cfg_free_tls(&p->tls);
+		for (size_t k = 0; k < p->ndatastores; k++)
+			free(p->datastores[k]);
+		free(p->datastores);
+		for (size_t k = 0; k < p->nnamespaces; k++)
+			free(p->namespaces[k]);
+		free(p->namespaces);
+	}
+	free(c->pbs);
 }
 
 static void cfg_free(struct config *c)
@@ -1416,6 +1668,10 @@ static void cfg_free(struct config *c)
 		free(t->source);
 		free(t->file_glob);
 		free(t->restore_doc);
+		free(t->datastore);
+		free(t->ns);
+		free(t->backup_type);
+		free(t->backup_id);
 	}
 	free(c->global.drill_state_file);
 	free(c->pve);
@@ -1480,8 +1736,16 @@ double config_parse_duration(const char *s)
 
 const char *config_target_kind_str(enum target_kind k)
 {
-	static const char *const names[] = {"pve", "mount", "n8n", "file"};
-	return (unsigned)k < 4 ? names[k] : "unknown";
+	static const char *const names[] = {"pve", "mount", "n8n", "file", "pbs"};
+	return (unsigned)k < 5 ? names[k] : "unknown";
+}
+
+const struct config_pbs *config_find_pbs(const struct config *c, const char *name)
+{
+	for (size_t i = 0; c && name && i < c->npbs; i++)
+		if (c->pbs[i].name && strcmp(c->pbs[i].name, name) == 0)
+			return &c->pbs[i];
+	return NULL;
 }
 
 const struct config_pve *config_find_pve(const struct config *c, const char *name)

@@ -16,7 +16,7 @@ struct inventory_target {
 	/* borrowed from the scrape's config (valid while the scrape lives) */
 	const char *name;
 	const char *site; /* "" when unset */
-	const char *kind; /* pve|mount|n8n|file */
+	const char *kind; /* pve|mount|n8n|file|pbs */
 	const char *source; /* source name; "" for the file kind */
 	const char *source_kind; /* kind of that source's collector; NULL for the file kind */
 	const char *severity;
@@ -25,6 +25,8 @@ struct inventory_target {
 	int has_last; /* 0: no backup found, or unknown */
 	double last; /* unix time of the newest backup when has_last */
 	int remembered; /* last was read in an earlier scrape: the source did not answer in this one */
+	int has_verified; /* pbs kind: a snapshot of the group passed verification */
+	double verified; /* backup time of the newest such snapshot when has_verified */
 	int answered; /* the source (or the file probe) answered in this scrape */
 	int ok;
 	enum inventory_state state;

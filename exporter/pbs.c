@@ -34,6 +34,13 @@ static void pbs_store_clear(struct pbs_store *s)
 	free(s->groups);
 }
 
+static void pbs_job_clear(struct pbs_job *j)
+{
+	free(j->id);
+	free(j->store);
+	free(j->schedule);
+}
+
 void pbs_facts_free(struct pbs_facts *f)
 {
 	if (!f)
@@ -41,11 +48,8 @@ void pbs_facts_free(struct pbs_facts *f)
 	for (size_t i = 0; i < f->nstores; i++)
 		pbs_store_clear(&f->stores[i]);
 	free(f->stores);
-	for (size_t i = 0; i < f->njobs; i++) {
-		free(f->jobs[i].id);
-		free(f->jobs[i].store);
-		free(f->jobs[i].schedule);
-	}
+	for (size_t i = 0; i < f->njobs; i++)
+		pbs_job_clear(&f->jobs[i]);
 	free(f->jobs);
 	for (size_t i = 0; i < f->nfailures; i++)
 		free(f->failures[i].worker_type);
@@ -474,6 +478,29 @@ int pbs_ns_selected(const char *ns, char *const *list, size_t n)
 	return 0;
 }
 
+void pbs_facts_select(struct pbs_facts *f, char *const *stores, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->nstores; i++) {
+		if (!pbs_store_selected(f->stores[i].name, stores, n)) {
+			pbs_store_clear(&f->stores[i]);
+			continue;
+		}
+		f->stores[k++] = f->stores[i];
+	}
+	f->nstores = k;
+	k = 0;
+	for (size_t i = 0; i < f->njobs; i++) {
+		if (!pbs_store_selected(f->jobs[i].store, stores, n)) {
+			pbs_job_clear(&f->jobs[i]);
+			continue;
+		}
+		f->jobs[k++] = f->jobs[i];
+	}
+	f->njobs = k;
+}
+
 static int pbs_store_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct pbs_store *)a)->name, ((const struct pbs_store *)b)->name);
@@ -513,9 +540,7 @@ static void pbs_jobs_uniq(struct pbs_facts *f)
 		struct pbs_job *j = &f->jobs[i];
 
 		if (k && pbs_job_cmp(&f->jobs[k - 1], j) == 0) {
-			free(j->id);
-			free(j->store);
-			free(j->schedule);
+			pbs_job_clear(j);
 			continue;
 		}
 		f->jobs[k++] = *j;

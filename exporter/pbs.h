@@ -32,6 +32,7 @@ struct pbs_group {
 	long snapshots; /* finished snapshots (they have a size) */
 	double last_backup; /* backup-time of the newest finished snapshot; 0: none */
 	double last_size; /* its size in bytes */
+	int last_state; /* verify state of that snapshot: 1 ok, -1 failed, 0 not verified */
 	double last_verified; /* backup-time of the newest snapshot whose verify state is ok; 0: none */
 	long verify_failed; /* snapshots whose verify state is failed */
 };
@@ -143,6 +144,9 @@ const char *pbs_job_type_str(enum pbs_job_type t); /* "verify", "prune", "sync" 
 
 /* GET /nodes/localhost/tasks?statusfilter=error: newest end time per worker type. */
 enum perr pbs_parse_tasks(struct pbs_facts *f, const char *body, size_t len, char *msg, size_t msglen) PE_WUR;
+
+/* Keeps only the stores a configured list selects (empty: all) and the jobs of those stores. */
+void pbs_facts_select(struct pbs_facts *f, char *const *stores, size_t n);
 
 /* Sorts stores by name, each store's groups by namespace, type and id, jobs by type and id. */
 void pbs_facts_sort(struct pbs_facts *f);

@@ -141,6 +141,7 @@ static void pbs_fold_item(void *ctx, const cJSON *item)
 	if (t > g->last_backup || (t == g->last_backup && size > g->last_size)) {
 		g->last_backup = t;
 		g->last_size = size;
+		g->last_state = vs;
 	}
 }
 

@@ -79,6 +79,7 @@ struct cache_entry {
 	int in_flight;
 	int no_stale; /* asked for with collect_get_fresh() */
 	unsigned long gen; /* bumped when a fetch ends */
+	double ended; /* monotonic time the last fetch ended, 0 before */
 	enum perr last_rc; /* transport outcome of the last fetch */
 	char last_msg[256];
 	double last_used;
@@ -315,6 +316,7 @@ static void *fetch_job_run(void *arg)
 	struct cache_entry *e = j->entry;
 	e->in_flight = 0;
 	e->gen++;
+	e->ended = mono_now();
 	e->last_rc = rc;
 	snprintf(e->last_msg, sizeof(e->last_msg), "%s", cr && cr->r.err[0] ? cr->r.err : err_str(rc));
 	if (rc == PE_OK) {
@@ -985,6 +987,12 @@ static int cache_wait_locked(struct scrape_state *st, struct cache_entry *e, uns
 	return e->gen != gen0;
 }
 
+/* An answer younger than cache_ttl, or one that came during this scrape (a prefetch), is served as is. */
+static int cache_fresh(const struct scrape *s, const struct cached_resp *cr, double now)
+{
+	return cr && (now - cr->at < s->cfg->global.cache_ttl || cr->at >= s->start);
+}
+
 /* Finds the answer for key: fresh cache, a fetch that ends in time, or a stale-but-allowed one. */
 static enum perr cache_get(struct collect *c, const struct fetch_target *t, const char *key, const char *path,
 			   int fresh, struct cached_resp **out, char *msg, size_t msglen)
@@ -1002,12 +1010,17 @@ static enum perr cache_get(struct collect *c, const struct fetch_target *t, cons
 	double now = mono_now();
 	e->last_used = now;
 	e->no_stale |= fresh;
-	if (e->resp && now - e->resp->at < g->cache_ttl) {
+	if (cache_fresh(s, e->resp, now)) {
 		*out = e->resp;
 		goto out;
 	}
 	if (e->resp && (e->no_stale || now - e->resp->at >= g->max_staleness)) {
 		cache_set_resp_locked(e, NULL); /* never served again: not kept while the next one comes */
+	}
+	if (!e->in_flight && e->ended >= s->start && e->last_rc != PE_OK) {
+		rc = e->last_rc; /* a fetch of this scrape (a prefetch) failed: not asked twice */
+		snprintf(msg, msglen, "GET %s: %s", path, e->last_msg);
+		goto out;
 	}
 	unsigned long gen0 = e->gen;
 	if (!e->in_flight && (rc = cache_start_fetch_locked(st, e, t, path)) != PE_OK)
@@ -1031,14 +1044,71 @@ out:
 	return rc;
 }
 
+/* The cache key of a task's request: source, target and path. */
+static void collect_key(const struct collect *c, const struct fetch_target *t, const char *path,
+			struct buf *key)
+{
+	buf_init(key, 8192);
+	buf_addf(key, "%s\x1f%s\x1f%s\x1f%s", c->source ? c->source : "", t->base_url ? t->base_url : "",
+		 t->unix_socket ? t->unix_socket : "", path);
+}
+
+void collect_prefetch(struct collect *c, const struct fetch_target *t, const char *path)
+{
+	struct scrape_state *st = c->scrape->st;
+	struct buf key;
+	collect_key(c, t, path, &key);
+	if (buf_err(&key) == PE_OK) {
+		pthread_mutex_lock(&st->lock);
+		struct cache_entry *e = cache_lookup_locked(st, buf_str(&key));
+		double now = mono_now();
+		if (e) {
+			e->last_used = now;
+			if (!e->in_flight && !cache_fresh(c->scrape, e->resp, now) &&
+			    e->ended < c->scrape->start && cache_start_fetch_locked(st, e, t, path) != PE_OK)
+				log_debug("prefetch not started", "path", path);
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+	buf_free(&key);
+}
+
+int collect_wait_any(struct collect *c, const struct fetch_target *t, const char *const *paths, size_t n)
+{
+	struct scrape_state *st = c->scrape->st;
+	struct buf *keys = calloc(n ? n : 1, sizeof(*keys));
+	int hit = -1;
+	if (!keys)
+		return n ? 0 : -1; /* out of memory: let the caller go on with the first */
+	for (size_t i = 0; i < n; i++)
+		collect_key(c, t, paths[i], &keys[i]);
+	struct timespec ts = mono_abs(c->fetch_end);
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		for (size_t i = 0; i < n && hit < 0; i++) {
+			struct cache_entry *e = buf_err(&keys[i]) == PE_OK
+							? cache_lookup_locked(st, buf_str(&keys[i]))
+							: NULL;
+			if (!e || !e->in_flight)
+				hit = (int)i;
+		}
+		if (hit >= 0 || n == 0 || mono_now() >= c->fetch_end ||
+		    pthread_cond_timedwait(&st->fetched, &st->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&keys[i]);
+	free(keys);
+	return hit;
+}
+
 static enum perr collect_get_mode(struct collect *c, const struct fetch_target *t, const char *path,
 				  int fresh, const struct fetch_resp **resp, char *msg, size_t msglen)
 {
 	struct buf key;
 	struct cached_resp *cr = NULL;
-	buf_init(&key, 8192);
-	buf_addf(&key, "%s\x1f%s\x1f%s\x1f%s", c->source ? c->source : "", t->base_url ? t->base_url : "",
-		 t->unix_socket ? t->unix_socket : "", path);
+	collect_key(c, t, path, &key);
 	msg[0] = '\0';
 	*resp = NULL;
 	enum perr rc = buf_err(&key);

@@ -112,7 +112,7 @@ SHOP_JOBS = [
 # the rest is here. Times are offsets before the scenario is loaded.
 PBS_SITEB_VM = "100"                 # store1/site-b: vm/100 pulled from remote pbs-siteb
 PBS_LAB_CT = "300"                   # store1/site-b/lab: ct/300, never verified
-PBS_VERIFY_FAILED = (204, 1)         # incident: vmid, age rank (0 = newest) of the corrupt snapshot
+PBS_VERIFY_FAILED = (204, 0)         # incident: vmid, age rank (0 = newest) of the corrupt snapshot
 PBS_JOBS = [
     # type, id, store, schedule, config
     ("verify", "v-store1", "store1", "03:30", {"ignore-verified": True, "outdated-after": 30}),
@@ -314,11 +314,11 @@ def build_pbs(now, incident, shop):
     upid = lambda start, node="pbs1": pbs.make_upid(node, 0x4A9, 0x2A7, int(start), "verificationjob",
                                                     "store1:v-store1", "root@pam")
     # store1 root: host/files every 6 h by proxmox-backup-client, the newest still being written
-    files = [pbs.snapshot("host", "files", last_slot("0/6:00", now - k * 6 * HOUR), 510 * GiB + k * 3 * GiB,
+    files = [pbs.snapshot("host", "files", last_slot("0/6:00", now - 600 - k * 6 * HOUR), 510 * GiB + k * 3 * GiB,
                           "ok" if k >= 2 else None, upid(now - k * 6 * HOUR + 1800), "fileserver fs01",
-                          "files@pbs") for k in range(1, 8)]
-    files.append(pbs.snapshot("host", "files", now - 300, None, owner="files@pbs"))
-    inst.add_task("backup", "store1:host/files", now - 300, user="files@pbs")
+                          "files@pbs") for k in range(7)]
+    files.append(pbs.snapshot("host", "files", now - 60, None, owner="files@pbs"))   # being written now
+    inst.add_task("backup", "store1:host/files", now - 60, user="files@pbs")
     if incident:  # the verify job found a corrupt chunk in one of vm/204's snapshots
         vmid, rank = PBS_VERIFY_FAILED
         snaps = sorted((a for a in shop.archives["shop-pbs"] if a["vmid"] == vmid), key=lambda a: -a["ctime"])
