@@ -732,6 +732,9 @@ START_TEST(test_example_config)
 	ck_assert_uint_ge(c->npve, 1);
 	ck_assert_uint_ge(c->ntargets, 4);
 	ck_assert_str_eq(c->pve[0].token_secret, "home-secret-value");
+	ck_assert_uint_eq(c->npbs, 1);
+	ck_assert_str_eq(c->pbs[0].token_secret, "pbs1-secret-value");
+	ck_assert_str_eq(c->pbs[0].url, "https://pbs.lan:8007");
 	config_unref(c);
 	buf_free(&errs);
 	unlink(dst);
