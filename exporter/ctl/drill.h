@@ -15,7 +15,8 @@ enum {
 	DRILL_EXIT_OK = 0, /* dry run printed, or the drill proved the restore (and boot) and left nothing */
 	DRILL_EXIT_FAILED = 1, /* the drill failed, or something could not be cleaned up (it says what) */
 	DRILL_EXIT_USAGE = 2, /* bad flags, bad config, unknown target, no drill: section */
-	DRILL_EXIT_INTERRUPTED = 128 /* + the signal (SIGINT 130, SIGTERM 143, SIGHUP 129): cleaned up, recorded failed */
+	DRILL_EXIT_INTERRUPTED =
+		128 /* + the signal (SIGINT 130, SIGTERM 143, SIGHUP 129): cleaned up, recorded failed */
 };
 
 /* Command-line options; strings are borrowed from argv. */
