@@ -47,8 +47,11 @@ def check_rule(name, path, rule, runbook_dir, errors):
     want = RUNBOOK_EXCEPTIONS.get(name, RUNBOOK_URL % name)
     if url != want:
         errors.append("%s: runbook_url is %r, want %r" % (where, url, want))
-    if not os.path.isfile(os.path.join(runbook_dir, name + ".md")):
+    path = os.path.join(runbook_dir, name + ".md")
+    if not os.path.isfile(path):
         errors.append("%s: runbook %s/%s.md does not exist" % (where, runbook_dir, name))
+    elif not open(path, encoding="utf-8").read().startswith("# %s\n" % name):
+        errors.append("%s: %s does not start with the heading '# %s'" % (where, path, name))
 
 
 def main(argv):
