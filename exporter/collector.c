@@ -12,6 +12,7 @@ const struct collector *const collector_table[] = {
 	&collector_docker,
 	&collector_pbs,
 	&collector_inventory,
+	&collector_restore_test,
 	NULL,
 };
 /* clang-format on */
