@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cJSON.h"
 #include "pve.h"
@@ -561,4 +562,76 @@ void pbs_facts_sort(struct pbs_facts *f)
 	pbs_jobs_uniq(f);
 	if (f->nfailures)
 		qsort(f->failures, f->nfailures, sizeof(*f->failures), pbs_failure_cmp);
+}
+
+/* Host (without [] for IPv6) and port of an http(s) URL; 0 when it has neither form. */
+static int pbs_url_host_port(const char *url, char *host, size_t n, long *port)
+{
+	const char *h = strstr(url, "://"), *end, *colon;
+	char *stop;
+	size_t len;
+
+	if (!h)
+		return 0;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		if (!rb)
+			return 0;
+		len = (size_t)(rb - h - 1);
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		h++;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		len = (size_t)((colon ? colon : end) - h);
+	}
+	if (len == 0 || len >= n)
+		return 0;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	*port = strncmp(url, "https", 5) == 0 ? 443 : 80;
+	if (colon) {
+		*port = strtol(colon + 1, &stop, 10);
+		if (stop != end || *port <= 0 || *port > 65535)
+			return 0;
+	}
+	return 1;
+}
+
+/* Fingerprints compare without case and without the ':' separators. */
+static int pbs_same_fingerprint(const char *a, const char *b)
+{
+	if (!a || !b || !*a || !*b)
+		return 0;
+	for (;;) {
+		while (*a == ':')
+			a++;
+		while (*b == ':')
+			b++;
+		if (!*a || !*b)
+			return !*a && !*b;
+		if ((*a | 0x20) != (*b | 0x20))
+			return 0;
+		a++, b++;
+	}
+}
+
+int pbs_same_server(const char *url, const char *url_fingerprint, const char *server, long port,
+		    const char *fingerprint)
+{
+	char host[256], srv[256];
+	long uport;
+	size_t n;
+
+	if (pbs_same_fingerprint(url_fingerprint, fingerprint))
+		return 1;
+	if (!url || !server || !pbs_url_host_port(url, host, sizeof(host), &uport))
+		return 0;
+	n = strlen(server); /* PVE keeps an IPv6 server without brackets; accept them anyway */
+	if (n >= 2 && server[0] == '[' && server[n - 1] == ']')
+		snprintf(srv, sizeof(srv), "%.*s", (int)(n - 2), server + 1);
+	else
+		snprintf(srv, sizeof(srv), "%s", server);
+	return strcasecmp(host, srv) == 0 && uport == (port > 0 ? port : 8007);
 }

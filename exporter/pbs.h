@@ -160,6 +160,17 @@ int pbs_store_selected(const char *name, char *const *list, size_t n);
 int pbs_ns_selected(const char *ns, char *const *list, size_t n);
 
 /*
+ * Whether a PVE storage of type pbs points at the PBS a pbs: source reads.
+ * url and url_fingerprint are the source's (url as configured, the port
+ * filled in); server, port (0: PBS's 8007) and fingerprint are the
+ * storage's from PVE's /storage (NULL when absent). 1 when both pin the
+ * same certificate, or when the host names (case-insensitive; no DNS) and
+ * ports are equal; 0 otherwise.
+ */
+int pbs_same_server(const char *url, const char *url_fingerprint, const char *server, long port,
+		    const char *fingerprint);
+
+/*
  * The samples of f for source: datastore, GC, job, task and group
  * families (docs/metrics.md). At most max_groups groups are emitted, in
  * sorted order; the return value is how many were left out.

@@ -245,7 +245,7 @@ class IncidentTest(PbsBase):
         body = self.scrape(exp)
         ok = {t: value(body, "persistence_target_ok", target=t) for t in
               ("shop-vm-200", "shop-vm-204", "lab-ct-300", "fileserver", "offsite-vm-200", "gone-vm-999")}
-        self.assertEqual(ok, {"shop-vm-200": 1, "shop-vm-204": 0, "lab-ct-300": 0, "fileserver": 1,
+        self.assertEqual(ok, {"shop-vm-200": 1, "shop-vm-204": 1, "lab-ct-300": 0, "fileserver": 1,
                               "offsite-vm-200": 0, "gone-vm-999": 0})
         self.assertEqual(value(body, "persistence_target_info", target="lab-ct-300", kind="pbs", source="pbs1"), 1)
         last = value(body, "persistence_target_last_backup_timestamp_seconds", target="shop-vm-200")
@@ -256,14 +256,13 @@ class IncidentTest(PbsBase):
                                backup_id="files"))
         self.assertEqual(samples(body, "persistence_target_last_verified_timestamp_seconds", target="lab-ct-300"), [])
         reasons = {t["name"]: t for t in json.loads(exp.get("/status")[2])["targets"]}
-        self.assertEqual(reasons["shop-vm-204"]["reason"], "newest backup failed verification")
         self.assertEqual(reasons["lab-ct-300"]["reason"], "no verified backup")
         self.assertRegex(reasons["offsite-vm-200"]["reason"], r"^backup [12]d \d+h old, max 26h$")
         self.assertEqual(reasons["gone-vm-999"]["reason"], "no backup of vm/999 in store1")
         self.assertEqual(reasons["shop-vm-200"]["state"], "OK")
         # the page and persistencectl list the PBS targets and the PBS source
         page = exp.get("/")[2]
-        for name in ("shop-vm-204", "lab-ct-300", "newest backup failed verification"):
+        for name in ("shop-vm-204", "lab-ct-300", "no verified backup"):
             self.assertIn(name, page)
         self.assertRegex(page, r"<td>pbs1</td><td>pbs</td>")
         cfg = exp.config_path
@@ -271,9 +270,30 @@ class IncidentTest(PbsBase):
                            stdin=subprocess.DEVNULL)
         check_sanitizer_report(p.stderr, "persistencectl status")
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
-        self.assertRegex(p.stdout, r"shop-vm-204 +pbs .*DEGRADED +.*newest backup failed verification")
+        self.assertRegex(p.stdout, r"lab-ct-300 +pbs .*DEGRADED +.*no verified backup")
         self.assertRegex(p.stdout, r"pbs1 +pbs +UP")
         self.assertNotIn(PBS_SECRET % "pbs1", p.stdout + p.stderr)
+
+
+class RestoreScenarioTest(PbsBase):
+    """The `restore` scenario: the newest snapshot of shop's vm/204 failed verification."""
+    scenario = "restore"
+
+    def test_newest_failed_verification(self):
+        exp = self.start()
+        body = self.scrape(exp)
+        self.assertEqual(value(body, "persistence_target_ok", target="shop-vm-204"), 0)
+        self.assertEqual(value(body, "persistence_target_ok", target="shop-vm-200"), 1)
+        reasons = {t["name"]: t for t in json.loads(exp.get("/status")[2])["targets"]}
+        self.assertEqual(reasons["shop-vm-204"]["reason"], "newest backup failed verification")
+        self.assertEqual(reasons["shop-vm-204"]["state"], "DEGRADED")
+        # the backup is fresh, and it is the one PBS lists: only its verification is wrong
+        self.assertEqual(value(body, "persistence_target_last_backup_timestamp_seconds", target="shop-vm-204"),
+                         value(body, "persistence_pbs_group_last_backup_timestamp_seconds", datastore="store1",
+                               namespace="", backup_id="204"))
+        self.assertEqual(value(body, "persistence_pbs_group_verify_failed_snapshots", datastore="store1",
+                               namespace="", backup_id="204"), 2)
+        self.assert_groups(body, self.expected_groups())
 
 
 class HealthyTest(PbsBase):

@@ -681,6 +681,33 @@ START_TEST(test_hostile_names)
 }
 END_TEST
 
+/* A PVE storage of type pbs and a pbs: source: the same server by pinned certificate or host and port. */
+START_TEST(test_same_server)
+{
+	static const char fp[] = "6b:1f:0a:33:54:c2:9e:1d:87:45:b0:2f:61:d8:3c:9a:70:e4:15:b6:29:cf:88:03:5d:"
+				 "a1:7e:44:c9:12:0b:c4";
+	static const char FP[] = "6B:1F:0A:33:54:C2:9E:1D:87:45:B0:2F:61:D8:3C:9A:70:E4:15:B6:29:CF:88:03:5D:"
+				 "A1:7E:44:C9:12:0B:C4";
+
+	ck_assert(pbs_same_server("https://pbs.lan:8007", NULL, "pbs.lan", 0, NULL));
+	ck_assert(pbs_same_server("https://PBS.lan:8007", NULL, "pbs.LAN", 8007, NULL));
+	ck_assert(!pbs_same_server("https://pbs.lan:8007", NULL, "pbs.lan", 8008, NULL));
+	ck_assert(!pbs_same_server("https://pbs.lan:8443", NULL, "pbs.lan", 0, NULL));
+	ck_assert(!pbs_same_server("https://pbs2.lan:8007", NULL, "pbs.lan", 0, NULL));
+	ck_assert(pbs_same_server("http://127.0.0.1:4711/pbs/pbs1", NULL, "127.0.0.1", 4711, NULL));
+	ck_assert(pbs_same_server("https://[fd00::7]:8007", NULL, "fd00::7", 0, NULL));
+	ck_assert(pbs_same_server("https://[fd00::7]:8007", NULL, "[fd00::7]", 0, NULL));
+	/* a name and an address of the same machine: only the pinned certificate tells */
+	ck_assert(!pbs_same_server("https://10.0.0.9:8007", NULL, "pbs.lan", 0, NULL));
+	ck_assert(pbs_same_server("https://10.0.0.9:8007", FP, "pbs.lan", 0, fp));
+	ck_assert(!pbs_same_server("https://10.0.0.9:8007", FP, "pbs.lan", 0, "6b:1f"));
+	ck_assert(!pbs_same_server("https://10.0.0.9:8007", NULL, "pbs.lan", 0, fp));
+	ck_assert(!pbs_same_server("not a url", NULL, "pbs.lan", 0, NULL));
+	ck_assert(!pbs_same_server("https://pbs.lan:99999", NULL, "pbs.lan", 0, NULL));
+	ck_assert(!pbs_same_server(NULL, NULL, NULL, 0, NULL));
+}
+END_TEST
+
 static Suite *pbs_suite(void)
 {
 	Suite *s = suite_create("pbs");
@@ -709,6 +736,7 @@ static Suite *pbs_suite(void)
 	tcase_add_test(tc, test_namespaces_sorted_unique);
 	tcase_add_test(tc, test_selection);
 	tcase_add_test(tc, test_hostile_names);
+	tcase_add_test(tc, test_same_server);
 	suite_add_tcase(s, tc);
 	return s;
 }
