@@ -37,7 +37,7 @@ void status_html_escape(struct buf *out, const char *s)
 
 static const struct inventory_report *status_report(struct scrape *s)
 {
-	return scrape_attached(s, INVENTORY_ATTACHMENT);
+	return facts_attached(scrape_facts(s), INVENTORY_ATTACHMENT);
 }
 
 static void format_time(char *out, size_t n, double t)
