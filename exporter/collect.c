@@ -127,6 +127,11 @@ struct probe_pool *collect_probes(struct collect *c)
 	return c->priv->env->probes;
 }
 
+struct lastknown *collect_memory(struct collect *c)
+{
+	return c->priv->env->memory;
+}
+
 void collect_fact_set(struct collect *c, const char *kind, const char *source, const char *key, double v,
 		      const char *str)
 {

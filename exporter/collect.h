@@ -11,6 +11,7 @@
 #include "upcache.h"
 
 struct cJSON;
+struct lastknown;
 struct probe_pool;
 struct collect_private;
 
@@ -53,6 +54,8 @@ double
 collect_now(const struct collect *c); /* unix time at the scrape's start: the `now` of every judgement */
 double collect_remaining(const struct collect *c); /* seconds left until the scrape's deadline (>= 0) */
 struct probe_pool *collect_probes(struct collect *c); /* the hang-safe worker pool for file system work */
+/* Values remembered across scrapes (lastknown.h), e.g. the last known backup of a source now down. */
+struct lastknown *collect_memory(struct collect *c);
 
 /* Facts for later phases and the status page (facts.h has the documented keys). */
 void collect_fact_set(struct collect *c, const char *kind, const char *source, const char *key, double v,

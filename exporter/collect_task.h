@@ -14,6 +14,7 @@ struct collect_env {
 	struct upcache *cache;
 	struct probe_pool *probes;
 	struct ratelimit *limits;
+	struct lastknown *memory;
 	double now; /* unix time at the scrape's start */
 	double deadline; /* monotonic time the scrape must answer by */
 };

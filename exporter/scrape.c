@@ -3,6 +3,8 @@
 #include "clock.h"
 #include "collect_task.h"
 #include "collector.h"
+#include "exempt.h"
+#include "lastknown.h"
 #include "log.h"
 #include "probe.h"
 #include "ratelimit.h"
@@ -35,6 +37,8 @@ struct scrape_state {
 	const struct collector *const *table;
 	int reload_ok;
 	double reload_ts;
+	struct lastknown *memory; /* values remembered across scrapes */
+	double started; /* unix time the state was made: the exporter's start */
 };
 
 struct scrape_state *scrape_state_new(void)
@@ -45,13 +49,16 @@ struct scrape_state *scrape_state_new(void)
 	st->probes = probe_pool_new();
 	st->cache = upcache_new();
 	st->limits = ratelimit_new(RATELIMIT_MAX_KEYS);
-	if (!st->probes || !st->cache || !st->limits) {
+	st->memory = lastknown_new();
+	if (!st->probes || !st->cache || !st->limits || !st->memory) {
 		probe_pool_free(st->probes);
 		upcache_free(st->cache);
 		ratelimit_free(st->limits);
+		lastknown_free(st->memory);
 		free(st);
 		return NULL;
 	}
+	st->started = clock_wall();
 	pthread_mutex_init(&st->lock, NULL);
 	st->refs = 1;
 	st->table = collector_table;
@@ -74,6 +81,7 @@ static void scrape_state_unref(struct scrape_state *st)
 	upcache_free(st->cache);
 	ratelimit_free(st->limits);
 	probe_pool_free(st->probes);
+	lastknown_free(st->memory);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
@@ -248,6 +256,7 @@ struct scrape *scrape_new(struct scrape_state *st, struct config *cfg, double ti
 				      .cache = st->cache,
 				      .probes = st->probes,
 				      .limits = st->limits,
+				      .memory = st->memory,
 				      .now = clock_wall(),
 				      .deadline = s->deadline};
 	s->out = expfmt_new(0);
@@ -416,6 +425,8 @@ static const struct expfmt_desc d_source_up = {
 static const struct expfmt_desc d_source_last = {"persistence_source_last_success_timestamp_seconds",
 						 EXPFMT_GAUGE,
 						 "Unix time of the source's last successful collection."};
+static const struct expfmt_desc d_start = {"persistence_exporter_start_time_seconds", EXPFMT_GAUGE,
+					   "Unix time the exporter process started."};
 static const struct expfmt_desc d_reload_ok = {"persistence_config_last_reload_successful", EXPFMT_GAUGE,
 					       "1 when the last configuration (re)load succeeded."};
 static const struct expfmt_desc d_reload_ts = {"persistence_config_last_reload_success_timestamp_seconds",
@@ -455,6 +466,8 @@ static void scrape_add_exporter_metrics(struct scrape *s)
 {
 	expfmt_add(s->out, &d_build_info, 1, "version", PE_VERSION, "revision", PE_REVISION, "compiler",
 		   PE_COMPILER, NULL);
+	expfmt_add(s->out, &d_start, s->st->started, NULL);
+	exempt_emit(s->out, s->cfg);
 	for (size_t i = 0; i < s->nresults; i++) {
 		const struct source_result *r = &s->results[i];
 		expfmt_add(s->out, &d_source_up, r->up, "source", r->name, "kind", r->kind, NULL);
