@@ -106,49 +106,50 @@ static void pbs_ctx_free(struct pbs_ctx *x)
 }
 
 /*
- * GET path and check the body is one a parser can take: 2xx, not empty,
- * not HTML. A 401 marks the source down with the hint (PBS answers every
- * failed login after 3 s).
+ * GET path as bytes for a parser (2xx, not empty, not HTML). A 401 marks
+ * the source down with the hint (PBS answers every failed login after 3 s).
  */
-static enum perr pbs_get_resp(struct pbs_ctx *x, const struct fetch_target *t, const char *path,
-			      const struct fetch_resp **rp, const char **body, size_t *len, char *msg,
-			      size_t n)
-{
-	const struct fetch_resp *r;
-	enum perr e = collect_get(x->c, t, path, &r, msg, n);
-	const char *p;
-
-	*rp = r;
-	*body = NULL;
-	*len = 0;
-	if (e == PE_AUTH)
-		collect_fail(x->c, "%s: check token_id/secret; PBS delays every 401 by 3 s", msg);
-	if (e != PE_OK)
-		return e;
-	p = buf_str(&r->body);
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	if (r->body.len == 0) {
-		snprintf(msg, n, "GET %s: empty body where JSON was expected", path);
-		return PE_PARSE;
-	}
-	if (*p == '<' || strstr(r->content_type, "html")) {
-		snprintf(msg, n, "GET %s: HTML instead of JSON (wrong URL, or a proxy in front of PBS?)",
-			 path);
-		return PE_PARSE;
-	}
-	*body = r->body.data;
-	*len = r->body.len;
-	return PE_OK;
-}
-
 static enum perr pbs_get(struct pbs_ctx *x, const struct fetch_target *t, const char *path, const char **body,
 			 size_t *len, char *msg, size_t n)
 {
-	const struct fetch_resp *r;
+	enum perr e = collect_get_body(x->c, t, path, body, len, msg, n);
 
-	return pbs_get_resp(x, t, path, &r, body, len, msg, n);
+	if (e == PE_AUTH)
+		collect_fail(x->c, "%s: check token_id/secret; PBS delays every 401 by 3 s", msg);
+	return e;
 }
+
+/* A snapshot listing is folded as it arrives: the cache keeps the groups, never the body. */
+static void *pbs_listing_open(void)
+{
+	return pbs_listing_new();
+}
+
+static void pbs_listing_take(void *p, const char *data, size_t len)
+{
+	pbs_listing_feed(p, data, len);
+}
+
+static enum perr pbs_listing_close(void *p, const char *content_type, size_t total, char *msg, size_t n)
+{
+	if (total == 0) {
+		snprintf(msg, n, "empty body where JSON was expected");
+		return PE_PARSE;
+	}
+	if (content_type && strstr(content_type, "html")) {
+		snprintf(msg, n, "HTML instead of JSON (wrong URL, or a proxy in front of PBS?)");
+		return PE_PARSE;
+	}
+	return pbs_listing_end(p, total, msg, n);
+}
+
+static void pbs_listing_drop(void *p)
+{
+	pbs_listing_free(p);
+}
+
+static const struct upcache_parser pbs_listing_parser = {pbs_listing_open, pbs_listing_take,
+							 pbs_listing_close, pbs_listing_drop};
 
 /* A parse error in an answer, as "GET <path>: <reason>". */
 static void pbs_parse_msg(char *msg, size_t n, const char *path, const char *why)
@@ -166,11 +167,11 @@ static void pbs_read_fact(struct pbs_ctx *x, const char *what, const char *store
 	char key[600];
 
 	snprintf(key, sizeof(key), "%s/%s%s%s", what, store, ns ? "/" : "", ns ? ns : "");
-	scrape_fact_set(x->c->scrape, "pbs", x->c->source, key,
-			e == PE_OK        ? 1
-			: e == PE_TIMEOUT ? -1
-					  : 0,
-			e == PE_OK ? NULL : msg);
+	collect_fact_set(x->c, "pbs", x->c->source, key,
+			 e == PE_OK        ? 1
+			 : e == PE_TIMEOUT ? -1
+					   : 0,
+			 e == PE_OK ? NULL : msg);
 }
 
 /* Logs a partial failure (rate-limited); a 403 names the privilege. 0 for PE_AUTH/PE_NOMEM: stop the task. */
@@ -206,7 +207,7 @@ static enum perr pbs_read_version(struct pbs_ctx *x)
 			     "PBS version unknown; sync jobs are listed without sync-direction (pull only)",
 			     "source", x->c->source);
 	x->sync_path = pbs_sync_direction_param(x->f) ? "/admin/sync?sync-direction=all" : "/admin/sync";
-	collect_prefetch(x->c, x->t, x->sync_path);
+	collect_prefetch(x->c, x->t, x->sync_path, NULL);
 	return PE_OK;
 }
 
@@ -224,15 +225,15 @@ static enum perr pbs_ds_add(struct pbs_ctx *x, const char *name)
 	x->nds++;
 	if (!d->name || !d->p_status || !d->p_gc || !d->p_ns)
 		return PE_NOMEM;
-	collect_prefetch(x->c, x->t, d->p_status);
-	collect_prefetch(x->c, x->t, d->p_gc);
-	collect_prefetch(x->c, x->t, d->p_ns);
+	collect_prefetch(x->c, x->t, d->p_status, NULL);
+	collect_prefetch(x->c, x->t, d->p_gc, NULL);
+	collect_prefetch(x->c, x->t, d->p_ns, NULL);
 	if (pbs_ns_selected("", x->p->namespaces, x->p->nnamespaces)) {
 		char *root = pbs_store_path(name, "/snapshots", NULL);
 		if (!root)
 			return PE_NOMEM;
-		collect_prefetch(x->c, x->tl,
-				 root); /* the root always exists: no need to wait for the list */
+		/* the root always exists: no need to wait for the namespace list */
+		collect_prefetch(x->c, x->tl, root, &pbs_listing_parser);
 		free(root);
 	}
 	return PE_OK;
@@ -314,7 +315,7 @@ static enum perr pbs_read_namespaces(struct pbs_ctx *x, struct pbs_ds *d)
 				pbs_strv_free(all + i + 1, 0);
 				return PE_NOMEM;
 			}
-			collect_prefetch(x->c, x->tl, path);
+			collect_prefetch(x->c, x->tl, path, &pbs_listing_parser);
 			free(path);
 		}
 	}
@@ -380,17 +381,16 @@ static enum perr pbs_read_store(struct pbs_ctx *x, struct pbs_ds *d)
 		return e;
 	for (size_t i = 0; i < d->nns; i++) {
 		char *path = pbs_store_path(d->name, "/snapshots", d->ns[i]);
-		const struct fetch_resp *r = NULL;
+		const void *listing = NULL;
 		if (!path)
 			return PE_NOMEM;
-		e = pbs_get_resp(x, x->tl, path, &r, &body, &len, msg, sizeof(msg));
+		e = collect_get_parsed(x->c, x->tl, path, &pbs_listing_parser, &listing, msg, sizeof(msg));
+		if (e == PE_AUTH)
+			collect_fail(x->c, "%s: check token_id/secret; PBS delays every 401 by 3 s", msg);
 		if (e == PE_OK &&
-		    (e = pbs_parse_snapshots(s, d->ns[i], body, len, why, sizeof(why))) != PE_OK &&
-		    e != PE_NOMEM)
+		    (e = pbs_store_add_listing(s, d->ns[i], listing, why, sizeof(why))) == PE_INVAL)
 			pbs_parse_msg(msg, sizeof(msg), path, why);
 		pbs_read_fact(x, "listing", d->name, d->ns[i], e, msg);
-		if (r)
-			collect_release_resp(x->c, r); /* a listing can be large: let it go before the next */
 		free(path);
 		if (e != PE_OK && !(d->denied && e == PE_DENIED) &&
 		    !pbs_partial(x, e, "snapshots", d->name, priv, msg))
@@ -422,7 +422,7 @@ static enum perr pbs_read_server(struct pbs_ctx *x)
 	enum perr e = pbs_get(x, x->t, PBS_PATH_USAGE, &body, &len, msg, sizeof(msg));
 
 	if (e == PE_OK &&
-	    (e = pbs_parse_usage(x->f, body, len, scrape_now(x->c->scrape), why, sizeof(why))) == PE_PARSE)
+	    (e = pbs_parse_usage(x->f, body, len, collect_now(x->c), why, sizeof(why))) == PE_PARSE)
 		pbs_parse_msg(msg, sizeof(msg), PBS_PATH_USAGE, why);
 	if (e != PE_OK && !pbs_partial(x, e, "datastore-usage", NULL, "Datastore.Audit on /datastore", msg))
 		return e;
@@ -449,7 +449,7 @@ static void pbs_group_fact(struct pbs_ctx *x, const char *prefix, const char *wh
 	char key[1024];
 
 	snprintf(key, sizeof(key), "%s%s", prefix, what);
-	scrape_fact_set(x->c->scrape, "pbs", x->c->source, key, v, NULL);
+	collect_fact_set(x->c, "pbs", x->c->source, key, v, NULL);
 }
 
 /* Facts for each pbs target of this source: the group's newest and newest verified backup. */
@@ -498,7 +498,7 @@ static void pbs_emit_all(struct pbs_ctx *x)
 			 "cap\x1f%s\x1f%zu",
 			 x->c->source, dropped);
 		snprintf(n, sizeof(n), "%zu", dropped);
-		if (scrape_once(x->c->scrape, key))
+		if (collect_once(x->c, key))
 			log_warn("PBS backup groups left out of the persistence_pbs_group_* series (more "
 				 "than 10000)",
 				 "source", x->c->source, "dropped", n);
@@ -521,12 +521,12 @@ static enum perr pbs_collect(struct collect *c)
 	x.tl = pbs_target_new(x.p, PBS_LISTING_MAX_BODY);
 	if (!x.f || !x.t || !x.tl)
 		goto out;
-	collect_prefetch(c, x.t, PBS_PATH_STORES);
-	collect_prefetch(c, x.t, PBS_PATH_VERSION);
-	collect_prefetch(c, x.t, PBS_PATH_USAGE);
-	collect_prefetch(c, x.t, "/admin/verify");
-	collect_prefetch(c, x.t, "/admin/prune");
-	collect_prefetch(c, x.t, PBS_PATH_TASKS);
+	collect_prefetch(c, x.t, PBS_PATH_STORES, NULL);
+	collect_prefetch(c, x.t, PBS_PATH_VERSION, NULL);
+	collect_prefetch(c, x.t, PBS_PATH_USAGE, NULL);
+	collect_prefetch(c, x.t, "/admin/verify", NULL);
+	collect_prefetch(c, x.t, "/admin/prune", NULL);
+	collect_prefetch(c, x.t, PBS_PATH_TASKS, NULL);
 	if ((e = pbs_read_stores(&x)) != PE_OK || (e = pbs_read_version(&x)) != PE_OK ||
 	    (e = pbs_namespace_lists(&x)) != PE_OK)
 		goto out;

@@ -137,6 +137,22 @@ void pbs_strv_free(char **v, size_t n);
 enum perr pbs_parse_snapshots(struct pbs_store *s, const char *ns, const char *body, size_t len, char *msg,
 			      size_t msglen) PE_WUR;
 
+/*
+ * The same fold with the listing fed in pieces as it arrives, so the body
+ * is never kept (the upstream cache keeps the listing instead): new, feed
+ * every byte in order, end with the total (PE_PARSE and msg as for
+ * pbs_parse_snapshots()), then pbs_store_add_listing() copies the groups
+ * into a store; the listing stays read-only and may be shared.
+ */
+struct pbs_listing;
+struct pbs_listing *pbs_listing_new(void); /* NULL when out of memory */
+void pbs_listing_feed(struct pbs_listing *l, const char *data, size_t len);
+enum perr pbs_listing_end(struct pbs_listing *l, size_t total, char *msg, size_t msglen) PE_WUR;
+void pbs_listing_free(struct pbs_listing *l); /* takes NULL */
+size_t pbs_listing_groups(const struct pbs_listing *l); /* groups of a listing that ended OK */
+enum perr pbs_store_add_listing(struct pbs_store *s, const char *ns, const struct pbs_listing *l, char *msg,
+				size_t msglen) PE_WUR;
+
 /* GET /admin/verify, /admin/prune, /admin/sync: adds each job of that type. */
 enum perr pbs_parse_jobs(struct pbs_facts *f, enum pbs_job_type type, const char *body, size_t len, char *msg,
 			 size_t msglen) PE_WUR;
