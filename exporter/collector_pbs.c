@@ -452,26 +452,20 @@ static void pbs_group_fact(struct pbs_ctx *x, const char *prefix, const char *wh
 	collect_fact_set(x->c, "pbs", x->c->source, key, v, NULL);
 }
 
-/* Facts for each pbs target of this source: the group's newest and newest verified backup. */
-static void pbs_target_facts(struct pbs_ctx *x)
+/*
+ * Facts for every group: what pbs targets are judged by, and what copies
+ * counting needs to find a guest's backups in every datastore of this PBS
+ * (docs/metrics.md, "Facts for the inventory").
+ */
+static void pbs_group_facts(struct pbs_ctx *x)
 {
-	const struct config *cfg = x->c->cfg;
+	char prefix[900];
 
-	for (size_t i = 0; i < cfg->ntargets; i++) {
-		const struct config_target *ct = &cfg->targets[i];
-		const struct pbs_store *s;
-		char prefix[900];
-
-		if (ct->kind != TARGET_PBS || !ct->source || strcmp(ct->source, x->c->source) != 0 ||
-		    !(s = pbs_store_find(x->f, ct->datastore)))
-			continue;
+	for (size_t i = 0; i < x->f->nstores; i++) {
+		const struct pbs_store *s = &x->f->stores[i];
 		for (size_t k = 0; k < s->ngroups; k++) {
 			const struct pbs_group *g = &s->groups[k];
-			if (strcmp(g->ns, ct->ns) != 0 || strcmp(g->type, ct->backup_type) != 0 ||
-			    strcmp(g->id, ct->backup_id) != 0)
-				continue;
-			snprintf(prefix, sizeof(prefix), "group/%s/%s/%s/%s/", s->name, g->ns, g->type,
-				 g->id);
+			snprintf(prefix, sizeof(prefix), "group/%s/%s/%s/%s/", s->name, g->ns, g->type, g->id);
 			pbs_group_fact(x, prefix, "snapshots", (double)g->snapshots);
 			pbs_group_fact(x, prefix, "verify_failed", (double)g->verify_failed);
 			pbs_group_fact(x, prefix, "last_state", g->last_state);
@@ -479,7 +473,6 @@ static void pbs_target_facts(struct pbs_ctx *x)
 				pbs_group_fact(x, prefix, "last_backup", g->last_backup);
 			if (g->last_verified > 0)
 				pbs_group_fact(x, prefix, "last_verified", g->last_verified);
-			break;
 		}
 	}
 }
@@ -503,7 +496,7 @@ static void pbs_emit_all(struct pbs_ctx *x)
 				 "than 10000)",
 				 "source", x->c->source, "dropped", n);
 	}
-	pbs_target_facts(x);
+	pbs_group_facts(x);
 }
 
 /*

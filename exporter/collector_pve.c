@@ -9,6 +9,7 @@
 #include "cJSON.h"
 #include "log.h"
 #include "pve.h"
+#include "pve_pbs.h"
 #include "pve_client.h"
 
 #define PVE_NO_EVIDENCE_WINDOW (7 * 86400.0) /* look-back when a job has no run evidence */
@@ -62,6 +63,10 @@ static const struct expfmt_desc d_storage_up = {
 	"1 when the backup storage is enabled and active on the node."};
 static const struct expfmt_desc d_storage_size = {"persistence_pve_storage_size_bytes", EXPFMT_GAUGE,
 						  "Size of the backup storage as seen from the node."};
+static const struct expfmt_desc d_storage_pbs = {"persistence_pve_storage_pbs_info", EXPFMT_GAUGE,
+						 "A PVE storage of type pbs that is (a namespace of) a "
+						 "datastore of a configured pbs: source: the same "
+						 "backups seen from both sides."};
 static const struct expfmt_desc d_storage_avail = {
 	"persistence_pve_storage_avail_bytes", EXPFMT_GAUGE,
 	"Available space on the backup storage as seen from the node."};
@@ -94,6 +99,7 @@ struct pve_ctx {
 	struct pve_client *pc;
 	const struct fetch_target *t; /* the read token's, owned by pc */
 	const cJSON *nodes, *vms, *jobs; /* jobs NULL: not readable */
+	const cJSON *storage_cfg; /* /storage, read only with pbs: sources; NULL otherwise */
 	struct pve_node *node;
 	size_t nnode;
 	struct pve_guest *guest;
@@ -278,6 +284,45 @@ static enum perr pve_fetch_cluster(struct pve_ctx *x)
 fail:
 	collect_fail(x->c, "%s", msg);
 	return e;
+}
+
+/* A PVE storage that is a datastore of a pbs: source: published, and kept as facts for copies counting. */
+static void pve_pbs_storage(void *ctx, const struct pve_pbs_match *m)
+{
+	struct pve_ctx *x = ctx;
+	char key[300];
+
+	expfmt_add(x->c->out, &d_storage_pbs, 1, "source", x->c->source, "storage", m->storage, "pbs_source",
+		   m->pbs_source, "datastore", m->datastore, "namespace", m->ns, NULL);
+	snprintf(key, sizeof(key), "storage/%s/pbs_source", m->storage);
+	collect_fact_set(x->c, "pve", x->c->source, key, 0, m->pbs_source);
+	snprintf(key, sizeof(key), "storage/%s/pbs_datastore", m->storage);
+	collect_fact_set(x->c, "pve", x->c->source, key, 0, m->datastore);
+	snprintf(key, sizeof(key), "storage/%s/pbs_namespace", m->storage);
+	collect_fact_set(x->c, "pve", x->c->source, key, 0, m->ns);
+}
+
+/*
+ * Only with pbs: sources configured: /storage (the cluster's storage
+ * configuration) says which storage is which PBS datastore. Read early,
+ * used when the samples are made; a failure costs only the matching.
+ */
+static enum perr pve_fetch_storage_config(struct pve_ctx *x)
+{
+	char msg[256];
+	enum perr e;
+
+	if (!x->c->cfg->npbs)
+		return PE_OK;
+	e = pve_get_typed(x, "/storage", 0, &x->storage_cfg, msg, sizeof(msg));
+	if (e == PE_AUTH || e == PE_NOMEM)
+		return e;
+	if (e == PE_DENIED)
+		pve_log_denied(x, "/storage", "Datastore.Audit on /storage", msg);
+	else if (e != PE_OK)
+		collect_warn(x->c, "PVE storage configuration unreadable; PBS storages not matched", "source",
+			     x->c->source, "err", msg);
+	return PE_OK;
 }
 
 /* One node-scoped GET: failures cost only this node's data. PE_AUTH and PE_NOMEM stop the task. */
@@ -879,15 +924,17 @@ static enum perr pve_collect(struct collect *c)
 
 	if ((e = pve_ctx_init(&x, c)) != PE_OK)
 		goto out;
-	if ((e = pve_fetch_cluster(&x)) != PE_OK || (e = pve_build_guests(&x)) != PE_OK ||
-	    (e = pve_fetch_nodes(&x)) != PE_OK || (e = pve_eval_jobs(&x)) != PE_OK ||
-	    (e = pve_fetch_archives(&x)) != PE_OK)
+	if ((e = pve_fetch_cluster(&x)) != PE_OK || (e = pve_fetch_storage_config(&x)) != PE_OK ||
+	    (e = pve_build_guests(&x)) != PE_OK || (e = pve_fetch_nodes(&x)) != PE_OK ||
+	    (e = pve_eval_jobs(&x)) != PE_OK || (e = pve_fetch_archives(&x)) != PE_OK)
 		goto out;
 	pve_check_hidden(&x);
 	if ((e = pve_eval_pending(&x)) != PE_OK)
 		goto out;
 	pve_emit_nodes(&x);
 	pve_emit_storages(&x);
+	if (x.storage_cfg)
+		(void)pve_pbs_match_each(x.storage_cfg, c->cfg, pve_pbs_storage, &x);
 	for (size_t i = 0; i < x.nguest; i++)
 		pve_emit_guest(&x, &x.guest[i]);
 	e = pve_emit_jobs(&x);

@@ -12,8 +12,8 @@ import time
 import unittest
 import urllib.request
 
-from harness import (CTL, PBS_SECRET, Exporter, Sim, check_sanitizer_report, parse_metrics, pbs_source_yaml,
-                     promtool_check, samples, value, write_secret)
+from harness import (CTL, PBS_SECRET, PVE_SECRET, Exporter, Sim, check_sanitizer_report, parse_metrics,
+                     pbs_source_yaml, promtool_check, pve_source_yaml, samples, value, write_secret)
 
 HOUR = 3600
 DAY = 86400
@@ -81,6 +81,7 @@ class PbsBase(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="pe-pbs-")
         write_secret(cls.dir, "pbs1.token", PBS_SECRET % "pbs1")
         write_secret(cls.dir, "wrong.token", "not-the-pbs-secret")
+        write_secret(cls.dir, "shop.token", PVE_SECRET % "shop")
 
     @classmethod
     def tearDownClass(cls):
@@ -273,6 +274,28 @@ class IncidentTest(PbsBase):
         self.assertRegex(p.stdout, r"lab-ct-300 +pbs .*DEGRADED +.*no verified backup")
         self.assertRegex(p.stdout, r"pbs1 +pbs +UP")
         self.assertNotIn(PBS_SECRET % "pbs1", p.stdout + p.stderr)
+
+
+class PveStorageMatchTest(PbsBase):
+    def test_shop_pbs_is_store1(self):
+        """shop's PVE storage shop-pbs is pbs1's store1 (same server and port): published, so copies of
+        one place are never counted as two; without pbs: sources PVE's /storage is not even asked."""
+        pve = "pve:\n" + pve_source_yaml(self.sim, "shop").format(secret_dir=self.dir)
+        pbs = pbs_source_yaml(self.sim).format(secret_dir=self.dir)
+        exp = Exporter(CONFIG.split("targets:")[0].format(timeout="10s", ttl="0s", pbs=pbs) + pve)
+        self.addCleanup(exp.close)
+        body = self.scrape(exp)
+        self.assertEqual([(l["storage"], l["pbs_source"], l["datastore"], l["namespace"])
+                          for n, l, v in parse_metrics(body) if n == "persistence_pve_storage_pbs_info"],
+                         [("shop-pbs", "pbs1", "store1", "")])
+        self.assertEqual(value(body, "persistence_source_up", source="shop", kind="pve"), 1)
+        self.assertNotIn(PVE_SECRET % "shop", exp.log_text())
+        self.sim.control("POST", "/_sim/stats/reset")
+        plain = Exporter("pve:\n" + pve_source_yaml(self.sim, "shop").format(secret_dir=self.dir))
+        self.addCleanup(plain.close)
+        body = plain.metrics()
+        self.assertEqual(samples(body, "persistence_pve_storage_pbs_info"), [])
+        self.assertNotIn("/pve/shop/api2/json/storage", self.sim.stats())
 
 
 class RestoreScenarioTest(PbsBase):

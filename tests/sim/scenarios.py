@@ -93,7 +93,10 @@ SHOP_STORAGES = {
     "local-zfs": {"type": "zfspool", "content": "images,rootdir", "shared": 0,
                   "total": 1798000000000, "used": 402000000000},
     "shop-pbs": {"type": "pbs", "content": "backup", "shared": 1,
-                 "total": 8 * TiB, "used": 3 * TiB, "extra": {"shared": "1"}},  # loose: "1"
+                 "total": 8 * TiB, "used": 3 * TiB, "extra": {"shared": "1"},  # loose: "1"
+                 # storage.cfg: the simulated PBS pbs1, datastore store1, root namespace
+                 "config": {"server": "127.0.0.1", "port": "sim", "datastore": "store1",
+                            "username": "pve-shop@pbs!shop"}},
 }
 
 SHOP_JOBS = [
