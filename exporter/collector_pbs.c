@@ -465,7 +465,8 @@ static void pbs_group_facts(struct pbs_ctx *x)
 		const struct pbs_store *s = &x->f->stores[i];
 		for (size_t k = 0; k < s->ngroups; k++) {
 			const struct pbs_group *g = &s->groups[k];
-			snprintf(prefix, sizeof(prefix), "group/%s/%s/%s/%s/", s->name, g->ns, g->type, g->id);
+			snprintf(prefix, sizeof(prefix), "group/%s/%s/%s/%s/", s->name, g->ns, g->type,
+				 g->id);
 			pbs_group_fact(x, prefix, "snapshots", (double)g->snapshots);
 			pbs_group_fact(x, prefix, "verify_failed", (double)g->verify_failed);
 			pbs_group_fact(x, prefix, "last_state", g->last_state);
