@@ -91,8 +91,8 @@ enum perr collect_get_fresh(struct collect *c, const struct fetch_target *t, con
  * later collect_get() (collect_get_parsed() with the same parser) of the
  * same path then waits only for what is left. Several prefetches run at
  * the same time, so independent slow answers overlap instead of adding
- * up. An answer or failure that came during this scrape is what later
- * calls get, whatever cache_ttl is.
+ * up. The answer (or failure) of a fetch started during this scrape is
+ * what later calls get, whatever cache_ttl is.
  */
 void collect_prefetch(struct collect *c, const struct fetch_target *t, const char *path,
 		      const struct upcache_parser *parser);

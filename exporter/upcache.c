@@ -24,6 +24,7 @@ struct upcache_hold {
 	unsigned char *pack; /* deflated copy of r.body once made, else NULL */
 	size_t packlen;
 	double at; /* monotonic time it arrived */
+	double asked; /* monotonic time the fetch that brought it started */
 	struct fetch_resp r;
 	const struct upcache_parser *parser; /* what made parsed; NULL: none */
 	void *parsed; /* the parser's result for a 2xx answer */
@@ -37,7 +38,7 @@ struct upcache_entry {
 	int in_flight;
 	int no_stale; /* asked for as fresh */
 	unsigned long gen; /* bumped when a fetch ends */
-	double ended; /* monotonic time the last fetch ended, 0 before */
+	double asked; /* monotonic time the last ended fetch had started, 0 before */
 	enum perr last_rc; /* transport outcome of the last fetch */
 	char last_msg[256];
 	double last_used;
@@ -178,6 +179,7 @@ struct fetch_job {
 	struct fetch_target *t;
 	char *path;
 	const struct upcache_parser *parser;
+	double asked; /* monotonic time it started */
 	void *state; /* the parser's, while the body arrives */
 	size_t total; /* body bytes it was fed */
 };
@@ -199,6 +201,7 @@ static struct fetch_job *fetch_job_new(struct upcache *c, struct upcache_entry *
 	j->c = c;
 	j->entry = e;
 	j->parser = parser;
+	j->asked = clock_mono();
 	j->t = fetch_target_new(t);
 	j->path = strdup(path);
 	if (!j->t || !j->path) {
@@ -265,13 +268,14 @@ static void *fetch_job_run(void *arg)
 	struct upcache_entry *e = j->entry;
 	e->in_flight = 0;
 	e->gen++;
-	e->ended = clock_mono();
+	e->asked = j->asked;
 	e->last_rc = rc;
 	snprintf(e->last_msg, sizeof(e->last_msg), "%s", h && h->r.err[0] ? h->r.err : err_str(rc));
 	if (rc == PE_OK) {
 		h->refs = 1;
 		h->no_stale = e->no_stale;
 		h->at = clock_mono();
+		h->asked = j->asked;
 		entry_set_locked(e, h);
 		h = NULL;
 	}
@@ -394,10 +398,10 @@ static int fetch_wait_locked(struct upcache *c, struct upcache_entry *e, unsigne
 	return e->gen != gen0;
 }
 
-/* An answer served as it is: younger than the ttl, or come after p->since (the caller's own prefetch). */
+/* An answer served as it is: younger than the ttl, or asked for since p->since (the caller's own prefetch). */
 static int answer_current(const struct upcache_hold *h, const struct upcache_policy *p, double now)
 {
-	return h && (now - h->at < p->ttl || (p->since > 0 && h->at >= p->since));
+	return h && (now - h->at < p->ttl || (p->since > 0 && h->asked >= p->since));
 }
 
 /* The answer for e: fresh, fetched in time, or stale but allowed (lock held). */
@@ -416,7 +420,7 @@ static enum perr entry_answer_locked(struct upcache *c, struct upcache_entry *e,
 	}
 	if (e->resp && (e->no_stale || now - e->resp->at >= p->max_staleness))
 		entry_set_locked(e, NULL); /* never served again: not kept while the next one comes */
-	if (!e->in_flight && p->since > 0 && e->ended >= p->since && e->last_rc != PE_OK) {
+	if (!e->in_flight && p->since > 0 && e->asked >= p->since && e->last_rc != PE_OK) {
 		snprintf(msg, msglen, "GET %s: %s", path,
 			 e->last_msg); /* this caller's prefetch failed: not asked twice */
 		return e->last_rc;
@@ -470,7 +474,7 @@ void upcache_prefetch(struct upcache *c, const char *key, const struct fetch_tar
 		e->last_used = now;
 		e->no_stale |= p->fresh;
 		if (!e->in_flight && !answer_current(e->resp, p, now) &&
-		    !(p->since > 0 && e->ended >= p->since))
+		    !(p->since > 0 && e->asked >= p->since))
 			(void)fetch_start_locked(c, e, t, path,
 						 p->parser); /* a failure shows in upcache_get() */
 	}

@@ -53,8 +53,8 @@ struct upcache_policy {
 	int fresh; /* never served stale, and dropped once older than ttl when released */
 	double wait_until; /* monotonic time (clock_mono) to stop waiting for a fetch */
 	const struct upcache_parser *parser; /* NULL: keep the body */
-	double since; /* monotonic time: an answer or failure that came after it is this caller's, served as it is
-			 (a prefetch earlier in the same scrape); 0: none */
+	double since; /* monotonic time: an answer or failure of a fetch started after it is this caller's (a
+			 prefetch earlier in the same scrape), served as it is and not asked again; 0: none */
 };
 
 /* One answer a caller holds; valid until upcache_release(). */
@@ -73,8 +73,9 @@ enum perr upcache_get(struct upcache *c, const char *key, const struct fetch_tar
 		      size_t msglen) PE_WUR;
 /*
  * Starts fetching t + path for key in the background and returns at once,
- * unless an answer p allows without asking (younger than p->ttl, or come
- * after p->since) is there, a fetch runs, or one ended after p->since.
+ * unless an answer p allows without asking (younger than p->ttl, or
+ * asked for after p->since) is there, a fetch runs, or one started after
+ * p->since has ended.
  * A later upcache_get() of key then waits only for what is left.
  */
 void upcache_prefetch(struct upcache *c, const char *key, const struct fetch_target *t, const char *path,
