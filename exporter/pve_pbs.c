@@ -1,6 +1,7 @@
 /* pve_pbs.c - which PVE storages are datastores of a configured pbs: source (pure: JSON in, matches out). */
 #include "pve_pbs.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cJSON.h"
@@ -37,4 +38,21 @@ size_t pve_pbs_match_each(const cJSON *list, const struct config *cfg,
 		}
 	}
 	return n;
+}
+
+enum perr pve_pbs_match_body(const char *body, size_t len, const struct config *cfg,
+			     void (*cb)(void *ctx, const struct pve_pbs_match *m), void *ctx, char *msg,
+			     size_t msglen)
+{
+	cJSON *doc = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "data");
+
+	if (!cJSON_IsArray(list)) {
+		snprintf(msg, msglen, doc ? "data is not an array" : "invalid or truncated JSON");
+		cJSON_Delete(doc);
+		return PE_PARSE;
+	}
+	(void)pve_pbs_match_each(list, cfg, cb, ctx);
+	cJSON_Delete(doc);
+	return PE_OK;
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include "config.h"
+#include "err.h"
 
 struct cJSON;
 
@@ -23,5 +24,12 @@ struct pve_pbs_match {
  */
 size_t pve_pbs_match_each(const struct cJSON *list, const struct config *cfg,
 			  void (*cb)(void *ctx, const struct pve_pbs_match *m), void *ctx);
+/*
+ * The same from the answer's bytes ({"data": [...]}, not NUL-terminated):
+ * PE_PARSE with msg when it is not such a list (cb was not called).
+ */
+enum perr pve_pbs_match_body(const char *body, size_t len, const struct config *cfg,
+			     void (*cb)(void *ctx, const struct pve_pbs_match *m), void *ctx, char *msg,
+			     size_t msglen) PE_WUR;
 
 #endif
