@@ -5,6 +5,7 @@
 #include "log.h"
 #include "scrape.h"
 #include "status.h"
+#include "version.h"
 #include "vzdump.h"
 
 #include <stdio.h>
@@ -18,7 +19,8 @@ static void ctl_usage(FILE *f)
 		   "  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
 		   "                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
 		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
-		   "                        [--restart-scheduler] [--execute] [--wait]\n");
+		   "                        [--restart-scheduler] [--execute] [--wait]\n"
+		   "  persistencectl --help | --version\n");
 }
 
 static const char *arg_value(const char *arg, const char *name)
@@ -156,6 +158,14 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		ctl_usage(stderr);
 		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		ctl_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("persistencectl %s (revision %s)\n", PE_VERSION, PE_REVISION);
+		return 0;
 	}
 	log_setup(LOG_LVL_WARN, LOG_FMT_LOGFMT);
 	if (fetch_global_init() != PE_OK)
