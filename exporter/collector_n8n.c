@@ -134,50 +134,50 @@ static void n8n_emit_live(struct collect *c, const struct n8n_counts *n)
 			(double)(n->active + n->inactive + n->archived), NULL);
 }
 
-/* base_url without a trailing slash, and the API key header; both go into bufs the caller frees. */
-static enum perr n8n_target(const struct config_n8n *n, struct fetch_target *t, struct buf *url,
-			    struct buf *auth)
+/* The instance's target: base_url without a trailing slash, the API key header. NULL when out of memory. */
+static struct fetch_target *n8n_target_new(const struct config_n8n *n)
 {
+	struct fetch_target tmpl = {
+		.ca_file = n->tls.ca_file,
+		.fingerprint = n->tls.fingerprint,
+		.insecure = n->tls.insecure_skip_verify,
+		.timeout = n->timeout,
+	};
+	struct fetch_target *t = fetch_target_new(&tmpl);
 	size_t len = strlen(n->url);
+	char *url;
+
 	while (len > 0 && n->url[len - 1] == '/')
 		len--;
-	buf_add(url, n->url, len);
-	buf_addf(auth, "X-N8N-API-KEY: %s", n->api_key ? n->api_key : "");
-	memset(t, 0, sizeof(*t));
-	t->base_url = buf_str(url);
-	t->auth_header = buf_str(auth);
-	t->ca_file = n->tls.ca_file;
-	t->fingerprint = n->tls.fingerprint;
-	t->insecure = n->tls.insecure_skip_verify;
-	t->timeout = n->timeout;
-	return buf_err(url) ? buf_err(url) : buf_err(auth);
+	url = strndup(n->url, len);
+	if (!t || !url || fetch_target_set_url(t, url, (char *)NULL) != PE_OK ||
+	    fetch_target_set_auth(t, "X-N8N-API-KEY: ", n->api_key ? n->api_key : "", (char *)NULL) !=
+		    PE_OK) {
+		fetch_target_free(t);
+		t = NULL;
+	}
+	free(url);
+	return t;
 }
 
 static enum perr n8n_live(struct collect *c, const struct config_n8n *n)
 {
-	struct fetch_target t;
-	struct buf url, auth;
+	struct fetch_target *t = n8n_target_new(n);
 	struct n8n_counts counts = {0, 0, 0};
 	char msg[256] = "";
 	int odd_answer = 0;
-	enum perr e;
+	enum perr e = t ? PE_OK : PE_NOMEM;
 
-	buf_init(&url, 0);
-	buf_init(&auth, 0);
-	e = n8n_target(n, &t, &url, &auth);
 	if (e == PE_OK)
-		e = n8n_list_all(c, &t, &counts, &odd_answer, msg, sizeof(msg));
+		e = n8n_list_all(c, t, &counts, &odd_answer, msg, sizeof(msg));
 	if (e == PE_OK)
 		n8n_emit_live(c, &counts);
 	else {
 		if (odd_answer)
-			n8n_health_hint(c, &t, msg, sizeof(msg));
+			n8n_health_hint(c, t, msg, sizeof(msg));
 		collect_fail(c, "%s", msg[0] ? msg : err_str(e));
 	}
-	if (auth.data)
-		memset(auth.data, 0, auth.len); /* the key does not linger in freed memory */
-	buf_free(&auth);
-	buf_free(&url);
+	fetch_target_free(t); /* wipes the key */
 	return e;
 }
 

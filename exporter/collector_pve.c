@@ -9,6 +9,7 @@
 #include "cJSON.h"
 #include "log.h"
 #include "pve.h"
+#include "pve_client.h"
 
 #define PVE_NO_EVIDENCE_WINDOW (7 * 86400.0) /* look-back when a job has no run evidence */
 /* Response cap for storage content listings (~180 bytes an archive: over a million of them). */
@@ -45,6 +46,15 @@ static const struct expfmt_desc d_task_end = {"persistence_pve_vzdump_last_task_
 static const struct expfmt_desc d_task_ok = {
 	"persistence_pve_vzdump_last_task_success", EXPFMT_GAUGE,
 	"1 when the node's newest finished vzdump task ended OK or with warnings."};
+static const struct expfmt_desc d_task_failed = {
+	"persistence_pve_vzdump_last_failure_timestamp_seconds", EXPFMT_GAUGE,
+	"End time of the newest failed vzdump task in the node's task list (absent when none failed)."};
+static const struct expfmt_desc d_jobs = {
+	"persistence_pve_backup_jobs", EXPFMT_GAUGE,
+	"Number of backup jobs /cluster/backup lists; absent when it cannot be read."};
+static const struct expfmt_desc d_job_guests = {
+	"persistence_pve_backup_job_guests", EXPFMT_GAUGE,
+	"Guests an enabled, scheduled backup job selects on the node (offline nodes included)."};
 static const struct expfmt_desc d_sched_up = {"persistence_pve_scheduler_up", EXPFMT_GAUGE,
 					      "1 when the pvescheduler service is active and running."};
 static const struct expfmt_desc d_storage_up = {
@@ -81,8 +91,8 @@ struct pve_jobnode {
 
 struct pve_ctx {
 	struct collect *c;
-	struct fetch_target t;
-	char *base_url, *auth;
+	struct pve_client *pc;
+	const struct fetch_target *t; /* the read token's, owned by pc */
 	const cJSON *nodes, *vms, *jobs; /* jobs NULL: not readable */
 	struct pve_node *node;
 	size_t nnode;
@@ -109,36 +119,19 @@ static const char *pve_source_name(const struct config *cfg, size_t i)
 
 static enum perr pve_ctx_init(struct pve_ctx *x, struct collect *c)
 {
-	const struct config_pve *p = &c->cfg->pve[c->index];
-	struct buf b;
+	enum perr e;
 
 	memset(x, 0, sizeof(*x));
 	x->c = c;
-	buf_init(&b, 0);
-	buf_addf(&b, "%s/api2/json", p->url);
-	x->base_url = buf_steal(&b, NULL);
-	buf_init(&b, 0);
-	buf_addf(&b, "Authorization: PVEAPIToken=%s=%s", p->token_id ? p->token_id : "",
-		 p->token_secret ? p->token_secret : "");
-	x->auth = buf_steal(&b, NULL);
-	if (!x->base_url || !x->auth)
-		return PE_NOMEM;
-	x->t.base_url = x->base_url;
-	x->t.auth_header = x->auth;
-	x->t.ca_file = p->tls.ca_file;
-	x->t.fingerprint = p->tls.fingerprint;
-	x->t.insecure = p->tls.insecure_skip_verify;
-	x->t.timeout = p->timeout > 0 ? p->timeout : 10;
+	if ((e = pve_client_new(&c->cfg->pve[c->index], &x->pc)) != PE_OK)
+		return e;
+	x->t = pve_client_target(x->pc, PVE_TOKEN_READ);
 	return PE_OK;
 }
 
 static void pve_ctx_free(struct pve_ctx *x)
 {
-	free(x->base_url);
-	if (x->auth) {
-		memset(x->auth, 0, strlen(x->auth));
-		free(x->auth);
-	}
+	pve_client_free(x->pc);
 	free(x->node);
 	free(x->guest);
 	free(x->shared_done);
@@ -152,7 +145,7 @@ static void pve_ctx_free(struct pve_ctx *x)
 static enum perr pve_get(struct pve_ctx *x, const char *path, const cJSON **data, char *msg, size_t n)
 {
 	cJSON *doc = NULL;
-	enum perr e = collect_get_json(x->c, &x->t, path, &doc, msg, n);
+	enum perr e = collect_get_json(x->c, x->t, path, &doc, msg, n);
 
 	*data = NULL;
 	if (e == PE_AUTH) {
@@ -287,26 +280,6 @@ fail:
 	return e;
 }
 
-/* "/nodes/<node><rest>[<storage><tail>]" with the names percent-encoded; NULL on allocation failure. */
-static char *pve_node_path(const char *node, const char *rest, const char *storage, const char *tail)
-{
-	struct buf b;
-
-	buf_init(&b, 4096);
-	buf_adds(&b, "/nodes/");
-	fetch_urlencode(&b, node);
-	buf_adds(&b, rest);
-	if (storage) {
-		fetch_urlencode(&b, storage);
-		buf_adds(&b, tail);
-	}
-	if (buf_err(&b) != PE_OK) {
-		buf_free(&b);
-		return NULL;
-	}
-	return buf_steal(&b, NULL);
-}
-
 /* One node-scoped GET: failures cost only this node's data. PE_AUTH and PE_NOMEM stop the task. */
 static enum perr pve_node_get(struct pve_ctx *x, const char *node, const char *rest, int want_obj,
 			      const char *priv, const cJSON **data)
@@ -438,7 +411,7 @@ static void pve_add_archives(struct pve_ctx *x, const struct pve_listing *l)
 static enum perr pve_get_listing(struct pve_ctx *x, const char *path, struct pve_listing *l, char *msg,
 				 size_t n)
 {
-	struct fetch_target t = x->t;
+	struct fetch_target t = *x->t;
 	enum perr e;
 
 	t.max_body = PVE_LISTING_MAX_BODY;
@@ -740,15 +713,20 @@ static void pve_emit_nodes(struct pve_ctx *x)
 	for (size_t i = 0; i < x->nnode; i++) {
 		const struct pve_node *nd = &x->node[i];
 		const cJSON *t, *last = NULL;
-		double end, best = 0;
+		double end, best = 0, failed = 0;
 
 		expfmt_add(o, &d_node_up, nd->online, "source", src, "node", nd->name, NULL);
 		if (nd->sched >= 0)
 			expfmt_add(o, &d_sched_up, nd->sched, "source", src, "node", nd->name, NULL);
 		cJSON_ArrayForEach(t, nd->tasks)
 		{
-			if (pve_task_classify(t) != PVE_TASK_RUNNING && pve_json_num(t, "endtime", &end) &&
-			    end > best) {
+			enum pve_task_result r = pve_task_classify(t);
+
+			if (r == PVE_TASK_RUNNING || !pve_json_num(t, "endtime", &end))
+				continue;
+			if (r == PVE_TASK_FAILED && end > failed)
+				failed = end;
+			if (end > best) {
 				best = end;
 				last = t;
 			}
@@ -758,6 +736,8 @@ static void pve_emit_nodes(struct pve_ctx *x)
 			expfmt_add(o, &d_task_ok, pve_task_success(pve_task_classify(last)), "source", src,
 				   "node", nd->name, NULL);
 		}
+		if (failed > 0)
+			expfmt_add(o, &d_task_failed, failed, "source", src, "node", nd->name, NULL);
 	}
 }
 
@@ -821,12 +801,47 @@ static void pve_emit_guest(struct pve_ctx *x, const struct pve_guest *g)
 	scrape_fact_set(x->c->scrape, "pve", src, key, 0, node ? node : "");
 }
 
-static void pve_emit_jobs(struct pve_ctx *x)
+/*
+ * How many guests an enabled, scheduled job selects on each node, offline
+ * nodes included: the rules expect a next due slot wherever this is > 0.
+ */
+static enum perr pve_emit_job_guests(struct pve_ctx *x, const cJSON *job, const char *id)
+{
+	const char *jnode = pve_json_str(job, "node"), *sched = pve_json_str(job, "schedule");
+	size_t *count;
+
+	if (!sched || !*sched || !pve_job_enabled(job) || !x->nnode)
+		return PE_OK;
+	if (!(count = calloc(x->nnode, sizeof(*count))))
+		return PE_NOMEM;
+	for (size_t i = 0; i < x->nguest; i++) {
+		const char *gnode = pve_json_str(x->guest[i].res, "node");
+		size_t k = 0;
+
+		if (!gnode || (jnode && *jnode && strcmp(jnode, gnode) != 0))
+			continue;
+		while (k < x->nnode && strcmp(x->node[k].name, gnode) != 0)
+			k++;
+		if (k < x->nnode && pve_job_selects(job, x->guest[i].res))
+			count[k]++;
+	}
+	for (size_t k = 0; k < x->nnode; k++)
+		if (count[k])
+			expfmt_add(x->c->out, &d_job_guests, (double)count[k], "source", x->c->source,
+				   "backup_job", id, "node", x->node[k].name, NULL);
+	free(count);
+	return PE_OK;
+}
+
+static enum perr pve_emit_jobs(struct pve_ctx *x)
 {
 	struct expfmt *o = x->c->out;
 	const char *src = x->c->source;
 	const cJSON *job;
+	enum perr e;
 
+	if (x->jobs)
+		expfmt_add(o, &d_jobs, (double)cJSON_GetArraySize(x->jobs), "source", src, NULL);
 	cJSON_ArrayForEach(job, x->jobs)
 	{
 		const char *id = pve_json_str(job, "id"), *sched = pve_json_str(job, "schedule");
@@ -837,6 +852,8 @@ static void pve_emit_jobs(struct pve_ctx *x)
 		expfmt_add(o, &d_job_info, 1, "source", src, "backup_job", id, "schedule", sched ? sched : "",
 			   "storage", storage ? storage : "", "node", node ? node : "", NULL);
 		expfmt_add(o, &d_job_enabled, pve_job_enabled(job), "source", src, "backup_job", id, NULL);
+		if ((e = pve_emit_job_guests(x, job, id)) != PE_OK)
+			return e;
 	}
 	for (size_t i = 0; i < x->njn; i++) {
 		const struct pve_jobnode *jn = &x->jn[i];
@@ -849,6 +866,7 @@ static void pve_emit_jobs(struct pve_ctx *x)
 			expfmt_add(o, &d_job_due, jn->next_due, "source", src, "backup_job", id, "node",
 				   jn->node, NULL);
 	}
+	return PE_OK;
 }
 
 /*
@@ -873,7 +891,7 @@ static enum perr pve_collect(struct collect *c)
 	pve_emit_storages(&x);
 	for (size_t i = 0; i < x.nguest; i++)
 		pve_emit_guest(&x, &x.guest[i]);
-	pve_emit_jobs(&x);
+	e = pve_emit_jobs(&x);
 out:
 	if (e == PE_NOMEM)
 		collect_fail(c, "out of memory");

@@ -1,10 +1,13 @@
 /* fetch.c - the upstream HTTP client; the only libcurl user. */
 #include "fetch.h"
+#include "secret.h"
 #include "version.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -58,6 +61,121 @@ void fetch_global_cleanup(void)
 {
 	curl_global_cleanup();
 }
+
+/* ---------- targets that own their strings ---------- */
+
+/* What fetch_target_new() allocates: the target first, so its address is the allocation's. */
+struct fetch_owned {
+	struct fetch_target t;
+	char *base_url, *unix_socket, *ca_file, *fingerprint, *auth_header;
+};
+
+static int fetch_dup(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 1;
+	*dst = strdup(src);
+	return *dst != NULL;
+}
+
+void fetch_target_free(struct fetch_target *t)
+{
+	struct fetch_owned *o = (struct fetch_owned *)t;
+
+	if (!o)
+		return;
+	free(o->base_url);
+	free(o->unix_socket);
+	free(o->ca_file);
+	free(o->fingerprint);
+	secret_free(o->auth_header);
+	free(o);
+}
+
+struct fetch_target *fetch_target_new(const struct fetch_target *tmpl)
+{
+	struct fetch_owned *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->t = *tmpl;
+	if (!fetch_dup(&o->base_url, tmpl->base_url) || !fetch_dup(&o->unix_socket, tmpl->unix_socket) ||
+	    !fetch_dup(&o->ca_file, tmpl->ca_file) || !fetch_dup(&o->fingerprint, tmpl->fingerprint) ||
+	    !fetch_dup(&o->auth_header, tmpl->auth_header)) {
+		fetch_target_free(&o->t);
+		return NULL;
+	}
+	o->t.base_url = o->base_url;
+	o->t.unix_socket = o->unix_socket;
+	o->t.ca_file = o->ca_file;
+	o->t.fingerprint = o->fingerprint;
+	o->t.auth_header = o->auth_header;
+	return &o->t;
+}
+
+/* Concatenates the NULL-terminated parts into one allocation sized up front (no realloc copies). */
+static char *fetch_concat(va_list ap)
+{
+	va_list count;
+	size_t len = 0;
+	char *s, *p;
+
+	va_copy(count, ap);
+	for (const char *part; (part = va_arg(count, const char *)) != NULL;)
+		len += strlen(part);
+	va_end(count);
+	s = p = malloc(len + 1);
+	if (!s)
+		return NULL;
+	for (const char *part; (part = va_arg(ap, const char *)) != NULL;) {
+		size_t n = strlen(part);
+		memcpy(p, part, n);
+		p += n;
+	}
+	*p = '\0';
+	return s;
+}
+
+/* Replaces one owned string (*slot, mirrored in *field) with the parts; a secret is wiped on the way out. */
+static enum perr fetch_owned_set(char **slot, const char **field, int secret, va_list ap)
+{
+	char *s = fetch_concat(ap);
+
+	if (!s)
+		return PE_NOMEM;
+	if (secret)
+		secret_free(*slot);
+	else
+		free(*slot);
+	*slot = s;
+	*field = s;
+	return PE_OK;
+}
+
+enum perr fetch_target_set_url(struct fetch_target *t, ...)
+{
+	struct fetch_owned *o = (struct fetch_owned *)t;
+	va_list ap;
+
+	va_start(ap, t);
+	enum perr e = fetch_owned_set(&o->base_url, &o->t.base_url, 0, ap);
+	va_end(ap);
+	return e;
+}
+
+enum perr fetch_target_set_auth(struct fetch_target *t, ...)
+{
+	struct fetch_owned *o = (struct fetch_owned *)t;
+	va_list ap;
+
+	va_start(ap, t);
+	enum perr e = fetch_owned_set(&o->auth_header, &o->t.auth_header, 1, ap);
+	va_end(ap);
+	return e;
+}
+
+/* ---------- responses ---------- */
 
 void fetch_resp_init(struct fetch_resp *r)
 {
@@ -284,10 +402,14 @@ static enum perr fetch_setup_request(struct fetch_call *call, const char *method
 		*hdrs = n;
 	}
 	c |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-	if (strcmp(method, "POST") == 0) {
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		const char *body = form_body ? form_body : "";
 		c |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 		c |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		if (method[1] == 'U')
+			c |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+	} else if (strcmp(method, "DELETE") == 0) {
+		c |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	} else {
 		c |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
@@ -440,7 +562,8 @@ static enum perr fetch_check_args(const struct fetch_target *t, const char *meth
 		snprintf(r->err, sizeof(r->err), "bad request path");
 		return PE_INVAL;
 	}
-	if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)) {
+	if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
+			strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0)) {
 		snprintf(r->err, sizeof(r->err), "unsupported method");
 		return PE_INVAL;
 	}
@@ -521,6 +644,8 @@ enum perr fetch_request(const struct fetch_target *t, const char *method, const 
 	}
 out:
 	fetch_scrub(t, r);
+	for (struct curl_slist *h = call.hdrs; h; h = h->next) /* libcurl's copy of the auth header */
+		secret_wipe(h->data, strlen(h->data));
 	curl_slist_free_all(call.hdrs);
 	curl_easy_cleanup(call.h);
 	buf_free(&call.url);

@@ -26,6 +26,19 @@ struct fetch_target {
 	size_t max_body; /* response cap in bytes; 0 = 16 MiB */
 };
 
+/*
+ * The one constructor of a target that owns its strings: a deep copy of
+ * tmpl (whose strings are borrowed). NULL when out of memory. Free it with
+ * fetch_target_free(), which wipes the auth header; only targets made here
+ * may be passed to it.
+ */
+struct fetch_target *fetch_target_new(const struct fetch_target *tmpl);
+/* Sets base_url to the concatenation of the NULL-terminated parts. PE_NOMEM leaves it unchanged. */
+enum perr fetch_target_set_url(struct fetch_target *t, ...) __attribute__((sentinel)) PE_WUR;
+/* Sets the auth header line to the concatenation of the parts (secrets among them); the old one is wiped. */
+enum perr fetch_target_set_auth(struct fetch_target *t, ...) __attribute__((sentinel)) PE_WUR;
+void fetch_target_free(struct fetch_target *t); /* takes NULL */
+
 struct fetch_resp {
 	long status; /* HTTP status, 0 when no response */
 	struct buf body;
@@ -41,9 +54,10 @@ void fetch_resp_init(struct fetch_resp *r);
 void fetch_resp_free(struct fetch_resp *r);
 
 /*
- * One request: method "GET" or "POST", path appended to base_url (it
- * must start with '/' and carry its own query string), form_body for
- * POST as application/x-www-form-urlencoded (may be NULL). timeout, if
+ * One request: method "GET", "POST", "PUT" or "DELETE", path appended to
+ * base_url (it must start with '/' and carry its own query string; DELETE
+ * parameters go there), form_body for POST and PUT as
+ * application/x-www-form-urlencoded (may be NULL). timeout, if
  * > 0, overrides t->timeout when smaller. Redirects are not followed.
  * Returns PE_OK whenever an HTTP response arrived (any status: see
  * r->status); PE_TIMEOUT, PE_TOOBIG, PE_TLS, PE_CONNECT otherwise,

@@ -20,6 +20,8 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "runbook.h"
+#include "secret.h"
 
 #define HTTP_REALM "persistence_exporter"
 #define HTTP_METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -45,8 +47,9 @@ struct http_route {
 	const char *path; /* NULL: the telemetry path */
 	unsigned methods;
 	const char *allow; /* the Allow header for a 405 */
-	int open; /* 1: no authentication (health checks) */
+	int open; /* 1: no authentication (health checks, runbooks) */
 	enum MHD_Result (*serve)(struct http_server *s, struct MHD_Connection *c, const char *uri);
+	int prefix; /* 1: path is a prefix ("/runbooks/"), the rest of the URL is the handler's */
 };
 
 struct http_server {
@@ -113,14 +116,6 @@ static enum perr http_read_file(const char *path, char **out, char *msg, size_t 
 out:
 	fclose(f);
 	return e;
-}
-
-static void http_free_secret(char *p)
-{
-	if (!p)
-		return;
-	explicit_bzero(p, strlen(p));
-	free(p);
 }
 
 /* ---- request parsing ---- */
@@ -489,6 +484,39 @@ static enum MHD_Result http_serve_reload(struct http_server *s, struct MHD_Conne
 	return http_text(s, c, MHD_HTTP_OK, "OK\n");
 }
 
+/*
+ * /runbooks/ (the index) and /runbooks/<Alert>: pages compiled into the
+ * binary, open like the health checks (no secret in them), so the link in
+ * an alert opens for whoever receives the page.
+ */
+static enum MHD_Result http_serve_runbook(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	char name[128];
+	const char *p = uri + strlen("/runbooks");
+	size_t n = strcspn(p, "?#");
+	if (n && *p == '/') {
+		p++;
+		n--;
+	}
+	if (n >= sizeof(name))
+		return http_text(s, c, MHD_HTTP_NOT_FOUND, "No such runbook.\n");
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (!n) {
+		struct buf out;
+		buf_init(&out, HTTP_BODY_MAX);
+		return http_body(s, c, "runbooks", runbook_index(&out), &out, "text/html; charset=utf-8",
+				 NULL);
+	}
+	const struct runbook *rb = runbook_find(name);
+	if (!rb)
+		return http_text(s, c, MHD_HTTP_NOT_FOUND, "No such runbook.\n");
+	return http_queue(
+		s, c, MHD_HTTP_OK,
+		MHD_create_response_from_buffer(rb->len, (void *)(uintptr_t)rb->html, MHD_RESPMEM_PERSISTENT),
+		"text/html; charset=utf-8");
+}
+
 static const struct http_route http_routes[] = {
 	{NULL, HTTP_M_GET, "GET, HEAD", 0, http_serve_metrics},
 	{"/", HTTP_M_GET, "GET, HEAD", 0, http_serve_html},
@@ -496,13 +524,15 @@ static const struct http_route http_routes[] = {
 	{"/-/healthy", HTTP_M_GET, "GET, HEAD", 1, http_serve_healthy},
 	{"/-/ready", HTTP_M_GET, "GET, HEAD", 0, http_serve_ready},
 	{"/-/reload", HTTP_M_POST, "POST", 0, http_serve_reload},
+	{"/runbooks", HTTP_M_GET, "GET, HEAD", 1, http_serve_runbook},
+	{"/runbooks/", HTTP_M_GET, "GET, HEAD", 1, http_serve_runbook, 1},
 };
 
 static const struct http_route *http_route_find(const struct http_server *s, const char *url)
 {
 	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
 		const char *p = http_routes[i].path ? http_routes[i].path : s->telemetry_path;
-		if (strcmp(p, url) == 0)
+		if (strcmp(p, url) == 0 || (http_routes[i].prefix && strncmp(p, url, strlen(p)) == 0))
 			return &http_routes[i];
 	}
 	return NULL;
@@ -527,7 +557,7 @@ static int http_bcrypt_ok(const char *password, const char *hash)
 		return 0;
 	const char *got = crypt_r(password, hash, cd);
 	int ok = got && got[0] == '$' && http_ct_equal(got, hash);
-	explicit_bzero(cd, sizeof *cd);
+	secret_wipe(cd, sizeof *cd);
 	free(cd);
 	return ok;
 }
@@ -539,7 +569,7 @@ static void http_fast_hash(const struct http_server *s, const char *password, ch
 	const char *h = cd ? crypt_r(password, s->cache_salt, cd) : NULL;
 	snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h && h[0] == '$' ? h : "!");
 	if (cd)
-		explicit_bzero(cd, sizeof *cd);
+		secret_wipe(cd, sizeof *cd);
 	free(cd);
 }
 
@@ -583,7 +613,7 @@ static int http_auth_ok(struct http_server *s, struct MHD_Connection *c)
 			idx = i;
 	int ok = http_password_ok(s, idx, pass ? pass : "") && user;
 	if (pass) {
-		explicit_bzero(pass, strlen(pass));
+		secret_wipe(pass, strlen(pass));
 		MHD_free(pass);
 	}
 	if (user)
@@ -897,7 +927,7 @@ struct http_tls {
 static void http_tls_clear(struct http_tls *t)
 {
 	free(t->cert);
-	http_free_secret(t->key);
+	secret_free(t->key);
 	free(t->ca);
 	memset(t, 0, sizeof *t);
 }
@@ -1068,7 +1098,7 @@ void http_stop(struct http_server *s)
 		MHD_stop_daemon(s->daemon);
 	for (size_t i = 0; i < s->nusers; i++) {
 		free(s->users[i].name);
-		http_free_secret(s->users[i].bcrypt_hash);
+		secret_free(s->users[i].bcrypt_hash);
 	}
 	free(s->users);
 	free(s->cached);

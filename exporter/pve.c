@@ -224,6 +224,11 @@ int pve_task_success(enum pve_task_result r)
 	return r == PVE_TASK_OK || r == PVE_TASK_WARNINGS;
 }
 
+int pve_exitstatus_ok(const char *exitstatus)
+{
+	return exitstatus && pve_task_success(pve_task_status_classify(exitstatus));
+}
+
 /* Copies the field that starts at *p up to the next ':' into out; advances *p past it. */
 static int pve_upid_field(const char **p, char *out, size_t n)
 {

@@ -50,6 +50,8 @@ enum pve_task_result pve_task_status_classify(const char *status);
 /* Classifies a task list item: running when status or endtime is missing. */
 enum pve_task_result pve_task_classify(const struct cJSON *task);
 int pve_task_success(enum pve_task_result r); /* OK or WARNINGS */
+/* 1 when a task's exitstatus means it succeeded: "OK" or "WARNINGS: n" (NULL: 0). */
+int pve_exitstatus_ok(const char *exitstatus);
 
 /* UPID:<node>:<pid>:<pstart>:<starttime>:<type>:<id>:<user[!token]>: */
 struct pve_upid {

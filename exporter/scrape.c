@@ -2,7 +2,9 @@
 #include "scrape.h"
 #include "version.h"
 #include "collector.h"
+#include "exempt.h"
 #include "jsonwalk.h"
+#include "lastknown.h"
 #include "log.h"
 #include "probe.h"
 
@@ -111,6 +113,8 @@ struct scrape_state {
 	double reload_ts;
 	struct once_key *once; /* scrape_once() keys */
 	size_t nonce;
+	struct lastknown *memory; /* values remembered across scrapes */
+	double started; /* unix time the state was made: the exporter's start */
 };
 
 static enum perr transport_fetch(void *ctx, const struct fetch_target *t, const char *method,
@@ -126,10 +130,14 @@ struct scrape_state *scrape_state_new(void)
 	if (!st)
 		return NULL;
 	st->probes = probe_pool_new();
-	if (!st->probes) {
+	st->memory = lastknown_new();
+	if (!st->probes || !st->memory) {
+		probe_pool_free(st->probes);
+		lastknown_free(st->memory);
 		free(st);
 		return NULL;
 	}
+	st->started = wall_now();
 	pthread_mutex_init(&st->lock, NULL);
 	cond_init_mono(&st->fetched);
 	st->refs = 1;
@@ -184,6 +192,7 @@ static void scrape_state_unref(struct scrape_state *st)
 		free(o);
 	}
 	probe_pool_free(st->probes);
+	lastknown_free(st->memory);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->fetched);
 	free(st);
@@ -198,6 +207,11 @@ void scrape_state_free(struct scrape_state *st)
 struct probe_pool *scrape_state_probes(struct scrape_state *st)
 {
 	return st->probes;
+}
+
+struct lastknown *scrape_state_memory(struct scrape_state *st)
+{
+	return st->memory;
 }
 
 void scrape_state_set_transport(struct scrape_state *st, scrape_transport_fn fn, void *ctx)
@@ -255,31 +269,19 @@ static struct cache_entry *cache_lookup_locked(struct scrape_state *st, const ch
 	return e;
 }
 
-/* A background fetch: owns copies of everything it needs, outlives any scrape. */
+/* A background fetch: owns copies of everything it needs (the auth header wiped at the end), outlives any scrape. */
 struct fetch_job {
 	struct scrape_state *st;
 	struct cache_entry *entry; /* kept alive: the sweep skips in-flight entries */
-	struct fetch_target t;
-	char *strs[6];
+	struct fetch_target *t;
 	char *path;
 };
 
 static void fetch_job_free(struct fetch_job *j)
 {
-	for (size_t i = 0; i < 6; i++)
-		free(j->strs[i]);
+	fetch_target_free(j->t);
 	free(j->path);
 	free(j);
-}
-
-static const char *job_dup(struct fetch_job *j, size_t i, const char *s, int *ok)
-{
-	if (!s)
-		return NULL;
-	j->strs[i] = strdup(s);
-	if (!j->strs[i])
-		*ok = 0;
-	return j->strs[i];
 }
 
 static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_entry *e,
@@ -288,17 +290,11 @@ static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_ent
 	struct fetch_job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
-	int ok = 1;
 	j->st = st;
 	j->entry = e;
-	j->t = *t;
-	j->t.base_url = job_dup(j, 0, t->base_url, &ok);
-	j->t.unix_socket = job_dup(j, 1, t->unix_socket, &ok);
-	j->t.ca_file = job_dup(j, 2, t->ca_file, &ok);
-	j->t.fingerprint = job_dup(j, 3, t->fingerprint, &ok);
-	j->t.auth_header = job_dup(j, 4, t->auth_header, &ok);
+	j->t = fetch_target_new(t);
 	j->path = strdup(path);
-	if (!ok || !j->path) {
+	if (!j->t || !j->path) {
 		fetch_job_free(j);
 		return NULL;
 	}
@@ -313,7 +309,7 @@ static void *fetch_job_run(void *arg)
 	enum perr rc = PE_NOMEM;
 	if (cr) {
 		fetch_resp_init(&cr->r);
-		rc = st->transport(st->transport_ctx, &j->t, "GET", j->path, NULL, 0, &cr->r);
+		rc = st->transport(st->transport_ctx, j->t, "GET", j->path, NULL, 0, &cr->r);
 	}
 	pthread_mutex_lock(&st->lock);
 	struct cache_entry *e = j->entry;
@@ -1301,6 +1297,8 @@ static const struct expfmt_desc d_source_up = {
 static const struct expfmt_desc d_source_last = {"persistence_source_last_success_timestamp_seconds",
 						 EXPFMT_GAUGE,
 						 "Unix time of the source's last successful collection."};
+static const struct expfmt_desc d_start = {"persistence_exporter_start_time_seconds", EXPFMT_GAUGE,
+					   "Unix time the exporter process started."};
 static const struct expfmt_desc d_reload_ok = {"persistence_config_last_reload_successful", EXPFMT_GAUGE,
 					       "1 when the last configuration (re)load succeeded."};
 static const struct expfmt_desc d_reload_ts = {"persistence_config_last_reload_success_timestamp_seconds",
@@ -1340,6 +1338,8 @@ static void scrape_add_exporter_metrics(struct scrape *s)
 {
 	expfmt_add(s->out, &d_build_info, 1, "version", PE_VERSION, "revision", PE_REVISION, "compiler",
 		   PE_COMPILER, NULL);
+	expfmt_add(s->out, &d_start, s->st->started, NULL);
+	exempt_emit(s->out, s->cfg);
 	for (size_t i = 0; i < s->nresults; i++) {
 		const struct source_result *r = &s->results[i];
 		expfmt_add(s->out, &d_source_up, r->up, "source", r->name, "kind", r->kind, NULL);

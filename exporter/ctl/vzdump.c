@@ -1,9 +1,11 @@
 /* vzdump.c - persistencectl vzdump: look up the guest, plan, and (with --execute) start one backup. */
 #include "vzdump.h"
+#include "clock.h"
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
 #include "pve.h"
+#include "pve_client.h"
 
 #include <errno.h>
 #include <math.h>
@@ -209,11 +211,6 @@ void vzdump_form(const struct vzdump_facts *f, struct buf *out)
 	fetch_urlencode(out, f->storage);
 }
 
-int vzdump_exit_ok(const char *exitstatus)
-{
-	return exitstatus && pve_task_success(pve_task_status_classify(exitstatus));
-}
-
 void vzdump_format_age(double secs, char *out, size_t n)
 {
 	long s = secs > 0 && isfinite(secs) ? (long)secs : 0;
@@ -226,114 +223,6 @@ void vzdump_format_age(double secs, char *out, size_t n)
 		snprintf(out, n, "%ldm %lds", s / 60, s % 60);
 	else
 		snprintf(out, n, "%lds", s);
-}
-
-/* Appends upstream text on one line: control characters become spaces, at most max bytes. */
-static void vz_add_clean(struct buf *out, const char *s, size_t max)
-{
-	size_t len = strlen(s);
-
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
-		len--;
-	for (size_t i = 0; i < len && i < max; i++) {
-		unsigned char c = (unsigned char)s[i];
-		buf_addc(out, c < 0x20 || c == 0x7f ? ' ' : (char)c);
-	}
-	if (len > max)
-		buf_adds(out, "...");
-}
-
-/* "Permission check failed (/vms/105, VM.Backup)": names the path and the privilege. */
-static void vz_explain_403(const char *msg, const char *token_id, struct buf *out)
-{
-	const char *open = msg ? strstr(msg, "Permission check failed (") : NULL;
-	const char *comma = open ? strchr(open, ',') : NULL;
-	const char *close = comma ? strchr(comma, ')') : NULL;
-
-	buf_adds(out, "403 ");
-	if (msg)
-		vz_add_clean(out, msg, 300);
-	else
-		buf_adds(out, "permission denied (PVE sent no message)");
-	if (open && comma && close && strstr(msg, "URI '") == NULL) {
-		const char *priv = comma + 1;
-		while (*priv == ' ')
-			priv++;
-		buf_addf(out, ": token %s lacks %.*s on %.*s", token_id, (int)(close - priv), priv,
-			 (int)(comma - (open + 25)), open + 25);
-	} else {
-		buf_addf(out, ": token %s is not allowed to do this", token_id);
-	}
-}
-
-static void vz_explain_param(const cJSON *doc, struct buf *out)
-{
-	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(doc, "errors"), *e;
-	int first = 1;
-
-	if (!cJSON_IsObject(errs))
-		return;
-	cJSON_ArrayForEach(e, errs)
-	{
-		buf_adds(out, first ? ": " : "; ");
-		vz_add_clean(out, e->string ? e->string : "?", 60);
-		buf_adds(out, ": ");
-		vz_add_clean(out, cJSON_IsString(e) ? e->valuestring : "(not a string)", 200);
-		first = 0;
-	}
-}
-
-static void vz_explain_status(long status, const char *msg, const cJSON *doc, const char *token_id,
-			      struct buf *out)
-{
-	if (status == 401) {
-		buf_addf(out,
-			 "401 authentication failed: PVE refused token %s (wrong token id or secret, "
-			 "expired or deleted token)",
-			 token_id);
-	} else if (status == 403) {
-		vz_explain_403(msg, token_id, out);
-	} else if (status >= 595 && status <= 599) {
-		buf_addf(out, "%ld the PVE node could not be reached through the API proxy", status);
-		if (msg) {
-			buf_adds(out, " (");
-			vz_add_clean(out, msg, 200);
-			buf_adds(out, ")");
-		}
-	} else {
-		buf_addf(out, "%ld ", status);
-		if (msg)
-			vz_add_clean(out, msg, 300);
-		else
-			buf_adds(out, status >= 500 ? "server error (PVE sent no message)"
-						    : "unexpected HTTP status");
-		if (status == 400)
-			vz_explain_param(doc, out);
-	}
-}
-
-void vzdump_explain(enum perr e, const char *fetch_err, long status, const char *body, const char *token_id,
-		    struct buf *out)
-{
-	cJSON *doc = NULL;
-	const char *msg = NULL;
-
-	if (!token_id)
-		token_id = "(none)";
-	if (e != PE_OK) {
-		buf_addf(out, "%s: ", e == PE_TIMEOUT ? "timeout, no answer in time" : err_str(e));
-		vz_add_clean(out, fetch_err && *fetch_err ? fetch_err : "request failed", 240);
-		return;
-	}
-	if (body && *body)
-		doc = cJSON_Parse(body);
-	if (cJSON_IsObject(doc)) {
-		msg = pve_json_str(doc, "message");
-		if (msg && !*msg)
-			msg = NULL;
-	}
-	vz_explain_status(status, msg, doc, token_id, out);
-	cJSON_Delete(doc);
 }
 
 /* ---------------------------------------------------------------- the plan */
@@ -457,14 +346,11 @@ void vzdump_render_plan(const struct vzdump_opts *o, const struct vzdump_facts *
 /* ---------------------------------------------------------------- talking to PVE */
 
 #define VZ_RESTART_DEADLINE 300.0 /* s; pvescheduler's stop waits up to ~75 s for its children */
-#define VZ_POLL_ERRORS 5 /* consecutive failed polls before giving up on a task */
-#define VZ_LOG_PAGE 500
 
 struct vz {
 	const struct vzdump_opts *o;
 	const struct config_pve *p;
-	struct fetch_target read, act;
-	char *base_url, *read_auth, *act_auth;
+	struct pve_client *pc;
 	struct vzdump_facts f;
 	cJSON *vms; /* /cluster/resources?type=vm */
 	const cJSON *guest; /* the guest's item in vms */
@@ -473,6 +359,7 @@ struct vz {
 	FILE *fout, *ferr;
 	int tty;
 	unsigned spin;
+	int spinning; /* the spinner line is on the terminal */
 };
 
 static void vz_flush(struct vz *x)
@@ -490,84 +377,15 @@ static void vz_fail(struct vz *x, const char *what)
 	fprintf(x->ferr, "persistencectl vzdump: %s: %s\n", what, buf_str(&x->why));
 }
 
-static char *vz_auth(const char *id, const char *secret)
-{
-	struct buf b;
-
-	buf_init(&b, 0);
-	buf_addf(&b, "Authorization: PVEAPIToken=%s=%s", id, secret);
-	return buf_steal(&b, NULL);
-}
-
-static void vz_free_secret(char *s)
-{
-	if (s)
-		explicit_bzero(s, strlen(s));
-	free(s);
-}
-
-static enum perr vz_targets(struct vz *x)
-{
-	struct buf b;
-	const struct config_pve *p = x->p;
-
-	buf_init(&b, 0);
-	buf_addf(&b, "%s/api2/json", p->url);
-	x->base_url = buf_steal(&b, NULL);
-	x->read_auth = vz_auth(p->token_id ? p->token_id : "", p->token_secret ? p->token_secret : "");
-	if (p->action_token_id && p->action_token_secret)
-		x->act_auth = vz_auth(p->action_token_id, p->action_token_secret);
-	if (!x->base_url || !x->read_auth || (p->action_token_id && p->action_token_secret && !x->act_auth))
-		return PE_NOMEM;
-	log_add_secret(p->token_secret);
-	log_add_secret(p->action_token_secret);
-	x->read.base_url = x->base_url;
-	x->read.ca_file = p->tls.ca_file;
-	x->read.fingerprint = p->tls.fingerprint;
-	x->read.insecure = p->tls.insecure_skip_verify;
-	x->read.timeout = p->timeout > 0 ? p->timeout : 10;
-	x->act = x->read;
-	x->read.auth_header = x->read_auth;
-	x->act.auth_header = x->act_auth;
-	return PE_OK;
-}
-
 static const char *vz_token(const struct vz *x, int act)
 {
 	return act ? x->p->action_token_id : x->p->token_id;
 }
 
-/*
- * One API call with the read (act 0) or the action token (act 1). PE_OK
- * with *doc set (the caller frees it) for a 200 with a JSON object; else
- * an error with x->why explaining it.
- */
-static enum perr vz_call(struct vz *x, int act, const char *method, const char *path, const char *form,
-			 cJSON **doc)
+/* One GET with the read token; x->why explains a failure. */
+static enum perr vz_get(struct vz *x, const char *path, cJSON **doc)
 {
-	struct fetch_resp r;
-	enum perr e;
-
-	*doc = NULL;
-	buf_reset(&x->why);
-	fetch_resp_init(&r);
-	e = fetch_request(act ? &x->act : &x->read, method, path, form, 0, &r);
-	if (e == PE_OK && r.status == 200) {
-		*doc = cJSON_ParseWithLength(r.body.data ? r.body.data : "", r.body.len);
-		if (!cJSON_IsObject(*doc)) {
-			cJSON_Delete(*doc);
-			*doc = NULL;
-			buf_adds(&x->why,
-				 "200 but the answer is not a JSON object (a proxy or the wrong URL?)");
-			e = PE_PARSE;
-		}
-	} else {
-		vzdump_explain(e, r.err, r.status, buf_str(&r.body), vz_token(x, act), &x->why);
-		if (e == PE_OK)
-			e = r.status == 401 ? PE_AUTH : r.status == 403 ? PE_DENIED : PE_HTTP;
-	}
-	fetch_resp_free(&r);
-	return e;
+	return pve_client_call(x->pc, PVE_TOKEN_READ, "GET", path, NULL, doc, &x->why);
 }
 
 /* Prints one request line of the report. */
@@ -592,22 +410,6 @@ static void vz_iso_time(double t, char *out, size_t n)
 		vz_copy(out, n, "?");
 }
 
-static void vz_sleep(double secs)
-{
-	struct timespec ts = {(time_t)secs, (long)((secs - floor(secs)) * 1e9)};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static double vz_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---------------------------------------------------------------- lookups (GET, read token) */
 
 #define VZ_CONTINUE (-1)
@@ -629,13 +431,13 @@ static int vz_guest_from(struct vz *x, const cJSON *g)
 	buf_addf(&x->out, "     -> %s %ld", type, f->vmid);
 	if (f->name[0]) {
 		buf_adds(&x->out, " \"");
-		vz_add_clean(&x->out, f->name, 100);
+		pve_add_clean(&x->out, f->name, 100);
 		buf_adds(&x->out, "\"");
 	}
 	buf_addf(&x->out, " on node %s", f->node);
 	if (f->lock[0]) {
 		buf_adds(&x->out, ", locked: ");
-		vz_add_clean(&x->out, f->lock, 30);
+		pve_add_clean(&x->out, f->lock, 30);
 	}
 	buf_adds(&x->out, "\n");
 	return VZ_CONTINUE;
@@ -646,7 +448,7 @@ static int vz_lookup_guest(struct vz *x)
 	const char *path = "/cluster/resources?type=vm";
 
 	vz_request_line(x, "GET", path, NULL, 0);
-	if (vz_call(x, 0, "GET", path, NULL, &x->vms) != PE_OK) {
+	if (vz_get(x, path, &x->vms) != PE_OK) {
 		vz_fail(x, "guest lookup failed");
 		return VZDUMP_EXIT_FAILED;
 	}
@@ -670,7 +472,7 @@ static void vz_describe_job(struct vz *x)
 		return;
 	}
 	buf_adds(&x->out, "     -> enabled job ");
-	vz_add_clean(&x->out, f->job, 100);
+	pve_add_clean(&x->out, f->job, 100);
 	buf_addf(&x->out, " covers %ld: storage %s, repeat-missed %d\n", f->vmid,
 		 f->job_storage[0] ? f->job_storage : "(none)", f->repeat_missed);
 }
@@ -682,7 +484,7 @@ static int vz_lookup_jobs(struct vz *x)
 	cJSON *doc;
 
 	vz_request_line(x, "GET", path, NULL, 0);
-	if (vz_call(x, 0, "GET", path, NULL, &doc) != PE_OK) {
+	if (vz_get(x, path, &doc) != PE_OK) {
 		buf_addf(&x->out, "     -> not readable: %s\n", buf_str(&x->why));
 		vzdump_facts_from_job(f, NULL);
 	} else {
@@ -740,7 +542,7 @@ static int vz_lookup_storage(struct vz *x)
 
 	snprintf(path, sizeof(path), "/nodes/%s/storage?content=backup", x->f.node);
 	vz_request_line(x, "GET", path, NULL, 0);
-	if (vz_call(x, 0, "GET", path, NULL, &doc) != PE_OK) {
+	if (vz_get(x, path, &doc) != PE_OK) {
 		buf_addf(&x->out, "     -> could not check the storage: %s\n", buf_str(&x->why));
 		vz_flush(x);
 		return VZ_CONTINUE;
@@ -773,7 +575,7 @@ static void vz_lookup_archives(struct vz *x, const char *label)
 		 f->storage, f->vmid);
 	vz_request_line(x, "GET", path, NULL, 0);
 	f->narchives = -1;
-	if (vz_call(x, 0, "GET", path, NULL, &doc) != PE_OK) {
+	if (vz_get(x, path, &doc) != PE_OK) {
 		buf_addf(&x->out, "     -> could not list the archives: %s\n", buf_str(&x->why));
 	} else {
 		vzdump_facts_from_content(f, pve_data(doc));
@@ -787,7 +589,7 @@ static void vz_lookup_archives(struct vz *x, const char *label)
 				 f->vmid, x->p->token_id, f->storage, f->vmid);
 		} else {
 			vz_iso_time(f->newest, when, sizeof(when));
-			vzdump_format_age(vz_now() - f->newest, age, sizeof(age));
+			vzdump_format_age(clock_wall() - f->newest, age, sizeof(age));
 			buf_addf(&x->out, "     -> %s%ld archive%s of %ld, newest %s (%s ago)\n", label,
 				 f->narchives, f->narchives == 1 ? "" : "s", f->vmid, when, age);
 		}
@@ -797,192 +599,88 @@ static void vz_lookup_archives(struct vz *x, const char *label)
 
 /* ---------------------------------------------------------------- mutations (action token) */
 
-static void vz_audit(struct vz *x, const char *path, const char *form, const char *upid, const char *result)
-{
-	char when[32];
-	struct buf what;
-
-	vz_iso_time(vz_now(), when, sizeof(when));
-	buf_init(&what, 4096);
-	buf_addf(&what, "POST %s%s%s", path, form ? " " : "", form ? form : "");
-	log_info("audit", "source", x->p->name, "who", x->p->action_token_id, "what", buf_str(&what), "when",
-		 when, "upid", upid, "result", result);
-	buf_free(&what);
-}
-
 /*
- * POSTs one mutation with the action token and writes its audit line.
- * PE_OK and upid set when PVE started a task; PE_NOTFOUND when it answered
- * without a UPID ("OK" or null: nothing started); else x->why explains.
+ * POSTs one mutation with the action token (the client writes its audit
+ * line). PE_OK and upid set when PVE started a task; PE_NOTFOUND when it
+ * answered without a UPID (nothing started); else x->why explains.
  */
 static enum perr vz_post(struct vz *x, const char *path, const char *form, char *upid, size_t n)
 {
-	struct pve_upid u;
-	char msg[64];
-	cJSON *doc;
-	enum perr e;
-
-	upid[0] = '\0';
 	vz_request_line(x, "POST", path, form, 1);
-	e = vz_call(x, 1, "POST", path, form, &doc);
-	if (e == PE_OK) {
-		const cJSON *d = pve_data(doc);
-		const char *s = cJSON_IsString(d) ? d->valuestring : NULL;
-		if (s && pve_upid_parse(s, &u, msg, sizeof(msg)) == PE_OK && strlen(s) < n) {
-			vz_copy(upid, n, s);
-		} else {
-			buf_addf(&x->why, "PVE answered %s without a task: nothing was started",
-				 s && strlen(s) < 40 && !strchr(s, '\n') ? s
-				 : cJSON_IsNull(d)                       ? "null"
-									 : "(no UPID)");
-			e = PE_NOTFOUND;
-		}
-	}
-	vz_audit(x, path, form, upid, e == PE_OK ? "started" : buf_str(&x->why));
-	cJSON_Delete(doc);
-	return e;
+	return pve_client_start_task(x->pc, path, form, upid, n, &x->why);
 }
 
 /* ---------------------------------------------------------------- following a task */
 
-struct vz_task {
-	const char *upid;
-	struct pve_upid u;
-	int show_log; /* print the task log as it grows */
-	double deadline; /* 0: none */
-	long logged; /* log lines printed so far */
-	char exitstatus[256];
-	struct buf errors; /* the log's ERROR: lines (capped) */
+/* What the wait hooks need: the command, and the log's ERROR: lines (capped). */
+struct vz_follow {
+	struct vz *x;
+	struct buf errors;
 };
 
 static void vz_spin_clear(struct vz *x)
 {
-	if (x->tty) {
+	if (x->tty && x->spinning) {
 		fputs("\r\033[K", x->ferr);
 		fflush(x->ferr);
 	}
+	x->spinning = 0;
 }
 
-static void vz_spin(struct vz *x, const struct vz_task *t, double started)
+static void vz_spin(void *ctx, const struct pve_task *t, double started)
 {
 	static const char wheel[] = "|/-\\";
+	struct vz *x = ((struct vz_follow *)ctx)->x;
 
 	if (!x->tty)
 		return;
 	fprintf(x->ferr, "\r%c %s task running, %lds", wheel[x->spin++ % 4], t->u.type,
-		(long)(vz_now() - started));
+		(long)(clock_wall() - started));
 	fflush(x->ferr);
+	x->spinning = 1;
 }
 
-/* One page of the task log from line t->logged on; *more when the page was full. */
-static enum perr vz_log_page(struct vz *x, struct vz_task *t, int *more)
+/* A new line of the task log: printed at once, and kept when it reports an error. */
+static void vz_log_line(void *ctx, const char *line)
 {
-	char path[512];
-	const cJSON *it;
-	cJSON *doc;
-	long got = 0;
+	struct vz_follow *f = ctx;
+	struct vz *x = f->x;
 
-	*more = 0;
-	snprintf(path, sizeof(path), "/nodes/%s/tasks/%s/log?start=%ld&limit=%d", t->u.node, t->upid,
-		 t->logged, VZ_LOG_PAGE);
-	if (vz_call(x, 1, "GET", path, NULL, &doc) != PE_OK)
-		return PE_HTTP;
-	cJSON_ArrayForEach(it, pve_data(doc))
-	{
-		const char *line = pve_json_str(it, "t");
-		double num;
-		if (!line || !pve_json_num(it, "n", &num) || num <= t->logged)
-			continue;
-		if (got++ == 0)
-			vz_spin_clear(x);
-		buf_adds(&x->out, "  | ");
-		vz_add_clean(&x->out, line, 1000);
-		buf_adds(&x->out, "\n");
-		if (strncmp(line, "ERROR:", 6) == 0 || strncmp(line, "TASK ERROR:", 11) == 0) {
-			vz_add_clean(&t->errors, line, 1000);
-			buf_adds(&t->errors, "\n");
-		}
-		t->logged = (long)num;
+	vz_spin_clear(x);
+	buf_adds(&x->out, "  | ");
+	pve_add_clean(&x->out, line, 1000);
+	buf_adds(&x->out, "\n");
+	if (strncmp(line, "ERROR:", 6) == 0 || strncmp(line, "TASK ERROR:", 11) == 0) {
+		pve_add_clean(&f->errors, line, 1000);
+		buf_adds(&f->errors, "\n");
 	}
 	vz_flush(x);
-	*more = got >= VZ_LOG_PAGE;
-	cJSON_Delete(doc);
-	return PE_OK;
-}
-
-static void vz_log_drain(struct vz *x, struct vz_task *t)
-{
-	int more = 1;
-
-	while (more && vz_log_page(x, t, &more) == PE_OK)
-		;
-}
-
-/* Task status: 1 stopped (exitstatus set), 0 running, -1 the poll failed (x->why). */
-static int vz_task_state(struct vz *x, struct vz_task *t)
-{
-	char path[512];
-	cJSON *doc;
-	int rc;
-
-	snprintf(path, sizeof(path), "/nodes/%s/tasks/%s/status", t->u.node, t->upid);
-	if (vz_call(x, 1, "GET", path, NULL, &doc) != PE_OK)
-		return -1;
-	const cJSON *d = pve_data(doc);
-	const char *st = pve_json_str(d, "status");
-	rc = st && strcmp(st, "stopped") == 0;
-	if (rc)
-		vz_copy(t->exitstatus, sizeof(t->exitstatus),
-			pve_json_str(d, "exitstatus") ? pve_json_str(d, "exitstatus") : "unexpected status");
-	cJSON_Delete(doc);
-	return rc;
 }
 
 /* Polls until the task stops. PE_OK with t->exitstatus set; else x->why explains. */
-static enum perr vz_follow(struct vz *x, struct vz_task *t)
+static enum perr vz_follow(struct vz *x, struct pve_task *t, struct vz_follow *f, int show_log,
+			   double deadline)
 {
-	double started = vz_now();
-	int failures = 0, state;
-	char msg[64];
+	struct pve_task_hooks h = {f, show_log ? vz_log_line : NULL, vz_spin};
+	enum perr e = pve_client_task_wait(x->pc, t, deadline, x->o->poll_interval, &h, &x->why);
 
-	if (pve_upid_parse(t->upid, &t->u, msg, sizeof(msg)) != PE_OK)
-		return PE_PARSE;
-	for (;;) {
-		state = vz_task_state(x, t);
-		failures = state < 0 ? failures + 1 : 0;
-		if (failures >= VZ_POLL_ERRORS)
-			break;
-		if (t->show_log && state >= 0)
-			vz_log_drain(x, t);
-		if (state == 1) {
-			vz_spin_clear(x);
-			return PE_OK;
-		}
-		if (t->deadline > 0 && vz_now() > t->deadline) {
-			buf_reset(&x->why);
-			buf_addf(&x->why, "the task has not ended after %.0fs", t->deadline - started);
-			break;
-		}
-		vz_spin(x, t, started);
-		vz_sleep(x->o->poll_interval);
-	}
 	vz_spin_clear(x);
-	return PE_TIMEOUT;
+	return e;
 }
 
-static void vz_task_init(struct vz_task *t, const char *upid, int show_log, double deadline)
+/* Starts following upid; on a malformed one x->why says so and 0 is returned. */
+static int vz_task_begin(struct vz *x, struct pve_task *t, struct vz_follow *f, const char *upid)
 {
-	memset(t, 0, sizeof(*t));
-	t->upid = upid;
-	t->show_log = show_log;
-	t->deadline = deadline;
-	buf_init(&t->errors, 4096);
+	f->x = x;
+	buf_init(&f->errors, 4096);
+	return pve_task_init(t, upid, PVE_TOKEN_ACTION, &x->why) == PE_OK;
 }
 
 static int vz_restart_scheduler(struct vz *x)
 {
 	char path[256], upid[256];
-	struct vz_task t;
+	struct pve_task t;
+	struct vz_follow f;
 	int rc = VZDUMP_EXIT_FAILED;
 
 	snprintf(path, sizeof(path), "/nodes/%s/services/pvescheduler/restart", x->f.node);
@@ -993,48 +691,48 @@ static int vz_restart_scheduler(struct vz *x)
 	buf_addf(&x->out, "     -> %s\n", upid);
 	snprintf(path, sizeof(path), "/nodes/%s/tasks/<upid>/status", x->f.node);
 	vz_request_line(x, "GET", path, NULL, 1);
-	vz_task_init(&t, upid, 0, vz_now() + VZ_RESTART_DEADLINE);
-	if (vz_follow(x, &t) != PE_OK) {
+	if (!vz_task_begin(x, &t, &f, upid) ||
+	    vz_follow(x, &t, &f, 0, clock_wall() + VZ_RESTART_DEADLINE) != PE_OK) {
 		vz_fail(x, "lost track of the scheduler restart; no backup was started");
-	} else if (!vzdump_exit_ok(t.exitstatus)) {
+	} else if (!pve_task_ok(&t)) {
 		buf_reset(&x->why);
-		vz_add_clean(&x->why, t.exitstatus, 300);
+		pve_add_clean(&x->why, t.exitstatus, 300);
 		vz_fail(x, "the scheduler restart task failed; no backup was started");
 	} else {
 		buf_addf(&x->out, "     -> srvrestart ended %s: pvescheduler restarted\n", t.exitstatus);
 		vz_flush(x);
 		rc = VZ_CONTINUE;
 	}
-	buf_free(&t.errors);
+	buf_free(&f.errors);
 	return rc;
 }
 
 static int vz_wait(struct vz *x, const char *upid)
 {
 	char path[512];
-	struct vz_task t;
+	struct pve_task t;
+	struct vz_follow f;
 	int rc = VZDUMP_EXIT_FAILED;
 
 	snprintf(path, sizeof(path), "/nodes/%s/tasks/<upid>/status and .../log?start=N&limit=%d", x->f.node,
-		 VZ_LOG_PAGE);
+		 PVE_TASK_LOG_PAGE);
 	vz_request_line(x, "GET", path, NULL, 1);
-	vz_task_init(&t, upid, 1, 0);
-	if (vz_follow(x, &t) != PE_OK) {
+	if (!vz_task_begin(x, &t, &f, upid) || vz_follow(x, &t, &f, 1, 0) != PE_OK) {
 		vz_fail(x, "lost track of the backup task (it may still be running)");
 		fprintf(x->ferr, "  task: %s\n", upid);
-	} else if (!vzdump_exit_ok(t.exitstatus)) {
+	} else if (!pve_task_ok(&t)) {
 		vz_flush(x);
 		fprintf(x->ferr, "persistencectl vzdump: the backup task failed: ");
 		buf_reset(&x->why);
-		vz_add_clean(&x->why, t.exitstatus, 300);
-		fprintf(x->ferr, "%s\n%s  task: %s\n", buf_str(&x->why), buf_str(&t.errors), upid);
+		pve_add_clean(&x->why, t.exitstatus, 300);
+		fprintf(x->ferr, "%s\n%s  task: %s\n", buf_str(&x->why), buf_str(&f.errors), upid);
 	} else {
 		buf_addf(&x->out, "     -> backup task ended %s\n", t.exitstatus);
 		vz_flush(x);
 		vz_lookup_archives(x, "now ");
 		rc = VZDUMP_EXIT_OK;
 	}
-	buf_free(&t.errors);
+	buf_free(&f.errors);
 	return rc;
 }
 
@@ -1091,11 +789,12 @@ static int vz_lookups(struct vz *x)
 static int vz_main(struct vz *x)
 {
 	const struct vzdump_opts *o = x->o;
-	const char *act = x->act_auth ? x->p->action_token_id : NULL;
+	const char *act = pve_client_can_act(x->pc) ? x->p->action_token_id : NULL;
 	int rc;
 
 	buf_addf(&x->out, "persistencectl vzdump: %s\nsource %s: %s\n\n",
-		 o->execute ? "executing" : "dry run, nothing is changed", x->p->name, x->base_url);
+		 o->execute ? "executing" : "dry run, nothing is changed", x->p->name,
+		 pve_client_base_url(x->pc));
 	rc = vz_lookups(x);
 	if (rc != VZ_CONTINUE)
 		return rc;
@@ -1141,7 +840,7 @@ static int vz_load(struct vz *x, struct config **cfg)
 			fprintf(x->ferr, " %s", (*cfg)->pve[i].name);
 		fputs((*cfg)->npve ? "\n" : " none\n", x->ferr);
 		rc = VZDUMP_EXIT_USAGE;
-	} else if (vz_targets(x) != PE_OK) {
+	} else if (pve_client_new(x->p, &x->pc) != PE_OK) {
 		fprintf(x->ferr, "persistencectl vzdump: out of memory\n");
 		rc = VZDUMP_EXIT_FAILED;
 	}
@@ -1172,9 +871,7 @@ int vzdump_run(const struct vzdump_opts *o, FILE *out, FILE *err)
 		rc = vz_main(&x);
 	vz_flush(&x);
 	cJSON_Delete(x.vms);
-	free(x.base_url);
-	vz_free_secret(x.read_auth);
-	vz_free_secret(x.act_auth);
+	pve_client_free(x.pc);
 	buf_free(&x.out);
 	buf_free(&x.why);
 	config_unref(cfg);

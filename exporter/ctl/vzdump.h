@@ -70,22 +70,8 @@ void vzdump_facts_from_content(struct vzdump_facts *f, const struct cJSON *items
 /* The form body of the vzdump POST: "vmid=105&storage=x". Never tmpdir (root@pam only). */
 void vzdump_form(const struct vzdump_facts *f, struct buf *out);
 
-/* 1 when a task's exitstatus means the backup succeeded: "OK" or "WARNINGS: n". */
-int vzdump_exit_ok(const char *exitstatus);
-
 /* "4d 2h", "3h 12m", "5m 3s", "42s"; negative ages (clock skew) print as "0s". */
 void vzdump_format_age(double secs, char *out, size_t n);
-
-/*
- * Explains a failed API exchange in one line for the operator:
- * transport errors (e != PE_OK, with the fetch message), 401, 403 with
- * PVE's "Permission check failed (path, privilege)", 400 with the
- * parameter errors, 5xx, and 595-599 (node unreachable through the API
- * proxy). token_id names the credential used (never its secret). body may
- * be NULL.
- */
-void vzdump_explain(enum perr e, const char *fetch_err, long status, const char *body, const char *token_id,
-		    struct buf *out);
 
 /*
  * The part of the report after the lookups: the mutations it would make

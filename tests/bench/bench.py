@@ -4,7 +4,8 @@
 Prints one table to stdout; every number is the median of several runs. Never part of `make test`.
 Installs wrk and nginx-light when they are missing (as root; otherwise says what to install).
 Options: --runs N (collections per measurement, default 5), --wrk-runs N (default 3),
---duration S (seconds per wrk run, default 3), --quick (fewer and shorter runs).
+--duration S (seconds per wrk run, default 3), --quick (fewer and shorter runs),
+--only one-job (just the one-job rows). PE_BUILD=DIR measures the binaries in DIR.
 """
 import argparse
 import gzip
@@ -31,6 +32,10 @@ DUMP_FILES = 100_000
 TARGET_CPU = 0.5  # s exporter CPU per cold collection (1,000 guests)
 TARGET_RSS = 20 * 1024 * 1024  # bytes, VmHWM
 TARGET_RATIO = 0.5  # warm throughput / nginx
+# One backup job naming every guest in its vmid list, 20 archives each on one shared storage.
+TARGET_JOB_CPU = 0.5  # s exporter CPU per cold collection, 10,000 guests
+TARGET_JOB_RSS = 25e6  # bytes, VmHWM, 10,000 guests
+TARGET_JOB_CPU_1K = 0.06  # s exporter CPU per cold collection, 1,000 guests (the PVE part)
 
 
 # ---------------------------------------------------------------- tools
@@ -146,6 +151,13 @@ def config_text(sim, secrets, cache_ttl, dump=None):
                  "    timezone: UTC\n"
                  % (mp, rel))
     return text
+
+
+def pve_only_config(sim, secrets):
+    """Only the PVE source: the rows that measure the PVE part alone."""
+    return ("global:\n  scrape_timeout: 120s\n  cache_ttl: 0s\n"
+            "pve:\n  - name: bench\n    url: %s/pve/bench\n    token_id: \"monitor@pve!exporter\"\n"
+            "    token_secret_file: %s/bench.token\n    timeout: 120s\n" % (sim.url, secrets))
 
 
 def has_collector(exp, name):
@@ -340,6 +352,30 @@ class Bench:
             elif dump:
                 self.row("mount", "100,000-file dump folder scan", "n/a (no mount collector yet)")
 
+    def one_job(self):
+        """10,000 (and 1,000) guests selected by one job's vmid list, 20 archives each on one
+        shared storage: coverage must not re-read the list per guest, and memory must not
+        grow with the number of archives."""
+        sec = "one job"
+        for guests, cpu_target, rss_target in ((1000, TARGET_JOB_CPU_1K, None),
+                                               (10000, TARGET_JOB_CPU, TARGET_JOB_RSS)):
+            extra = ["--guests", str(guests), "--archives-per-guest", "20", "--workflows", "0",
+                     "--job-vmid-list"]
+            with Sim("bench", extra, start_timeout=600) as sim, \
+                    Exporter(pve_only_config(sim, self.secrets)) as exp:
+                fetch(exp.url + "/metrics")  # first scrape: connections, lazy init
+                m = measure_collection(exp, sim, self.args.runs)
+                what = "%6d guests x 20 archives, vmid list: cold CPU" % guests
+                self.row(sec, what, "%.3f s" % m["cpu"], "<= %.2f s" % cpu_target, m["cpu"] <= cpu_target)
+                self.row(sec, "  wall | /metrics size", "%.3f s | %.0f kB" % (m["wall"], m["bytes"] / 1e3))
+                ok = None if rss_target is None else m["hwm"] <= rss_target
+                self.row(sec, "  peak RSS (VmHWM)", "%.1f MB" % (m["hwm"] / 1e6),
+                         "" if rss_target is None else "<= %.0f MB" % (rss_target / 1e6), ok)
+                warns = sorted(set(re.findall(r'level=warn msg="([^"]+)"', exp.log_text())))
+                if warns:
+                    self.row(sec, "  exporter warnings (collection incomplete)", "; ".join(warns)[:90],
+                             "none", False)
+
     def upstream(self, stats, guests):
         total = sum(stats.values())
         groups = {}
@@ -407,12 +443,17 @@ class Bench:
         self.row(sec, "upstream requests 100 -> 10,000 guests", "%d -> %d" % (ra, rb), "constant", ra == rb)
 
     def run(self):
+        if self.args.only == "one-job":
+            self.one_job()
+            self.print_table()
+            return
         ensure_tools()
         print("bench: building a %d-file dump folder ..." % DUMP_FILES, file=sys.stderr, flush=True)
         dump = make_dump_folder(os.path.join(self.tmp, "mnt"), DUMP_FILES)
         with self.sim(1000) as sim:
             self.collection(sim, dump)
             self.serving(sim)
+        self.one_job()
         if not self.args.skip_growth:
             self.growth(20)  # the 10,000-guest content list is ~35 MB (listings may be 256 MiB)
             self.growth(5)
@@ -447,6 +488,7 @@ def main():
     p.add_argument("--duration", type=int, default=3)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--skip-growth", action="store_true")
+    p.add_argument("--only", choices=["one-job"], help="run one section alone")
     args = p.parse_args()
     if args.quick:
         args.runs, args.wrk_runs, args.duration = 3, 1, 2

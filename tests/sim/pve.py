@@ -7,6 +7,7 @@ import threading
 import time
 
 import calevent
+import pve_drill
 from faults import Reply, json_reply
 
 TOKEN_RE = re.compile(r"(?:^|\s)PVEAPIToken(?:=| )([^;]*)")
@@ -205,6 +206,8 @@ def auth_role(cluster, header):
         return "read", None
     if tokenid == ACTION_TOKEN and secret == "sim-action-secret-" + cluster.name:
         return "action", None
+    if tokenid == pve_drill.DRILL_TOKEN and secret == "sim-drill-secret-" + cluster.name:
+        return "drill", None
     return None, "Authentication failed!"
 
 
@@ -244,6 +247,9 @@ class PveApi:
                 time.sleep(3)
             return Reply(401, b"", ctype=None, reason=why, close=True)
         try:
+            ours, data = pve_drill.handle(cluster, role, method, sub, query, form)
+            if ours:
+                return _ok(data)
             if method == "GET":
                 return self.get(cluster, sub, query)
             if method == "POST":
@@ -251,6 +257,8 @@ class PveApi:
             return pve_error(501, "Method '%s %s' not implemented" % (method, sub))
         except ParamError as e:
             return pve_error(400, "Parameter verification failed.", e.errors)
+        except pve_drill.DrillError as e:
+            return pve_error(e.status, e.message, e.errors)
 
     # ----- GET -----
     def get(self, c, sub, query):
@@ -569,6 +577,8 @@ def get_task_status(c, q, node, upid):
 
 
 def task_log_lines(c, t):
+    if "_log" in t:
+        return list(t["_log"])
     if t["type"] != "vzdump":
         lines = ["starting %s of %s" % (t["type"][3:], t["id"])] if t["type"].startswith("srv") else []
     else:

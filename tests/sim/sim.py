@@ -26,7 +26,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import docker  # noqa: E402
 import faults  # noqa: E402
 import n8n  # noqa: E402
+import pbs  # noqa: E402
 import pve  # noqa: E402
+import pve_drill  # noqa: E402
 import scenarios  # noqa: E402
 from faults import Reply, json_reply  # noqa: E402
 
@@ -43,12 +45,15 @@ class Sim:
         self.stats = {}
         self.method_stats = {}
         self.journal = collections.deque(maxlen=JOURNAL_MAX)
+        self.mutations = collections.deque(maxlen=JOURNAL_MAX)
         self.stats_lock = threading.Lock()
         self.pve_api = pve.PveApi(fast_401=opts.fast_401)
         self.world = self.load(opts.scenario)
 
     def load(self, name):
         world = scenarios.World(name, self.opts)
+        for cluster in world.clusters.values():
+            cluster.drill = pve_drill.DrillKnobs(self.opts.restore_seconds, self.opts.boot_seconds)
         world.prewarm(self.pve_api)
         return world
 
@@ -58,6 +63,18 @@ class Sim:
             self.stats[path] = self.stats.get(path, 0) + 1
             self.method_stats[key] = self.method_stats.get(key, 0) + 1
             self.journal.append(key)
+
+    def record_mutation(self, method, path, query, body, headers):
+        """Every POST/PUT/DELETE upstream call, with its parameters and token id (never the secret)."""
+        m = pve.TOKEN_RE.search(headers.get("Authorization") or "")
+        token = m.group(1).rsplit("=", 1)[0] if m and "=" in m.group(1) else None
+        try:
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        except ValueError:
+            form = {}
+        with self.stats_lock:
+            self.mutations.append({"method": method, "path": path, "query": query, "form": form,
+                                   "token": token, "t": time.time()})
 
     # ----- control API: /_sim/... -----
     def control(self, method, path, body, query=None):
@@ -88,16 +105,24 @@ class Sim:
         if path == "/_sim/requests" and method == "GET":
             with self.stats_lock:
                 return json_reply(list(self.journal))
+        if path == "/_sim/mutations" and method == "GET":
+            with self.stats_lock:
+                return json_reply(list(self.mutations))
         if path == "/_sim/stats/reset" and method == "POST":
             with self.stats_lock:
                 self.stats.clear()
                 self.method_stats.clear()
                 self.journal.clear()
+                self.mutations.clear()
             return json_reply({"ok": True})
+        if path == "/_sim/drill":
+            return self.drill_knobs(method, body, query or {})
         if path == "/_sim/task-result":
             return self.task_result(method, body)
         if path == "/_sim/n8n" and method == "POST":
             return self.n8n_knobs(body)
+        if path == "/_sim/pbs" and method == "POST":
+            return self.pbs_knobs(body)
         return json_reply({"error": "no such control endpoint"}, 404)
 
     def task_result(self, method, body):
@@ -121,6 +146,19 @@ class Sim:
         cluster.set_task_results([{"status": status, "error": error}] * times)
         return json_reply({"ok": True, "pending": times})
 
+    def drill_knobs(self, method, body, query):
+        """POST: restore-side knobs of one cluster (pve_drill.control); GET ?cluster=: its report."""
+        try:
+            if method == "GET":
+                return json_reply(pve_drill.report(self.world.clusters[query.get("cluster", "home")]))
+            if method != "POST":
+                return json_reply({"error": "no such control endpoint"}, 404)
+            spec = json.loads(body or b"null")
+            pve_drill.control(self.world.clusters[spec.get("cluster", "home")], spec)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            return json_reply({"error": "bad drill knobs: %s" % e}, 400)
+        return json_reply({"ok": True})
+
     def n8n_knobs(self, body):
         """POST {"name": "app", "workflows": N, "repeat_cursor": bool}: reshape one n8n instance."""
         try:
@@ -141,6 +179,17 @@ class Sim:
         self.world.n8n[name] = inst
         return json_reply({"ok": True, "workflows": len(inst.items), "repeat_cursor": inst.repeat_cursor})
 
+    def pbs_knobs(self, body):
+        """POST {"name": "pbs1", "datastore": "offsite", "delay": 3, "denied": true} or {"version": "3.2"}."""
+        try:
+            spec = json.loads(body or b"null")
+            inst = self.world.pbs[spec.get("name", "pbs1")]
+            inst.set_knobs(spec)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            return json_reply({"error": "bad pbs knobs: %s" % e}, 400)
+        return json_reply({"ok": True, "version": inst.version["version"],
+                           "stores": {n: {"delay": st.delay, "denied": st.denied} for n, st in inst.stores.items()}})
+
     # ----- upstreams -----
     def route(self, method, path, query, form, headers):
         """(reply, status_reply builder) for an upstream request on the TCP listener."""
@@ -154,6 +203,14 @@ class Sim:
             reply = self.pve_api.handle(cluster, method, sub.rstrip("/") or "/", query, form,
                                         headers.get("Authorization"))
             return reply, pve.status_reply
+        if len(parts) >= 5 and parts[1] == "pbs" and parts[3] == "api2" and parts[4] == "json":
+            inst = world.pbs.get(parts[2])
+            if inst is None:
+                return pbs.status_reply(404), pbs.status_reply
+            sub = "/" + "/".join(parts[5:]) if len(parts) > 5 else "/"
+            reply = pbs.handle(inst, method, sub.rstrip("/") or "/", query, headers.get("Authorization"),
+                               self.opts.fast_401)
+            return reply, pbs.status_reply
         if len(parts) >= 3 and parts[1] == "n8n":
             inst = world.n8n.get(parts[2])
             if inst is None:
@@ -220,6 +277,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(sim.control(method, path, body, query))
             return
         sim.count(method, path)
+        if method in ("POST", "PUT", "DELETE") and not self.is_docker:
+            sim.record_mutation(method, path, query, body, self.headers)
         fault = sim.faults.take(self.path)
         if fault and fault.delay:
             time.sleep(fault.delay)
@@ -289,12 +348,20 @@ def parse_args(argv):
     p.add_argument("--nodes", type=int, default=4, help="bench: number of nodes")
     p.add_argument("--archives-per-guest", type=int, default=20, help="bench: archives per guest")
     p.add_argument("--workflows", type=int, default=5000, help="bench: n8n workflows")
+    p.add_argument("--pbs-groups", type=int, default=2000, help="bench: PBS backup groups")
+    p.add_argument("--pbs-snapshots", type=int, default=30, help="bench: snapshots per PBS group")
+    p.add_argument("--job-vmid-list", action="store_true",
+                   help="bench: the backup job lists every guest in vmid instead of all=1")
     p.add_argument("--task-seconds", type=float, default=3.0, help="how long a vzdump task runs")
+    p.add_argument("--restore-seconds", type=float, default=2.0, help="how long a restore task runs")
+    p.add_argument("--boot-seconds", type=float, default=1.0,
+                   help="how long a restored VM boots before its guest agent answers")
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     opts = p.parse_args(argv)
     if bool(opts.tls_cert) != bool(opts.tls_key):
         p.error("--tls-cert and --tls-key go together")
-    if opts.nodes < 1 or opts.guests < 0 or opts.archives_per_guest < 1 or opts.workflows < 0:
+    if (opts.nodes < 1 or opts.guests < 0 or opts.archives_per_guest < 1 or opts.workflows < 0
+            or opts.pbs_groups < 0 or opts.pbs_snapshots < 1):
         p.error("bench sizes must be positive")
     return opts
 

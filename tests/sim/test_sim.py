@@ -16,12 +16,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import calevent  # noqa: E402
+import pve_drill  # noqa: E402
 
 READ = {"home": "PVEAPIToken=monitor@pve!exporter=sim-read-secret-home",
         "shop": "PVEAPIToken=monitor@pve!exporter=sim-read-secret-shop",
         "bench": "PVEAPIToken=monitor@pve!exporter=sim-read-secret-bench"}
 ACTION = {"home": "PVEAPIToken=ops@pve!actions=sim-action-secret-home"}
+DRILL = {"home": "PVEAPIToken=drill@pve!drill=sim-drill-secret-home",
+         "shop": "PVEAPIToken=drill@pve!drill=sim-drill-secret-shop"}
 N8N_KEY = {"X-N8N-API-KEY": "sim-n8n-key-app"}
+PBS = {"Authorization": "PBSAPIToken=monitor@pbs!exporter:sim-pbs-secret-pbs1"}
 DAY = 86400
 
 
@@ -88,6 +92,14 @@ class SimProcess:
 
     def pve_data(self, cluster, sub):
         status, _, _, body = self.pve(cluster, sub)
+        assert status == 200, (sub, status, body)
+        return json.loads(body)["data"]
+
+    def pbs(self, sub, name="pbs1", headers=None):
+        return self.request("GET", "/pbs/%s/api2/json%s" % (name, sub), headers or PBS)
+
+    def pbs_data(self, sub, name="pbs1", headers=None):
+        status, _, _, body = self.pbs(sub, name, headers)
         assert status == 200, (sub, status, body)
         return json.loads(body)["data"]
 
@@ -561,6 +573,320 @@ class FaultTest(unittest.TestCase):
         self.assertEqual(self.sim.request("DELETE", "/_sim/task-result")[0], 200)
 
 
+class RestoreSideTest(unittest.TestCase):
+    """nextid, restore (qemu, LXC, PBS), config edits, start/resume/stop, agent ping, destroy, knobs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess("--scenario", "incident", "--fast-401", "--restore-seconds", "0.3",
+                             "--boot-seconds", "0.3")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})
+        self.sim.request("POST", "/_sim/stats/reset")
+
+    def call(self, method, sub, form=None, cluster="home", token=None, ok=True):
+        status, _, _, body = self.sim.pve(cluster, sub, token=token or DRILL[cluster], method=method, form=form)
+        doc = json.loads(body) if body else None
+        if ok:
+            self.assertEqual(status, 200, (method, sub, body))
+            return doc["data"]
+        return status, doc
+
+    def wait(self, node, upid, cluster="home"):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st = self.call("GET", "/nodes/%s/tasks/%s/status" % (node, upid), cluster=cluster)
+            if st["status"] == "stopped":
+                return st["exitstatus"]
+            time.sleep(0.05)
+        self.fail("task %s did not end" % upid)
+
+    def newest(self, cluster, node, sid, vmid):
+        items = self.sim.pve_data(cluster, "/nodes/%s/storage/%s/content?content=backup&vmid=%d" % (node, sid, vmid))
+        return max(items, key=lambda a: a["ctime"])["volid"]
+
+    def report(self, cluster="home"):
+        return json.loads(self.sim.request("GET", "/_sim/drill?cluster=" + cluster)[3])
+
+    def restore_qemu(self, vmid=9900, **extra):
+        form = {"vmid": str(vmid), "archive": self.newest("home", "pve1", "synology-backups", 100),
+                "storage": "local-lvm", "pool": "drill", "unique": "1", "onboot": "0"}
+        form.update(extra)
+        return self.call("POST", "/nodes/pve1/qemu", form)
+
+    def test_nextid(self):
+        self.assertEqual(self.call("GET", "/cluster/nextid?vmid=9900"), "9900")
+        status, doc = self.call("GET", "/cluster/nextid?vmid=100", ok=False)
+        self.assertEqual((status, doc["errors"]), (400, {"vmid": "VM 100 already exists"}))
+        self.assertEqual(self.call("GET", "/cluster/nextid"), "101")
+
+    def test_qemu_restore_edit_boot_destroy(self):
+        upid = self.restore_qemu()
+        self.assertIn(":qmrestore:9900:drill@pve!drill:", upid)
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config")["lock"], "create")
+        status, doc = self.call("PUT", "/nodes/pve1/qemu/9900/config", {"onboot": "0"}, ok=False)
+        self.assertEqual((status, doc["message"]), (500, "VM is locked (create)\n"))
+        self.assertEqual(self.wait("pve1", upid), "OK")
+        conf = self.call("GET", "/nodes/pve1/qemu/9900/config")
+        self.assertNotIn("lock", conf)
+        self.assertEqual((conf["onboot"], conf["name"], conf["agent"]), ("0", "vaultwarden", "1"))
+        self.assertTrue(conf["scsi0"].startswith("local-lvm:vm-9900-disk-0"))
+        backed_up = pve_drill.backed_up_config({"vmid": 100, "type": "qemu", "name": "vaultwarden"})
+        self.assertTrue(backed_up["net0"].startswith("virtio=BC:24:11:"))
+        self.assertNotEqual(conf["net0"].split(",")[0], backed_up["net0"].split(",")[0])   # unique=1
+        vm = [g for g in self.sim.pve_data("home", "/cluster/resources?type=vm") if g["vmid"] == 9900][0]
+        self.assertEqual((vm["pool"], vm["status"]), ("drill", "stopped"))
+        status, doc = self.call("PUT", "/nodes/pve1/qemu/9900/config", {"onboot": "1", "digest": "0" * 40}, ok=False)
+        self.assertIn("detected modified configuration", doc["message"])
+        edit = {"net0": conf["net0"] + ",link_down=1", "net1": conf["net1"] + ",link_down=1", "freeze": "1",
+                "digest": conf["digest"]}
+        self.assertIsNone(self.call("PUT", "/nodes/pve1/qemu/9900/config", edit))
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/start", {})), "OK")
+        cur = self.call("GET", "/nodes/pve1/qemu/9900/status/current")
+        self.assertEqual((cur["status"], cur["qmpstatus"]), ("running", "prelaunch"))
+        status, doc = self.call("POST", "/nodes/pve1/qemu/9900/agent/ping", {}, ok=False)
+        self.assertEqual(doc["message"], "QEMU guest agent is not running\n")
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/resume", {})), "OK")
+        deadline = time.time() + 10
+        while self.call("POST", "/nodes/pve1/qemu/9900/agent/ping", {}, ok=False)[0] != 200:
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.05)
+        status, doc = self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1&destroy-unreferenced-disks=1", ok=False)
+        self.assertEqual((status, doc["message"]), (500, "VM 9900 is running - destroy failed\n"))
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/stop", {})), "OK")
+        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1&destroy-unreferenced-disks=1")), "OK")
+        rep = self.report()
+        self.assertEqual((rep["scratch"], rep["violations"]), ([], []))
+        muts = json.loads(self.sim.request("GET", "/_sim/mutations")[3])
+        self.assertEqual([(m["method"], m["path"].split("/api2/json")[1]) for m in muts],
+                         [("POST", "/nodes/pve1/qemu"), ("PUT", "/nodes/pve1/qemu/9900/config"),
+                          ("PUT", "/nodes/pve1/qemu/9900/config"), ("PUT", "/nodes/pve1/qemu/9900/config"),
+                          ("POST", "/nodes/pve1/qemu/9900/status/start"),
+                          ("POST", "/nodes/pve1/qemu/9900/agent/ping"),
+                          ("POST", "/nodes/pve1/qemu/9900/status/resume")]
+                         + [("POST", "/nodes/pve1/qemu/9900/agent/ping")] * (len(muts) - 10)
+                         + [("DELETE", "/nodes/pve1/qemu/9900"), ("POST", "/nodes/pve1/qemu/9900/status/stop"),
+                            ("DELETE", "/nodes/pve1/qemu/9900")])
+        self.assertEqual(muts[0]["token"], "drill@pve!drill")
+        self.assertEqual(muts[-1]["query"], {"purge": "1", "destroy-unreferenced-disks": "1"})
+
+    def test_net_up_while_running_is_recorded(self):
+        self.assertEqual(self.wait("pve1", self.restore_qemu()), "OK")
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/start", {})), "OK")
+        rep = self.report()
+        self.assertEqual(sorted(v["net"] for v in rep["violations"]), ["net0", "net1"])
+        self.assertEqual(rep["violations"][0]["what"], "start")
+
+    def test_lxc_restore_unique_rebuilds_nets(self):
+        archive = self.newest("home", "pve2", "synology-backups", 105)
+        upid = self.call("POST", "/nodes/pve2/lxc", {"vmid": "9901", "ostemplate": archive, "restore": "1",
+                                                     "storage": "local-lvm", "pool": "drill", "unique": "1",
+                                                     "net0": "name=eth0,bridge=vmbr9,link_down=1"})
+        self.assertIn(":vzrestore:9901:", upid)
+        self.assertEqual(self.wait("pve2", upid), "OK")
+        conf = self.call("GET", "/nodes/pve2/lxc/9901/config")
+        self.assertIn("bridge=vmbr0", conf["net0"])      # the passed net0 was dropped
+        self.assertNotIn("link_down", conf["net0"])
+        self.assertEqual(conf["hostname"], "paperless")
+        edit = {"net0": conf["net0"] + ",link_down=1", "digest": conf["digest"]}
+        self.call("PUT", "/nodes/pve2/lxc/9901/config", edit)
+        self.assertEqual(self.wait("pve2", self.call("POST", "/nodes/pve2/lxc/9901/status/start", {})), "OK")
+        self.assertEqual(self.call("GET", "/nodes/pve2/lxc/9901/status/current")["status"], "running")
+        self.assertEqual(self.wait("pve2", self.call("DELETE", "/nodes/pve2/lxc/9901?force=1&purge=1")), "OK")
+        self.assertEqual(self.report(), {"scratch": [], "violations": [], "restores": [],
+                                         "agent_silent": False, "destroy_failures": 0})
+
+    def test_pbs_restore(self):
+        archive = self.newest("shop", "shop1", "shop-pbs", 200)
+        self.assertRegex(archive, r"^shop-pbs:backup/vm/200/\d{4}-\d\d-\d\dT")
+        upid = self.call("POST", "/nodes/shop1/qemu", {"vmid": "9900", "archive": archive, "storage": "local-zfs",
+                                                       "pool": "drill", "unique": "1"}, cluster="shop")
+        self.assertEqual(self.wait("shop1", upid, "shop"), "OK")
+        log = [l["t"] for l in self.call("GET", "/nodes/shop1/tasks/%s/log" % upid, cluster="shop")]
+        self.assertTrue(any("restore proxmox backup image" in l for l in log), log)
+
+    def test_failing_restore_leaves_a_stub(self):
+        self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "restores": ["fail"]})
+        upid = self.restore_qemu()
+        status = self.wait("pve1", upid)
+        self.assertIn("failed: exit code 133", status)
+        log = [l["t"] for l in self.call("GET", "/nodes/pve1/tasks/%s/log" % upid)]
+        self.assertIn("VM 9900 state is NOT cleaned up.", log[-2])
+        rep = self.report()
+        self.assertEqual([(g["vmid"], g["config"], g["pool"], g["lock"]) for g in rep["scratch"]],
+                         [(9900, {}, None, None)])
+        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1")), "OK")
+
+    def test_slow_restore_and_abort(self):
+        self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "restores": ["slow"]})
+        upid = self.restore_qemu()
+        time.sleep(0.6)
+        st = self.call("GET", "/nodes/pve1/tasks/%s/status" % upid)
+        self.assertEqual(st["status"], "running")
+        self.assertIsNone(self.call("DELETE", "/nodes/pve1/tasks/%s" % upid))
+        self.assertEqual(self.wait("pve1", upid), "received interrupt")
+        self.assertEqual([g["lock"] for g in self.report()["scratch"]], [None])
+
+    def test_agent_silent_and_destroy_failing_once(self):
+        self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "agent_silent": True,
+                                                      "destroy_failures": 1})
+        self.assertEqual(self.wait("pve1", self.restore_qemu()), "OK")
+        self.call("POST", "/nodes/pve1/qemu/9900/status/start", {})
+        time.sleep(1)
+        status, doc = self.call("POST", "/nodes/pve1/qemu/9900/agent/ping", {}, ok=False)
+        self.assertEqual(doc["message"], "QEMU guest agent is not running\n")
+        self.assertEqual(self.wait("pve1", self.call("POST", "/nodes/pve1/qemu/9900/status/stop", {})), "OK")
+        first = self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1"))
+        self.assertIn("in use", first)
+        self.assertEqual(len(self.report()["scratch"]), 1)
+        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1")), "OK")
+        self.assertEqual(self.report()["scratch"], [])
+
+    def test_refusals(self):
+        archive = self.newest("home", "pve1", "synology-backups", 100)
+        form = {"vmid": "9900", "archive": archive, "storage": "local-lvm"}
+        self.assertEqual(self.call("POST", "/nodes/pve1/qemu", form, token=READ["home"], ok=False)[0], 403)
+        self.assertEqual(self.call("POST", "/nodes/pve1/qemu", form, token=ACTION["home"], ok=False)[0], 403)
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, pool="nope"), ok=False)
+        self.assertEqual((status, doc["message"]), (403, "pool 'nope' does not exist\n"))
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, scsi0="local-lvm:1"), ok=False)
+        self.assertEqual(doc["errors"], {"scsi0": "option conflicts with option 'archive'"})
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, vmid="100"), ok=False)
+        self.assertIn("already exists", doc["message"])
+        status, doc = self.call("POST", "/nodes/pve1/qemu", dict(form, storage="synology-backups"), ok=False)
+        self.assertIn("does not support vm images", doc["message"])
+        # production guests are out of the drill token's reach
+        for method, sub in (("DELETE", "/nodes/pve1/qemu/100"), ("POST", "/nodes/pve1/qemu/100/status/stop"),
+                            ("PUT", "/nodes/pve1/qemu/100/config")):
+            status, doc = self.call(method, sub, {"onboot": "0"} if method == "PUT" else None, ok=False)
+            self.assertEqual(status, 403, (method, sub))
+        self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"restores": ["maybe"]})[0], 400)
+        self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"cluster": "nope"})[0], 400)
+
+
+class PbsTest(unittest.TestCase):
+    """The PBS pbs1: stores, namespaces, snapshots that agree with shop-pbs, jobs, GC, tasks, knobs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess("--scenario", "incident", "--fast-401")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})
+
+    def knobs(self, **spec):
+        status, _, _, body = self.sim.request("POST", "/_sim/pbs", body=spec)
+        self.assertEqual(status, 200, body)
+
+    def test_stores_and_namespaces(self):
+        self.assertEqual(self.sim.pbs_data("/version")["version"], "3.4")
+        stores = self.sim.pbs_data("/admin/datastore")
+        self.assertEqual([s["store"] for s in stores], ["store1", "offsite"])
+        self.assertIsNone(stores[1]["comment"])
+        self.assertEqual([n["ns"] for n in self.sim.pbs_data("/admin/datastore/store1/namespace")],
+                         ["", "site-b", "site-b/lab"])
+        st = self.sim.pbs_data("/admin/datastore/offsite/status?verbose=1")
+        self.assertLess(st["avail"], st["total"] - st["used"])
+        self.assertEqual(st["counts"]["host"], None)
+        self.assertEqual(self.sim.pbs("/admin/datastore/store1/snapshots?ns=nope")[0], 400)
+
+    def test_snapshots_agree_with_pve(self):
+        archives = self.sim.pve_data("shop", "/nodes/shop1/storage/shop-pbs/content?content=backup")
+        snaps = self.sim.pbs_data("/admin/datastore/store1/snapshots")
+        finished = [s for s in snaps if "size" in s]
+        self.assertEqual(sorted((str(a["vmid"]), a["ctime"]) for a in archives),
+                         sorted((s["backup-id"], s["backup-time"]) for s in finished if s["backup-type"] != "host"))
+        running = [s for s in snaps if "size" not in s]
+        self.assertEqual([(s["backup-type"], s["backup-id"]) for s in running], [("host", "files")])
+        self.assertNotIn("verification", running[0])
+        failed = [s for s in finished if s.get("verification", {}).get("state") == "failed"]
+        self.assertEqual([(s["backup-id"]) for s in failed], ["204"])
+        lab = self.sim.pbs_data("/admin/datastore/store1/snapshots?ns=site-b/lab")
+        self.assertEqual({s["backup-id"] for s in lab}, {"300"})
+        one = self.sim.pbs_data("/admin/datastore/store1/snapshots?backup-type=vm&backup-id=204")
+        self.assertEqual({s["backup-id"] for s in one}, {"204"})
+        groups = self.sim.pbs_data("/admin/datastore/store1/groups")
+        self.assertEqual(len(groups), 14)
+
+    def test_jobs_gc_and_overdue_sync(self):
+        now = time.time()
+        sync = {j["id"]: j for j in self.sim.pbs_data("/admin/sync?sync-direction=all")}
+        self.assertEqual(set(sync), {"s-siteb-pull", "s-offsite", "s-push-cloud"})
+        self.assertLess(sync["s-offsite"]["next-run"], now - 3600)   # overdue
+        self.assertGreater(sync["s-siteb-pull"]["next-run"], now)
+        pull_only = {j["id"] for j in self.sim.pbs_data("/admin/sync")}
+        self.assertEqual(pull_only, {"s-siteb-pull", "s-offsite"})
+        verify = {j["id"]: j for j in self.sim.pbs_data("/admin/verify")}
+        self.assertTrue(verify["v-store1"]["last-run-state"].startswith("verification failed"))
+        prune = {j["id"]: j for j in self.sim.pbs_data("/admin/prune")}
+        self.assertNotIn("next-run", prune["p-offsite"])
+        self.assertNotIn("last-run-state", prune["p-offsite"])
+        gc = self.sim.pbs_data("/admin/datastore/offsite/gc")
+        self.assertTrue(gc["last-run-state"].startswith("unable to access chunk store"))
+        self.assertEqual(self.sim.pbs_data("/admin/datastore/store1/gc")["still-bad"], 1)
+        self.assertEqual(len(self.sim.pbs_data("/admin/gc")), 2)
+        status, _, _, body = self.sim.pbs("/admin/verify?foo=1")
+        self.assertEqual((status, body.split(b"\n")[-2]), (400, b"foo: schema does not allow additional properties"))
+
+    def test_usage_and_tasks(self):
+        now = time.time()
+        usage = {u["store"]: u for u in self.sim.pbs_data("/status/datastore-usage")}
+        self.assertEqual(len(usage["store1"]["history"]), 1440)
+        self.assertIsNone(usage["offsite"]["history"][0])     # created 20 days ago
+        self.assertAlmostEqual((usage["offsite"]["estimated-full-date"] - now) / DAY, 10.4, delta=0.5)
+        status, _, _, body = self.sim.pbs("/nodes/localhost/tasks?statusfilter=error&limit=500")
+        doc = json.loads(body)
+        self.assertEqual(sorted(t["worker_type"] for t in doc["data"]),
+                         ["backup", "garbage_collection", "verificationjob"])
+        self.assertTrue(all(t["node"] == "localhost" for t in doc["data"]))
+        everything = json.loads(self.sim.pbs("/nodes/pbs1/tasks?limit=3")[3])
+        self.assertEqual((len(everything["data"]), everything["total"]), (3, 4))
+        self.assertNotIn("endtime", everything["data"][0])   # the running backup comes first
+
+    def test_auth_and_knobs(self):
+        status, _, hdrs, body = self.sim.pbs("/version", headers={"Authorization": "PBSAPIToken=x@pbs!y:z"})
+        self.assertEqual((status, body), (401, b"authentication failed - invalid credentials\n"))
+        self.assertEqual(self.sim.pbs_data("/version", headers={
+            "Authorization": "PBSAPIToken monitor@pbs!exporter:sim-pbs-secret-pbs1"})["version"], "3.4")
+        self.knobs(datastore="offsite", denied=True)
+        self.assertEqual(self.sim.pbs("/admin/datastore/offsite/status")[0], 403)
+        self.assertEqual(self.sim.pbs("/admin/datastore/store1/status")[0], 200)
+        self.assertNotIn("v-offsite", {j["id"] for j in self.sim.pbs_data("/admin/verify")})
+        self.assertEqual(self.sim.pbs_data("/status/datastore-usage")[1], {"store": "offsite"})
+        self.knobs(datastore="store1", delay=1.0)
+        t0 = time.monotonic()
+        self.sim.pbs_data("/admin/datastore/store1/snapshots")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        self.knobs(version="3.2")
+        self.assertEqual(self.sim.pbs("/admin/sync?sync-direction=all")[0], 400)
+        self.assertEqual(self.sim.request("POST", "/_sim/pbs", body={"datastore": "nope"})[0], 400)
+        self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})   # knobs reset
+        self.assertEqual(self.sim.pbs("/admin/datastore/offsite/status")[0], 200)
+
+    def test_healthy(self):
+        self.sim.request("POST", "/_sim/scenario", body={"name": "healthy"})
+        now = time.time()
+        for kind in ("verify", "prune", "sync"):
+            for job in self.sim.pbs_data("/admin/%s?sync-direction=all" % kind if kind == "sync" else "/admin/" + kind):
+                if "last-run-state" in job:
+                    self.assertEqual(job["last-run-state"], "OK", job["id"])
+                    self.assertGreater(job["next-run"], now, job["id"])
+        for store in ("store1", "offsite"):
+            gc = self.sim.pbs_data("/admin/datastore/%s/gc" % store)
+            self.assertEqual((gc["last-run-state"], gc["still-bad"]), ("OK", 0))
+        snaps = self.sim.pbs_data("/admin/datastore/store1/snapshots")
+        self.assertFalse([s for s in snaps if s.get("verification", {}).get("state") == "failed"])
+
+
 class ScenarioSwitchTest(unittest.TestCase):
     def test_healthy_after_switch(self):
         sim = SimProcess("--scenario", "incident", "--fast-401")
@@ -597,7 +923,8 @@ class ScenarioSwitchTest(unittest.TestCase):
 class BenchTest(unittest.TestCase):
     def test_bench_sizes(self):
         sim = SimProcess("--scenario", "bench", "--guests", "60", "--nodes", "3",
-                         "--archives-per-guest", "4", "--workflows", "520")
+                         "--archives-per-guest", "4", "--workflows", "520", "--pbs-groups", "40",
+                         "--pbs-snapshots", "3")
         try:
             self.assertEqual(len(sim.pve_data("bench", "/nodes")), 3)
             self.assertEqual(len(sim.pve_data("bench", "/cluster/resources?type=vm")), 60)
@@ -606,6 +933,9 @@ class BenchTest(unittest.TestCase):
             doc = json.loads(sim.request("GET", "/n8n/app/api/v1/workflows?limit=250", N8N_KEY)[3])
             self.assertEqual(len(doc["data"]), 250)
             self.assertEqual(json.loads(base64.b64decode(doc["nextCursor"])), {"limit": 250, "offset": 250})
+            snaps = sim.pbs_data("/admin/datastore/bench/snapshots", name="bench",
+                                 headers={"Authorization": "PBSAPIToken=monitor@pbs!exporter:sim-pbs-secret-bench"})
+            self.assertEqual((len(snaps), len({s["backup-id"] for s in snaps})), (40 * 3, 40))
         finally:
             sim.stop()
 

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "cJSON.h"
+#include "pve_client.h"
 #include "vzdump.h"
 
 static cJSON *json(const char *text)
@@ -216,13 +217,13 @@ START_TEST(test_exit_ok_and_age)
 {
 	char age[32];
 
-	ck_assert_int_eq(vzdump_exit_ok("OK"), 1);
-	ck_assert_int_eq(vzdump_exit_ok("WARNINGS: 2"), 1);
-	ck_assert_int_eq(vzdump_exit_ok("job errors"), 0);
-	ck_assert_int_eq(vzdump_exit_ok("unexpected status"), 0);
-	ck_assert_int_eq(vzdump_exit_ok("RUNNING"), 0);
-	ck_assert_int_eq(vzdump_exit_ok(""), 0);
-	ck_assert_int_eq(vzdump_exit_ok(NULL), 0);
+	ck_assert_int_eq(pve_exitstatus_ok("OK"), 1);
+	ck_assert_int_eq(pve_exitstatus_ok("WARNINGS: 2"), 1);
+	ck_assert_int_eq(pve_exitstatus_ok("job errors"), 0);
+	ck_assert_int_eq(pve_exitstatus_ok("unexpected status"), 0);
+	ck_assert_int_eq(pve_exitstatus_ok("RUNNING"), 0);
+	ck_assert_int_eq(pve_exitstatus_ok(""), 0);
+	ck_assert_int_eq(pve_exitstatus_ok(NULL), 0);
 	vzdump_format_age(4 * 86400 + 3 * 3600 + 59, age, sizeof(age));
 	ck_assert_str_eq(age, "4d 3h");
 	vzdump_format_age(3 * 3600 + 12 * 60 + 5, age, sizeof(age));
@@ -243,7 +244,7 @@ static void explained(enum perr e, const char *ferr, long status, const char *bo
 	struct buf b;
 
 	buf_init(&b, 0);
-	vzdump_explain(e, ferr, status, body, "ops@pve!actions", &b);
+	pve_explain(e, ferr, status, body, "ops@pve!actions", &b);
 	ck_assert_msg(strstr(buf_str(&b), want) != NULL, "got: %s\nwant: %s", buf_str(&b), want);
 	for (const char *p = buf_str(&b); *p; p++)
 		ck_assert_msg((unsigned char)*p >= 0x20, "control character in: %s", buf_str(&b));
