@@ -1,6 +1,7 @@
-/* main.c - persistencectl: one-shot status report and the governed vzdump trigger. */
+/* main.c - persistencectl: one-shot status report, the governed vzdump trigger and restore drill. */
 #include "collector.h"
 #include "config.h"
+#include "drill.h"
 #include "fetch.h"
 #include "log.h"
 #include "scrape.h"
@@ -20,6 +21,8 @@ static void ctl_usage(FILE *f)
 		   "                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
 		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
 		   "                        [--restart-scheduler] [--execute] [--wait]\n"
+		   "  persistencectl restore-test --config.file=FILE --target=NAME [--boot] [--execute]\n"
+		   "                        [--keep-on-failure] [--poll-interval=DURATION]\n"
 		   "  persistencectl --help | --version\n");
 }
 
@@ -153,6 +156,21 @@ static int ctl_vzdump(int argc, char **argv)
 	return vzdump_run(&o, stdout, stderr);
 }
 
+/* The governed restore drill (exporter/ctl/drill.c): a dry run unless --execute. */
+static int ctl_restore_test(int argc, char **argv)
+{
+	struct drill_opts o;
+	char msg[256];
+
+	if (drill_parse_args(argc, argv, 2, &o, msg, sizeof(msg)) != PE_OK) {
+		fprintf(stderr, "persistencectl restore-test: %s\n", msg);
+		ctl_usage(stderr);
+		return DRILL_EXIT_USAGE;
+	}
+	log_setup(LOG_LVL_INFO, LOG_FMT_LOGFMT); /* the audit lines of executed mutations are info */
+	return drill_run(&o, stdout, stderr);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -175,6 +193,8 @@ int main(int argc, char **argv)
 		rc = ctl_status(argc, argv);
 	else if (strcmp(argv[1], "vzdump") == 0)
 		rc = ctl_vzdump(argc, argv);
+	else if (strcmp(argv[1], "restore-test") == 0)
+		rc = ctl_restore_test(argc, argv);
 	else
 		ctl_usage(stderr);
 	fetch_global_cleanup();

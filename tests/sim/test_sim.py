@@ -628,9 +628,10 @@ class RestoreSideTest(unittest.TestCase):
     def test_qemu_restore_edit_boot_destroy(self):
         upid = self.restore_qemu()
         self.assertIn(":qmrestore:9900:drill@pve!drill:", upid)
-        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config")["lock"], "create")
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config", token=READ["home"])["lock"], "create")
+        # until the restore ends the guest is not in the pool, so the drill token cannot touch it yet
         status, doc = self.call("PUT", "/nodes/pve1/qemu/9900/config", {"onboot": "0"}, ok=False)
-        self.assertEqual((status, doc["message"]), (500, "VM is locked (create)\n"))
+        self.assertEqual((status, doc["message"]), (403, "Permission check failed (/vms/9900, VM.Config.Options)\n"))
         self.assertEqual(self.wait("pve1", upid), "OK")
         conf = self.call("GET", "/nodes/pve1/qemu/9900/config")
         self.assertNotIn("lock", conf)
@@ -720,7 +721,13 @@ class RestoreSideTest(unittest.TestCase):
         rep = self.report()
         self.assertEqual([(g["vmid"], g["config"], g["pool"], g["lock"]) for g in rep["scratch"]],
                          [(9900, {}, None, None)])
-        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1")), "OK")
+        # the stub is outside the pool: the drill token (granted on the pool) may neither read nor remove it
+        status, doc = self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1", ok=False)
+        self.assertEqual((status, doc["message"]), (403, "Permission check failed (/vms/9900, VM.Allocate)\n"))
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config", ok=False)[0], 403)
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config", token=READ["home"]), {"digest": pve_drill.digest({})})
+        self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"admin_destroy": [9900]})[0], 200)
+        self.assertEqual(self.report()["scratch"], [])
 
     def test_slow_restore_and_abort(self):
         self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "restores": ["slow"]})
@@ -730,7 +737,7 @@ class RestoreSideTest(unittest.TestCase):
         self.assertEqual(st["status"], "running")
         self.assertIsNone(self.call("DELETE", "/nodes/pve1/tasks/%s" % upid))
         self.assertEqual(self.wait("pve1", upid), "received interrupt")
-        self.assertEqual([g["lock"] for g in self.report()["scratch"]], [None])
+        self.assertEqual([(g["lock"], g["pool"]) for g in self.report()["scratch"]], [(None, None)])
 
     def test_agent_silent_and_destroy_failing_once(self):
         self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "agent_silent": True,
