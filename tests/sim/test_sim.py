@@ -978,6 +978,52 @@ class SlowAuthAndTlsTest(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class RestorabilityTest(unittest.TestCase):
+    """shop-pbs through PVE: verification ok / failed / absent, protected, encrypted; the `restore` scenario."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess("--scenario", "restore", "--fast-401")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def newest_first(self, vmid):
+        items = self.sim.pve_data("shop", "/nodes/shop2/storage/shop-pbs/content?content=backup")
+        return sorted((a for a in items if a["vmid"] == vmid), key=lambda a: -a["ctime"])
+
+    def test_flags_pass_through(self):
+        states = {a.get("verification", {}).get("state") for a in
+                  self.sim.pve_data("shop", "/nodes/shop1/storage/shop-pbs/content?content=backup")}
+        self.assertEqual(states, {None, "ok", "failed"})
+        files = self.newest_first(206)
+        self.assertTrue(files and all(a["encrypted"].count(":") == 31 for a in files))
+        erp = self.newest_first(205)
+        self.assertEqual(erp[0].get("protected"), 1)
+        self.assertTrue(all("protected" not in a for a in erp[1:]))
+        self.assertTrue(all("encrypted" not in a for a in erp))
+        # PBS sees the same flags on the same snapshots
+        snaps = self.sim.pbs_data("/admin/datastore/store1/snapshots?backup-type=ct&backup-id=206")
+        self.assertTrue(all(f.get("crypt-mode") in ("encrypt", "sign-only") for s in snaps
+                            for f in s["files"] if "crypt-mode" in f))
+        vm205 = self.sim.pbs_data("/admin/datastore/store1/snapshots?backup-type=vm&backup-id=205")
+        self.assertEqual([s["protected"] for s in sorted(vm205, key=lambda s: -s["backup-time"])][:2], [True, False])
+
+    def test_newest_failed_and_old_verification(self):
+        now = time.time()
+        mail = self.newest_first(204)
+        self.assertEqual(mail[0]["verification"]["state"], "failed")
+        fields = mail[0]["verification"]["upid"].split(":")
+        self.assertEqual(len(fields), 10)                              # PBS's UPID: a task id before the start
+        self.assertAlmostEqual(int(fields[5], 16), now - 2 * 3600, delta=120)
+        wiki = self.newest_first(208)
+        verified = [a for a in wiki if a.get("verification", {}).get("state") == "ok"]
+        self.assertEqual(len(verified), 1)
+        self.assertAlmostEqual(now - verified[0]["ctime"], 9 * DAY, delta=120)
+        self.assertLess(now - wiki[0]["ctime"], DAY)
+
+
 class CalendarTest(unittest.TestCase):
     def test_formats(self):
         base = time.mktime((2026, 9, 21, 14, 13, 20, 0, 0, -1))   # a Monday, local time
