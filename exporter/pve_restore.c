@@ -78,6 +78,60 @@ int pve_restore_item_parse(const cJSON *item, struct pve_restore_item *it)
 	return 1;
 }
 
+/* 1 when b's newest archive replaces a's: newer, or as new and failed (then it is not known good). */
+static int restore_newer(double at, double bt, enum pve_verify bv)
+{
+	return bt > at || (bt == at && bv == PVE_VERIFY_FAILED);
+}
+
+void pve_restore_stats_add(struct pve_restore_stats *s, const struct pve_restore_item *it)
+{
+	s->count++;
+	if (it->verify != PVE_VERIFY_FAILED && it->ctime > s->newest_intact)
+		s->newest_intact = it->ctime;
+	if (restore_newer(s->newest, it->ctime, it->verify)) {
+		s->newest = it->ctime;
+		s->newest_pbs = it->pbs;
+		s->newest_protected = it->protected;
+		s->newest_encrypted = it->encrypted;
+		s->newest_verify = it->verify;
+	}
+	if (it->pbs)
+		s->pbs_archives++;
+	if (it->verify == PVE_VERIFY_OK && it->ctime > s->last_verified) {
+		s->last_verified = it->ctime;
+		s->last_verify = it->verify_start;
+	} else if (it->verify == PVE_VERIFY_FAILED) {
+		s->verify_failed++;
+		if (it->ctime > s->last_failed)
+			s->last_failed = it->ctime;
+	}
+}
+
+void pve_restore_stats_merge(struct pve_restore_stats *into, const struct pve_restore_stats *from)
+{
+	if (!from->count)
+		return;
+	if (from->newest_intact > into->newest_intact)
+		into->newest_intact = from->newest_intact;
+	if (restore_newer(into->newest, from->newest, from->newest_verify)) {
+		into->newest = from->newest;
+		into->newest_pbs = from->newest_pbs;
+		into->newest_protected = from->newest_protected;
+		into->newest_encrypted = from->newest_encrypted;
+		into->newest_verify = from->newest_verify;
+	}
+	if (from->last_verified > into->last_verified) {
+		into->last_verified = from->last_verified;
+		into->last_verify = from->last_verify;
+	}
+	if (from->last_failed > into->last_failed)
+		into->last_failed = from->last_failed;
+	into->count += from->count;
+	into->pbs_archives += from->pbs_archives;
+	into->verify_failed += from->verify_failed;
+}
+
 /* The place of storage, added when new; NULL when out of memory. */
 static struct pve_restore_place *restore_place(struct pve_restore_guest *g, const char *storage)
 {
@@ -96,41 +150,15 @@ static struct pve_restore_place *restore_place(struct pve_restore_guest *g, cons
 	return &g->places[g->nplaces++];
 }
 
-static void restore_verification(struct pve_restore_guest *g, const struct pve_restore_item *it)
-{
-	if (it->pbs)
-		g->pbs_archives++;
-	if (it->verify == PVE_VERIFY_OK && it->ctime > g->last_verified) {
-		g->last_verified = it->ctime;
-		g->last_verify = it->verify_start;
-	} else if (it->verify == PVE_VERIFY_FAILED) {
-		g->verify_failed++;
-		if (it->ctime > g->last_failed)
-			g->last_failed = it->ctime;
-	}
-}
-
 enum perr pve_restore_guest_add(struct pve_restore_guest *g, const char *storage,
-				const struct pve_restore_item *it)
+				const struct pve_restore_stats *s)
 {
 	struct pve_restore_place *pl = restore_place(g, storage);
 
 	if (!pl)
 		return PE_NOMEM;
-	pl->count++;
-	if (it->ctime > pl->newest)
-		pl->newest = it->ctime;
-	if (it->verify != PVE_VERIFY_FAILED && it->ctime > pl->newest_intact)
-		pl->newest_intact = it->ctime;
-	/* on equal times a failed verification wins: the newest backup is then not known good */
-	if (it->ctime > g->newest || (it->ctime == g->newest && it->verify == PVE_VERIFY_FAILED)) {
-		g->newest = it->ctime;
-		g->newest_pbs = it->pbs;
-		g->newest_protected = it->protected;
-		g->newest_encrypted = it->encrypted;
-		g->newest_verify = it->verify;
-	}
-	restore_verification(g, it);
+	pve_restore_stats_merge(&pl->s, s);
+	pve_restore_stats_merge(&g->all, s);
 	return PE_OK;
 }
 

@@ -37,24 +37,16 @@ int pve_restore_item_parse(const struct cJSON *item, struct pve_restore_item *it
  */
 int pve_restore_upid_start(const char *upid, double *start);
 
-/* One storage's archives of a guest. */
-struct pve_restore_place {
-	const char *storage; /* borrowed: lives as long as the caller's storage list */
-	double newest; /* ctime of the newest archive */
-	double newest_intact; /* ctime of the newest archive whose verification did not fail; 0: none */
-	long count;
-};
-
 /*
- * Everything the listings say about one guest, folded archive by archive
- * (the listing can be walked element by element and never kept). Zero it
- * before the first add; pve_restore_guest_clear() frees the places.
+ * What a set of archives says (one guest's on one storage, or on all of
+ * them), folded archive by archive: a listing can be walked element by
+ * element and never kept. Zero it before the first add.
  */
-struct pve_restore_guest {
-	struct pve_restore_place *places; /* one per storage id, in the order first seen */
-	size_t nplaces, capplaces;
-	double newest; /* ctime of the newest archive over every storage; 0: none */
-	int newest_pbs, newest_protected, newest_encrypted;
+struct pve_restore_stats {
+	long count;
+	double newest; /* ctime of the newest archive; 0: none */
+	double newest_intact; /* ctime of the newest archive whose verification did not fail; 0: none */
+	int newest_pbs, newest_protected, newest_encrypted; /* flags of the newest archive */
 	enum pve_verify newest_verify;
 	long pbs_archives; /* archives on PBS storages (verification applies to them) */
 	double last_verified; /* ctime of the newest archive verified ok; 0: none */
@@ -63,13 +55,30 @@ struct pve_restore_guest {
 	double last_failed; /* ctime of the newest of those; 0: none */
 };
 
+void pve_restore_stats_add(struct pve_restore_stats *s, const struct pve_restore_item *it);
+/* Adds what from says to into (another storage, or the same storage listed from another node). */
+void pve_restore_stats_merge(struct pve_restore_stats *into, const struct pve_restore_stats *from);
+
+/* One storage's archives of a guest. */
+struct pve_restore_place {
+	const char *storage; /* borrowed: lives as long as the caller's storage list */
+	struct pve_restore_stats s;
+};
+
+/* A guest over every storage: per storage id, and all together. Zero it before the first add. */
+struct pve_restore_guest {
+	struct pve_restore_place *places; /* one per storage id, in the order first seen */
+	size_t nplaces, capplaces;
+	struct pve_restore_stats all;
+};
+
 /*
- * Adds one archive of the guest found on storage (borrowed, compared by
- * content). The same storage id listed from two nodes (a local storage
+ * Adds the guest's archives found on storage (borrowed, compared by
+ * content): the same storage id listed from two nodes (a local storage
  * on each) is one place. PE_NOMEM leaves g as it was.
  */
 enum perr pve_restore_guest_add(struct pve_restore_guest *g, const char *storage,
-				const struct pve_restore_item *it) PE_WUR;
+				const struct pve_restore_stats *s) PE_WUR;
 void pve_restore_guest_clear(struct pve_restore_guest *g); /* frees the places; g is zeroed */
 
 #endif

@@ -56,6 +56,12 @@ INCIDENT = ALWAYS | {
 }
 
 
+# The demo's NAS is a folder on this machine: its free space and trend are the host disk's
+# (other processes write to it), so whether BackupMountFillingUp fires here says nothing about
+# the rules. rules/tests/mounts.yml covers it; it is left out of the comparison.
+HOST_DEPENDENT = {"BackupMountFillingUp"}
+
+
 def alert_key(labels):
     return (labels.get("alertname"), tuple(sorted((k, labels[k]) for k in KEY_LABELS if labels.get(k))))
 
@@ -135,7 +141,8 @@ class FullStack:
     @classmethod
     def alerts(cls):
         return {alert_key(a["labels"]) for a in cls.st.alertmanager_alerts()
-                if a.get("status", {}).get("state") == "active"}
+                if a.get("status", {}).get("state") == "active"
+                and a["labels"].get("alertname") not in HOST_DEPENDENT}
 
     @classmethod
     def wait_for_alerts(cls):
@@ -169,6 +176,14 @@ class FullStack:
                 "diagnostics:\n  %s\nexporter warnings (last 15):\n  %s" % (
                     fmt(self.expected - self.fired), fmt(self.fired - self.expected), "\n  ".join(diag),
                     "\n  ".join(log[-15:]) or "(none)"))
+
+    def test_demo_drill_is_on_the_page(self):
+        """`make run` runs one restore drill against the simulator; the exporter publishes it."""
+        self.assertEqual(self.st.drill_rc, 0, open(self.st.drill_log).read())
+        body = stack.http_get(self.st.exporter_url + "/")
+        self.assertRegex(body, r'<br><span class="muted">restore tested \d+[smh] ago, \d+ s</span>')
+        metrics = stack.http_get(self.st.exporter_url + "/metrics")
+        self.assertIn('persistence_target_restore_test_last_result{target="home-vm-100"} 1\n', metrics)
 
     def test_exporter_scraped_and_up(self):
         res = self.st.query('up{job="persistence_exporter"}')["result"]
@@ -206,10 +221,17 @@ class FullStack:
             self.fail(self.diff_message())
 
     def test_alerts_carry_severity_and_runbook(self):
-        for a in self.st.alertmanager_alerts():
+        """Every page links to its runbook, and the link opens: the exporter serves it."""
+        alerts = self.st.alertmanager_alerts()
+        self.assertTrue(alerts)
+        for a in alerts:
+            name = a["labels"]["alertname"]
             self.assertIn(a["labels"].get("severity"), ("critical", "warning", "info"), a["labels"])
             self.assertTrue(a["annotations"].get("summary"), a["labels"])
-            self.assertIn("/docs/runbooks/%s.md" % a["labels"]["alertname"], a["annotations"].get("runbook_url", ""))
+            url = a["annotations"].get("runbook_url", "")
+            self.assertEqual(url, "http://%s/runbooks/%s" % (a["labels"]["instance"], name))
+            page = stack.http_get(url, 10)
+            self.assertIn("<h1>%s</h1>" % name, page, url)
 
 
 class IncidentTest(FullStack, unittest.TestCase):

@@ -7,9 +7,11 @@
 #define GUESTS 4
 static const long vmids[GUESTS] = {100, 102, 105, 9000};
 
-/* Folds every item of a listing file into per-guest facts for vmids[] (others are ignored). */
+/* Folds every item of a listing file per guest (vmids[], others are ignored), then adds each guest's fold to g. */
 static void fold_file(const char *file, const char *storage, struct pve_restore_guest *g)
 {
+	struct pve_restore_stats st[GUESTS];
+	memset(st, 0, sizeof(st));
 	char path[256];
 	snprintf(path, sizeof(path), "tests/fixtures/pve/%s", file);
 	char *text = tu_read_file(path, NULL);
@@ -24,9 +26,11 @@ static void fold_file(const char *file, const char *storage, struct pve_restore_
 		ck_assert(pve_restore_item_parse(it, &a));
 		for (int i = 0; i < GUESTS; i++)
 			if (vmids[i] == a.vmid)
-				ck_assert_int_eq(pve_restore_guest_add(&g[i], storage, &a), PE_OK);
+				pve_restore_stats_add(&st[i], &a);
 	}
 	cJSON_Delete(doc);
+	for (int i = 0; i < GUESTS; i++)
+		ck_assert_int_eq(pve_restore_guest_add(&g[i], storage, &st[i]), PE_OK);
 }
 
 START_TEST(test_fixture_fold)
@@ -38,36 +42,36 @@ START_TEST(test_fixture_fold)
 	/* 100: six snapshots, the two newest never verified */
 	ck_assert_uint_eq(g[0].nplaces, 1);
 	ck_assert_str_eq(g[0].places[0].storage, "pbs-store1");
-	ck_assert_int_eq(g[0].places[0].count, 6);
-	ck_assert(g[0].places[0].newest == 1771894803);
-	ck_assert(g[0].places[0].newest_intact == 1771894803);
-	ck_assert(g[0].newest == 1771894803);
-	ck_assert_int_eq(g[0].newest_verify, PVE_VERIFY_NONE);
-	ck_assert_int_eq(g[0].newest_pbs, 1);
-	ck_assert_int_eq(g[0].newest_protected, 0);
-	ck_assert_int_eq(g[0].newest_encrypted, 0);
-	ck_assert_int_eq(g[0].pbs_archives, 6);
-	ck_assert(g[0].last_verified == 1771722003);
-	ck_assert(g[0].last_verify == 0x699A7838); /* the verify job's start, from its UPID */
-	ck_assert_int_eq(g[0].verify_failed, 0);
-	ck_assert(g[0].last_failed == 0);
+	ck_assert_int_eq(g[0].places[0].s.count, 6);
+	ck_assert(g[0].places[0].s.newest == 1771894803);
+	ck_assert(g[0].places[0].s.newest_intact == 1771894803);
+	ck_assert(g[0].all.newest == 1771894803);
+	ck_assert_int_eq(g[0].all.newest_verify, PVE_VERIFY_NONE);
+	ck_assert_int_eq(g[0].all.newest_pbs, 1);
+	ck_assert_int_eq(g[0].all.newest_protected, 0);
+	ck_assert_int_eq(g[0].all.newest_encrypted, 0);
+	ck_assert_int_eq(g[0].all.pbs_archives, 6);
+	ck_assert(g[0].all.last_verified == 1771722003);
+	ck_assert(g[0].all.last_verify == 0x699A7838); /* the verify job's start, from its UPID */
+	ck_assert_int_eq(g[0].all.verify_failed, 0);
+	ck_assert(g[0].all.last_failed == 0);
 
 	/* 102: the 2026-02-21 snapshot failed verification; the oldest is protected */
-	ck_assert_int_eq(g[1].places[0].count, 7);
-	ck_assert_int_eq(g[1].verify_failed, 1);
-	ck_assert(g[1].last_failed == 1771635847);
-	ck_assert(g[1].last_verified == 1771722247);
-	ck_assert(g[1].newest == 1771895047);
-	ck_assert_int_eq(g[1].newest_protected, 0);
+	ck_assert_int_eq(g[1].places[0].s.count, 7);
+	ck_assert_int_eq(g[1].all.verify_failed, 1);
+	ck_assert(g[1].all.last_failed == 1771635847);
+	ck_assert(g[1].all.last_verified == 1771722247);
+	ck_assert(g[1].all.newest == 1771895047);
+	ck_assert_int_eq(g[1].all.newest_protected, 0);
 
 	/* 105: every snapshot encrypted with a key fingerprint */
-	ck_assert(g[2].newest == 1771810044);
-	ck_assert_int_eq(g[2].newest_encrypted, 1);
-	ck_assert(g[2].last_verified == 1771723644);
+	ck_assert(g[2].all.newest == 1771810044);
+	ck_assert_int_eq(g[2].all.newest_encrypted, 1);
+	ck_assert(g[2].all.last_verified == 1771723644);
 
 	/* 9000: the newest is verified */
-	ck_assert_int_eq(g[3].newest_verify, PVE_VERIFY_OK);
-	ck_assert(g[3].last_verified == 1771551017);
+	ck_assert_int_eq(g[3].all.newest_verify, PVE_VERIFY_OK);
+	ck_assert(g[3].all.last_verified == 1771551017);
 	for (int i = 0; i < GUESTS; i++)
 		pve_restore_guest_clear(&g[i]);
 	ck_assert_ptr_null(g[0].places);
@@ -81,12 +85,16 @@ static cJSON *item(const char *json)
 	return o;
 }
 
+/* Adds one archive (JSON) found on storage to g, as a listing of one item. */
 static void add(struct pve_restore_guest *g, const char *storage, const char *json)
 {
 	cJSON *o = item(json);
 	struct pve_restore_item a;
+	struct pve_restore_stats st;
+	memset(&st, 0, sizeof(st));
 	ck_assert_msg(pve_restore_item_parse(o, &a), "not an archive: %s", json);
-	ck_assert_int_eq(pve_restore_guest_add(g, storage, &a), PE_OK);
+	pve_restore_stats_add(&st, &a);
+	ck_assert_int_eq(pve_restore_guest_add(g, storage, &st), PE_OK);
 	cJSON_Delete(o);
 }
 
@@ -103,21 +111,35 @@ START_TEST(test_places)
 	    "\"upid\":\"UPID:pbs1:0000047E:00000A3F:00000033:699A7838:verificationjob:s:root@pam:\"}}");
 	add(&g, "pbs", "{\"vmid\":100,\"ctime\":1500,\"format\":\"pbs-vm\",\"encrypted\":\"1\"}");
 	ck_assert_uint_eq(g.nplaces, 2);
-	ck_assert_int_eq(g.places[0].count, 2);
-	ck_assert(g.places[0].newest == 1000);
-	ck_assert(g.places[1].newest == 2000);
-	ck_assert(g.places[1].newest_intact == 1500);
-	ck_assert(g.newest == 2000);
-	ck_assert_int_eq(g.newest_verify, PVE_VERIFY_FAILED);
-	ck_assert_int_eq(g.newest_encrypted, 0);
-	ck_assert_int_eq(g.pbs_archives, 2);
-	ck_assert_int_eq(g.verify_failed, 1);
-	ck_assert(g.last_failed == 2000);
-	ck_assert(g.last_verified == 0);
+	ck_assert_int_eq(g.places[0].s.count, 2);
+	ck_assert(g.places[0].s.newest == 1000);
+	ck_assert_int_eq(g.places[0].s.newest_protected, 1);
+	ck_assert(g.places[1].s.newest == 2000);
+	ck_assert(g.places[1].s.newest_intact == 1500);
+	ck_assert_int_eq(g.all.count, 4);
+	ck_assert(g.all.newest == 2000);
+	ck_assert(g.all.newest_intact == 1500);
+	ck_assert_int_eq(g.all.newest_verify, PVE_VERIFY_FAILED);
+	ck_assert_int_eq(g.all.newest_encrypted, 0);
+	ck_assert_int_eq(g.all.newest_protected, 0);
+	ck_assert_int_eq(g.all.pbs_archives, 2);
+	ck_assert_int_eq(g.all.verify_failed, 1);
+	ck_assert(g.all.last_failed == 2000);
+	ck_assert(g.all.last_verified == 0);
 	/* a tie on the newest time: the failed one decides, the newest is not known good */
 	add(&g, "other", "{\"vmid\":100,\"ctime\":2000,\"format\":\"vma.zst\",\"protected\":\"1\"}");
-	ck_assert_int_eq(g.newest_verify, PVE_VERIFY_FAILED);
+	ck_assert_int_eq(g.all.newest_verify, PVE_VERIFY_FAILED);
 	ck_assert_uint_eq(g.nplaces, 3);
+	/* merging in either order gives the same totals */
+	struct pve_restore_stats a, b;
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	for (size_t i = g.nplaces; i-- > 0;)
+		pve_restore_stats_merge(&a, &g.places[i].s);
+	for (size_t i = 0; i < g.nplaces; i++)
+		pve_restore_stats_merge(&b, &g.places[i].s);
+	ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
+	ck_assert_int_eq(memcmp(&a, &g.all, sizeof(a)), 0);
 	pve_restore_guest_clear(&g);
 }
 END_TEST
