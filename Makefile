@@ -188,6 +188,9 @@ install: all $(B)/config.shipped.yml
 	install -m 0644 deploy/README-systemd.md deploy/config.example.yml deploy/web-config.example.yml \
 		deploy/prometheus/prometheus-snippet.yml deploy/alertmanager/alertmanager-example.yml \
 		$(DESTDIR)$(DOCDIR)/examples/
+	for f in persistence-restore-drill.service persistence-restore-drill.timer persistence-restore-drill.env; do \
+		sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' deploy/$$f > $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; \
+		chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$f; done
 	install -m 0644 deploy/grafana/README.md $(DESTDIR)$(DOCDIR)/examples/grafana/
 	for d in dashboards datasources; do install -m 0644 deploy/grafana/provisioning/$$d/*.yml \
 		$(DESTDIR)$(DOCDIR)/examples/grafana/provisioning/$$d/ || exit 1; done
