@@ -632,6 +632,20 @@ void config_unref(struct config *c)
 		cfg_free(c);
 }
 
+void config_apply_path_flags(struct config *c, const struct config_path_flags *f)
+{
+	struct config_paths *p = &c->paths;
+
+	if (f->procfs)
+		snprintf(p->procfs, sizeof(p->procfs), "%s", f->procfs);
+	if (f->sysfs)
+		snprintf(p->sysfs, sizeof(p->sysfs), "%s", f->sysfs);
+	if (f->pvelib)
+		snprintf(p->pvelib, sizeof(p->pvelib), "%s", f->pvelib);
+	if (f->rundir)
+		snprintf(p->rundir, sizeof(p->rundir), "%s", f->rundir);
+}
+
 const char *config_target_kind_str(enum target_kind k)
 {
 	static const char *const names[] = {"pve", "mount", "n8n", "file"};

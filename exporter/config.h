@@ -130,6 +130,13 @@ struct config {
 	int refs; /* atomic; config_unref frees at 0 */
 };
 
+/* The --path.* flags of the daemon and of persistencectl; a NULL field keeps the default above. */
+struct config_path_flags {
+	const char *procfs, *sysfs, *pvelib, *rundir;
+};
+/* Lays the given flags over c->paths (the one place flags meet the config). */
+void config_apply_path_flags(struct config *c, const struct config_path_flags *f);
+
 /*
  * Loads and validates a config file. On failure returns PE_CONFIG (or
  * PE_IO/PE_NOMEM) and appends to errors one "file:line:col: message\n"
