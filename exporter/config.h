@@ -42,7 +42,8 @@ struct config_pve {
 	char *token_id; /* user@realm!tokenname */
 	char *token_secret; /* loaded from token_secret_file (or inline, with a warning) */
 	char *action_token_id; /* optional, for persistencectl vzdump */
-	char *action_token_secret; /* optional */
+	char *action_token_secret_file; /* resolved path; read only by persistencectl (config_read_secret) */
+	char *action_token_secret; /* inline action_token_secret (tests, demo; with a warning); NULL with the file */
 	struct config_tls tls;
 	double timeout; /* seconds, default CONFIG_PVE_TIMEOUT */
 	int local; /* 1: the exporter runs on a node of this cluster */

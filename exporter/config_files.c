@@ -119,8 +119,9 @@ out:
 }
 
 /*
- * A secret file read only by the command that needs it (the drill token: the daemon never holds it,
- * and may not be allowed to read it): the path is resolved here, the file read by config_read_secret().
+ * A secret file read only by the command that needs it (the drill and action tokens: the daemon never
+ * holds them, and may not be allowed to read them): the path is resolved here, the file read by
+ * config_read_secret().
  */
 void cfg_set_secret_path(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
 {
