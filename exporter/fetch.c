@@ -70,6 +70,26 @@ void fetch_global_cleanup(void)
 	curl_global_cleanup();
 }
 
+static int g_fetch_stopping; /* set once by fetch_stop_all() */
+
+void fetch_stop_all(void)
+{
+	__atomic_store_n(&g_fetch_stopping, 1, __ATOMIC_RELEASE);
+}
+
+static int fetch_stopping(void)
+{
+	return __atomic_load_n(&g_fetch_stopping, __ATOMIC_ACQUIRE);
+}
+
+/* libcurl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int fetch_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			  curl_off_t ulnow)
+{
+	(void)ctx, (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return fetch_stopping();
+}
+
 /* ---------- targets that own their strings ---------- */
 
 /* What fetch_target_new() allocates: the target first, so its address is the allocation's. */
@@ -417,6 +437,8 @@ static CURLcode fetch_setup_common(struct fetch_call *call)
 	c |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->sink.body->max);
 	c |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, fetch_write);
 	c |= curl_easy_setopt(h, CURLOPT_WRITEDATA, &call->sink);
+	c |= curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	c |= curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, fetch_progress);
 	if (t->unix_socket && t->unix_socket[0])
 		c |= curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, t->unix_socket);
 	return c;
@@ -554,6 +576,9 @@ static enum perr fetch_map_error(struct fetch_call *call, CURLcode c, struct fet
 	case CURLE_WRITE_ERROR:
 		snprintf(r->err, sizeof(r->err), "storing the response failed");
 		return r->body.err == PE_NOMEM ? PE_NOMEM : PE_IO;
+	case CURLE_ABORTED_BY_CALLBACK:
+		snprintf(r->err, sizeof(r->err), "stopped: shutting down");
+		return PE_IO;
 	default:
 		break;
 	}
@@ -668,6 +693,11 @@ enum perr fetch_request_stream(const struct fetch_target *t, const char *method,
 	e = fetch_check_args(t, method, path, r);
 	if (e)
 		goto out;
+	if (fetch_stopping()) {
+		snprintf(r->err, sizeof(r->err), "stopped: shutting down");
+		e = PE_IO;
+		goto out;
+	}
 	e = fetch_prepare(&call, method, path, form_body, r);
 	if (e)
 		goto out;

@@ -49,6 +49,12 @@ struct fetch_resp {
 /* Once per process, before threads start. */
 enum perr fetch_global_init(void) PE_WUR;
 void fetch_global_cleanup(void);
+/*
+ * Shutdown: every transfer in progress ends at its next progress check (at
+ * least once a second, handshakes and name lookups included) and every later
+ * one at once, with PE_IO "stopped: shutting down". Irreversible.
+ */
+void fetch_stop_all(void);
 
 void fetch_resp_init(struct fetch_resp *r);
 void fetch_resp_free(struct fetch_resp *r);

@@ -9,6 +9,7 @@
 #include "scrape.h"
 #include "version.h"
 #include "status.h"
+#include "upcache.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -388,6 +389,15 @@ static int daemon_main(const struct flags *f)
 	scrape_state_set_reload(d.st, 1, clock_wall());
 	log_info("starting persistence_exporter", "version", PE_VERSION, "config", f->config_file);
 	status = daemon_serve(&d, web, &set);
+	/*
+	 * Background fetches outlive the scrapes that started them: stop them, and
+	 * never run the exit handlers (OpenSSL's frees what a handshake reads) under one.
+	 */
+	fetch_stop_all();
+	if (!upcache_wait_idle(5.0)) {
+		log_warn("upstream requests still running at exit: leaving without cleanup");
+		_exit(status);
+	}
 out:
 	outcache_free(d.oc); /* before the state: cached scrapes refer to it */
 	scrape_state_free(d.st);

@@ -12,6 +12,8 @@
 #define UPCACHE_PACK_MIN (64 * 1024) /* idle cached bodies from this size on are kept deflated */
 #define UPCACHE_FEED_CHUNK (64 * 1024) /* a whole body from a transport is fed in pieces of this size */
 
+static int g_fetches_running; /* background fetches running now, in every cache (upcache_wait_idle) */
+
 /* A completed HTTP answer, shared by the cache and the callers holding it. */
 struct upcache_hold {
 	int refs; /* under the cache lock */
@@ -285,6 +287,7 @@ static void *fetch_job_run(void *arg)
 		hold_free(h);
 	fetch_job_free(j);
 	upcache_unref(c);
+	__atomic_sub_fetch(&g_fetches_running, 1, __ATOMIC_RELEASE); /* the last thing it does */
 	return NULL;
 }
 
@@ -301,15 +304,29 @@ static enum perr fetch_start_locked(struct upcache *c, struct upcache_entry *e, 
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	c->refs++;
 	e->in_flight = 1;
+	__atomic_add_fetch(&g_fetches_running, 1, __ATOMIC_ACQ_REL);
 	int rc = pthread_create(&tid, &attr, fetch_job_run, j);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
+		__atomic_sub_fetch(&g_fetches_running, 1, __ATOMIC_RELEASE);
 		c->refs--;
 		e->in_flight = 0;
 		fetch_job_free(j);
 		return PE_NOMEM;
 	}
 	return PE_OK;
+}
+
+/* Waits out the background fetches of every cache (g_fetches_running), polling: only at shutdown. */
+int upcache_wait_idle(double max_seconds)
+{
+	double until = clock_mono() + max_seconds;
+	while (__atomic_load_n(&g_fetches_running, __ATOMIC_ACQUIRE) > 0) {
+		if (clock_mono() >= until)
+			return 0;
+		clock_sleep(0.01);
+	}
+	return 1;
 }
 
 /* ---------- packing idle bodies ---------- */

@@ -30,6 +30,13 @@ void upcache_free(struct upcache *c);
 void upcache_set_transport(struct upcache *c, upcache_transport_fn fn, void *ctx); /* fn NULL: the default */
 /* Forgets keys nobody asked for in the last keep seconds. */
 void upcache_sweep(struct upcache *c, double keep);
+/*
+ * Shutdown: 1 once no background fetch of any cache is running (after
+ * fetch_stop_all() they end within about a second), 0 if some still ran
+ * after max_seconds. A process must not run its exit handlers (OpenSSL's
+ * among them) under a running fetch.
+ */
+int upcache_wait_idle(double max_seconds);
 
 /*
  * A parser the background fetch feeds a 2xx body to as it arrives; the

@@ -144,6 +144,16 @@ class DaemonTest(unittest.TestCase):
         exp.metrics()
         self.assertEqual(exp.stop(timeout=10), 0)
 
+    def test_sigterm_stops_requests_in_flight(self):
+        """Upstream requests still running after the scrape (the upstream hangs 20 s, the source's
+        timeout is 10 s) are stopped at SIGTERM, not waited out, and none runs during exit."""
+        exp, _ = self.start()
+        self.sim.fault("/pve/home/", delay=20)
+        body = exp.metrics(headers={"X-Prometheus-Scrape-Timeout-Seconds": "2"})
+        self.assertEqual(value(body, "persistence_source_up", source="home", kind="pve"), 0)
+        self.assertEqual(exp.stop(timeout=10), 0)
+        self.assertNotIn("still running at exit", exp.log_text())
+
 
 if __name__ == "__main__":
     unittest.main()
