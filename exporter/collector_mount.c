@@ -16,6 +16,7 @@
 #include "probe.h"
 #include "scrape.h"
 #include "archive_name.h"
+#include "vzdump_log.h"
 
 #define MOUNTINFO_MAX_BYTES (8u << 20)
 #define MOUNT_PARTIAL_AGE 86400.0 /* a *.dat / *.tmp older than this is a leftover */
@@ -48,6 +49,10 @@ static const struct expfmt_desc d_arch_size = {"persistence_mount_archive_last_s
 					       "Size of the newest vzdump archive of the guest in dump_dir."};
 static const struct expfmt_desc d_archives = {"persistence_mount_archives", EXPFMT_GAUGE,
 					      "Number of vzdump archives of the guest in dump_dir."};
+static const struct expfmt_desc d_log_ok = {
+	"persistence_mount_archive_last_log_ok", EXPFMT_GAUGE,
+	"1 when the vzdump log beside the guest's newest archive in dump_dir shows the backup finished "
+	"and has no ERROR: line, 0 otherwise; absent when there is no log."};
 static const struct expfmt_desc d_partial = {
 	"persistence_mount_partial_files", EXPFMT_GAUGE,
 	"Leftover partial vzdump files in dump_dir (*.dat files, *.tmp folders) older than one day."};
@@ -62,7 +67,9 @@ struct mount_group {
 	int64_t newest_key; /* archive_time_key() of the newest archive */
 	struct archive_time newest;
 	double newest_size; /* -1 until the newest archive is stat'ed */
-	char newest_name[MOUNT_NAME_MAX]; /* set while newest_size is -1 */
+	char newest_name[MOUNT_NAME_MAX]; /* the newest archive's name; "" when too long to keep */
+	signed char log; /* its vzdump log: enum vzdump_log_verdict, -1 when there is none (or no name) */
+	char log_error[sizeof(((struct vzdump_log_result *)0)->first_error)]; /* when log is FAILED */
 };
 
 /*
@@ -168,7 +175,7 @@ static void mount_group_add(struct mount_job *j, const struct archive_name *n, c
 			j->capgroups = cap;
 		}
 		memmove(&j->groups[i + 1], &j->groups[i], (j->ngroups - i) * sizeof(*j->groups));
-		j->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, -1, ""};
+		j->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, -1, "", -1, ""};
 		j->ngroups++;
 	}
 	struct mount_group *m = &j->groups[i];
@@ -178,7 +185,8 @@ static void mount_group_add(struct mount_job *j, const struct archive_name *n, c
 		m->newest_key = key;
 		m->newest = n->t;
 		m->newest_size = size;
-		snprintf(m->newest_name, sizeof(m->newest_name), "%s", size < 0 ? name : "");
+		snprintf(m->newest_name, sizeof(m->newest_name), "%s",
+			 strlen(name) < MOUNT_NAME_MAX ? name : "");
 	}
 }
 
@@ -226,10 +234,49 @@ static void mount_scan_sizes(struct mount_job *j, int dfd)
 		struct mount_group *g = &j->groups[i];
 		struct stat st;
 		if (g->newest_size >= 0 || !g->newest_name[0])
-			continue;
+			continue; /* stat'ed during the scan already */
 		if (fstatat(dfd, g->newest_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 			g->newest_size = (double)st.st_size;
 	}
+}
+
+/*
+ * Judges the vzdump log beside one archive: its last VZDUMP_LOG_TAIL bytes
+ * (a log is a few KiB; the verdict is at its end). No log, or not a
+ * regular file: -1.
+ */
+static void mount_read_log(struct mount_group *g, int dfd, char *buf)
+{
+	char name[MOUNT_NAME_MAX];
+	struct vzdump_log_result r;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if (vzdump_log_name(g->newest_name, name, sizeof(name)) != 0)
+		return;
+	if ((fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t off = st.st_size > (off_t)VZDUMP_LOG_TAIL ? st.st_size - (off_t)VZDUMP_LOG_TAIL : 0;
+		if ((got = pread(fd, buf, VZDUMP_LOG_TAIL, off)) >= 0) {
+			g->log = (signed char)vzdump_log_parse(buf, (size_t)got, off > 0, g->vmid, &r);
+			memcpy(g->log_error, r.first_error, sizeof(g->log_error));
+		}
+	}
+	close(fd);
+}
+
+/* The log of each guest's newest archive; one buffer for all of them. */
+static void mount_scan_logs(struct mount_job *j, int dfd)
+{
+	char *buf = malloc(VZDUMP_LOG_TAIL);
+	if (!buf)
+		return; /* no verdicts: the log samples are absent, nothing wrong is claimed */
+	for (size_t i = 0; i < j->ngroups; i++)
+		if (j->groups[i].newest_name[0])
+			mount_read_log(&j->groups[i], dfd, buf);
+	free(buf);
 }
 
 /* readdir, a stat only where the name is not enough, then one per guest; no sorting of the folder. */
@@ -255,10 +302,12 @@ static void mount_scan(struct mount_job *j)
 	}
 	if (errno)
 		j->scan_errno = errno;
-	if (j->nomem)
+	if (j->nomem) {
 		j->scan_errno = ENOMEM;
-	else
+	} else {
 		mount_scan_sizes(j, dirfd(d));
+		mount_scan_logs(j, dirfd(d));
+	}
 	closedir(d);
 }
 
@@ -358,6 +407,30 @@ out:
 	return rc;
 }
 
+/*
+ * Per guest, the log verdict of its newest archive (of either guest type,
+ * should a vmid have both) as a sample and as the fact vmid/<vmid>/log
+ * (enum vzdump_log_verdict, the first error as its string).
+ */
+static void mount_emit_logs(struct collect *c, const struct config_mount *m, const struct mount_job *j,
+			    const int64_t *ts)
+{
+	for (size_t i = 0; i < j->ngroups;) {
+		size_t best = i;
+		char vmid[24], key[48];
+		for (; i < j->ngroups && j->groups[i].vmid == j->groups[best].vmid; i++)
+			if (ts[i] > ts[best])
+				best = i;
+		const struct mount_group *g = &j->groups[best];
+		if (g->log < 0)
+			continue;
+		snprintf(vmid, sizeof(vmid), "%ld", g->vmid);
+		expfmt_add(c->out, &d_log_ok, g->log == VZDUMP_LOG_OK, "source", m->name, "vmid", vmid, NULL);
+		snprintf(key, sizeof(key), "vmid/%ld/log", g->vmid);
+		scrape_fact_set(c->scrape, "mount", m->name, key, g->log, g->log_error);
+	}
+}
+
 /* Emits the archive samples and facts of a finished scan. */
 static void mount_emit_archives(struct collect *c, const struct config_mount *m, const struct mount_job *j)
 {
@@ -391,6 +464,7 @@ static void mount_emit_archives(struct collect *c, const struct config_mount *m,
 		if (!scrape_fact_get(c->scrape, "mount", m->name, key, &prev, NULL) || prev < (double)ts[i])
 			scrape_fact_set(c->scrape, "mount", m->name, key, (double)ts[i], NULL);
 	}
+	mount_emit_logs(c, m, j, ts);
 	expfmt_add(c->out, &d_partial, (double)j->partial, "source", m->name, NULL);
 out:
 	free(t);
