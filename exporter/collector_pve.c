@@ -10,6 +10,7 @@
 #include "log.h"
 #include "pve.h"
 #include "pve_client.h"
+#include "pve_restore.h"
 
 #define PVE_NO_EVIDENCE_WINDOW (7 * 86400.0) /* look-back when a job has no run evidence */
 /* Response cap for storage content listings (~180 bytes an archive: over a million of them). */
@@ -80,6 +81,7 @@ struct pve_guest {
 	double last_ctime; /* 0: none */
 	double last_size; /* -1: unknown */
 	long count;
+	struct pve_restore_guest restore; /* per storage and verification (pve_restore.h) */
 };
 
 struct pve_jobnode {
@@ -133,6 +135,8 @@ static void pve_ctx_free(struct pve_ctx *x)
 {
 	pve_client_free(x->pc);
 	free(x->node);
+	for (size_t i = 0; i < x->nguest; i++)
+		pve_restore_guest_clear(&x->guest[i].restore);
 	free(x->guest);
 	free(x->shared_done);
 	free(x->jn);
@@ -353,15 +357,9 @@ static int pve_storage_has_backup(const cJSON *s)
 	return 0;
 }
 
-/* One usable archive of a listing, staged until the whole listing parsed. */
-struct pve_archive {
-	long vmid;
-	double ctime, size;
-};
-
-/* What collect_get_json_each() fills while walking one content listing. */
+/* What collect_get_json_each() fills while walking one content listing: its usable archives, staged. */
 struct pve_listing {
-	struct pve_archive *a;
+	struct pve_restore_item *a;
 	size_t n, cap;
 	int nomem;
 };
@@ -369,13 +367,13 @@ struct pve_listing {
 static void pve_listing_item(void *ctx, const cJSON *it)
 {
 	struct pve_listing *l = ctx;
-	struct pve_archive a;
+	struct pve_restore_item a;
 
-	if (l->nomem || !pve_archive_parse(it, &a.vmid, &a.ctime, &a.size))
+	if (l->nomem || !pve_restore_item_parse(it, &a))
 		return;
 	if (l->n == l->cap) {
 		size_t ncap = l->cap ? l->cap * 2 : 256;
-		struct pve_archive *na = realloc(l->a, ncap * sizeof(*na));
+		struct pve_restore_item *na = realloc(l->a, ncap * sizeof(*na));
 		if (!na) {
 			l->nomem = 1;
 			return;
@@ -386,11 +384,13 @@ static void pve_listing_item(void *ctx, const cJSON *it)
 	l->a[l->n++] = a;
 }
 
-static void pve_add_archives(struct pve_ctx *x, const struct pve_listing *l)
+/* A listing that parsed: its archives count for their guests, per guest and on storage sid. */
+static enum perr pve_add_archives(struct pve_ctx *x, const struct pve_listing *l, const char *sid)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		const struct pve_archive *a = &l->a[i];
+		const struct pve_restore_item *a = &l->a[i];
 		struct pve_guest *g = pve_guest_find(x, a->vmid);
+		struct pve_restore_stats one = {0};
 
 		x->narchives++;
 		if (!g)
@@ -400,7 +400,11 @@ static void pve_add_archives(struct pve_ctx *x, const struct pve_listing *l)
 			g->last_ctime = a->ctime;
 			g->last_size = a->size;
 		}
+		pve_restore_stats_add(&one, a);
+		if (pve_restore_guest_add(&g->restore, sid, &one) != PE_OK)
+			return PE_NOMEM;
 	}
+	return PE_OK;
 }
 
 /*
@@ -435,7 +439,7 @@ static int pve_list_storage(struct pve_ctx *x, const char *node, const char *sid
 	e = pve_get_listing(x, path, &l, msg, sizeof(msg));
 	free(path);
 	if (e == PE_OK)
-		pve_add_archives(x, &l);
+		e = pve_add_archives(x, &l, sid);
 	free(l.a);
 	if (e == PE_AUTH || e == PE_NOMEM)
 		return -(int)e;
@@ -768,6 +772,35 @@ static void pve_emit_storages(struct pve_ctx *x)
 	}
 }
 
+/*
+ * Facts the inventory judges restorability by: per storage the newest
+ * archive whose verification did not fail, and the guest's verification.
+ */
+static void pve_restore_facts(struct pve_ctx *x, const struct pve_guest *g)
+{
+	const struct pve_restore_stats *a = &g->restore.all;
+	struct scrape *sc = x->c->scrape;
+	const char *src = x->c->source;
+	char key[320];
+
+	for (size_t i = 0; i < g->restore.nplaces; i++) {
+		snprintf(key, sizeof(key), "guest/%ld/place/%.256s", g->vmid, g->restore.places[i].storage);
+		scrape_fact_set(sc, "pve", src, key, g->restore.places[i].s.newest_intact, NULL);
+	}
+	if (!a->count)
+		return;
+	snprintf(key, sizeof(key), "guest/%ld/verifiable", g->vmid);
+	scrape_fact_set(sc, "pve", src, key, (double)a->pbs_archives, NULL);
+	snprintf(key, sizeof(key), "guest/%ld/newest_verify", g->vmid);
+	scrape_fact_set(sc, "pve", src, key, a->newest_verify, NULL);
+	snprintf(key, sizeof(key), "guest/%ld/last_failed", g->vmid);
+	if (a->last_failed > 0)
+		scrape_fact_set(sc, "pve", src, key, a->last_failed, NULL);
+	snprintf(key, sizeof(key), "guest/%ld/last_verified", g->vmid);
+	if (a->last_verified > 0)
+		scrape_fact_set(sc, "pve", src, key, a->last_verified, NULL);
+}
+
 static void pve_emit_guest(struct pve_ctx *x, const struct pve_guest *g)
 {
 	struct expfmt *o = x->c->out;
@@ -788,6 +821,10 @@ static void pve_emit_guest(struct pve_ctx *x, const struct pve_guest *g)
 	}
 	if (!x->incomplete)
 		expfmt_add(o, &d_backups, (double)g->count, "source", src, "vmid", id, NULL);
+	if (!x->hidden) {
+		pve_restore_emit(o, src, id, &g->restore, !x->incomplete);
+		pve_restore_facts(x, g);
+	}
 	if (x->jobs)
 		expfmt_add(o, &d_covered, pve_guest_covered(x->jobs, g->res), "source", src, "vmid", id,
 			   NULL);

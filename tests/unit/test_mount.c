@@ -353,7 +353,8 @@ static void mt_log(const char *dir, const char *name, const char *fixture, size_
 	struct buf b;
 	buf_init(&b, 0);
 	while (b.len < pad)
-		buf_adds(&b, "2024-03-01 00:00:05 INFO:  41% (13.1 GiB of 32.0 GiB) in 28s, read: 495.0 MiB/s\n");
+		buf_adds(&b,
+			 "2024-03-01 00:00:05 INFO:  41% (13.1 GiB of 32.0 GiB) in 28s, read: 495.0 MiB/s\n");
 	buf_add(&b, text, len);
 	ck_assert_int_eq(buf_err(&b), PE_OK);
 	mt_path(p, sizeof(p), dir, name);
@@ -368,7 +369,8 @@ static void mt_archives(const struct mtree *t)
 	/* VM 100: newest 2024-01-15 13:00 CET = 1705320000 */
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst", 1000, 0);
 	mt_log(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.log", "qemu-100-finished.log", 0);
-	mt_log(t->dump, "vzdump-qemu-100-2024_01_14-13_00_00.log", "qemu-100-protect-failed.log", 0); /* not the newest */
+	mt_log(t->dump, "vzdump-qemu-100-2024_01_14-13_00_00.log", "qemu-100-protect-failed.log",
+	       0); /* not the newest */
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst.notes", 10, 0);
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst.protected", 0, 0);
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_14-13_00_00.vma.zst", 5000, 0);
@@ -529,7 +531,8 @@ START_TEST(collect_archives_golden)
 	ck_assert(r.fact200 == 1709247600.0); /* the newer of the qemu and lxc series */
 	/* the log beside 105's newest archive reports the failure; the inventory gets its first error */
 	ck_assert(r.log105 == 2);
-	ck_assert_msg(strncmp(r.log105_error, "Backup of VM 105 failed - command", 33) == 0, "%s", r.log105_error);
+	ck_assert_msg(strncmp(r.log105_error, "Backup of VM 105 failed - command", 33) == 0, "%s",
+		      r.log105_error);
 	/* size and avail are real statvfs numbers of the temp folder: present and positive */
 	ck_assert(mt_has(r.text, "persistence_mount_size_bytes{source=\"nas\"} "));
 	const char *a = strstr(r.text, "persistence_mount_avail_bytes{source=\"nas\"} ");
