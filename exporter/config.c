@@ -715,11 +715,138 @@ static void set_tls(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void 
 		log_warn("TLS certificate verification is disabled", "file", ctx->file, "key", path);
 }
 
+/* ---- restorability: places and policy ---- */
+
+/* location: onsite | offsite (the 3-2-1 rule's "one copy offsite"). */
+static void set_location(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	const char *s = cfg_scalar(ctx, v, path, "a location (onsite or offsite)");
+	if (!s)
+		return;
+	if (strcmp(s, "offsite") == 0 || strcmp(s, "onsite") == 0) {
+		*(int *)dst = strcmp(s, "offsite") == 0;
+		return;
+	}
+	char q[80];
+	cfg_err(ctx, v, path, "invalid location %s (expected onsite or offsite)", cfg_quote(s, q, sizeof(q)));
+}
+
+/* min_copies: an integer from 1 to 100. */
+static void set_min_copies(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	const char *s = cfg_scalar(ctx, v, path, "a number of copies");
+	if (!s)
+		return;
+	char *end;
+	errno = 0;
+	long n = isdigit((unsigned char)*s) ? strtol(s, &end, 10) : -1;
+	if (n < 1 || n > 100 || errno || *end) {
+		char q[80];
+		cfg_err(ctx, v, path, "invalid min_copies %s (expected an integer from 1 to 100)",
+			cfg_quote(s, q, sizeof(q)));
+		return;
+	}
+	*(long *)dst = n;
+}
+
+#define POLICY_OFF(f) offsetof(struct config_policy, f)
+static const struct cfg_key policy_keys[] = {
+	{"min_copies", set_min_copies, POLICY_OFF(min_copies), 0, 0},
+	{"require_offsite", set_bool, POLICY_OFF(require_offsite), 0, 0},
+	{"max_verify_age", set_duration_pos, POLICY_OFF(max_verify_age), 0, 0},
+};
+
+static void set_policy(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	if (!cfg_is_null(v))
+		(void)cfg_map(ctx, v, path, policy_keys, sizeof(policy_keys) / sizeof(policy_keys[0]), dst);
+}
+
+static const struct cfg_key place_keys[] = {
+	{"location", set_location, offsetof(struct config_place, offsite), 0, 0},
+	{"immutable", set_bool, offsetof(struct config_place, immutable), 0, 0},
+};
+
+static void set_pve_id(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst);
+
+/* pve[].storages: {<storage id>: {location, immutable}}, each id once. */
+static void set_pve_storages(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pve *p = dst;
+	if (cfg_is_null(v))
+		return;
+	if (v->type != YAML_MAPPING_NODE) {
+		cfg_err(ctx, v, path, "expected a mapping of storage ids, got %s", cfg_kind(v));
+		return;
+	}
+	size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+	if (!(p->storages = n ? calloc(n, sizeof(*p->storages)) : NULL) && n) {
+		ctx->oom = 1;
+		return;
+	}
+	for (yaml_node_pair_t *kv = v->data.mapping.pairs.start; kv < v->data.mapping.pairs.top; kv++) {
+		yaml_node_t *k = cfg_node(ctx, kv->key), *val = cfg_node(ctx, kv->value);
+		struct config_place pl = {NULL, 0, 0};
+		char sub[CFG_PATH], q[80];
+		set_pve_id(ctx, k, path, &pl.storage);
+		if (!pl.storage)
+			continue;
+		cfg_path(sub, sizeof(sub), path, pl.storage);
+		if (config_pve_place(p, pl.storage)) {
+			cfg_err(ctx, k, path, "storage %s is listed twice",
+				cfg_quote(pl.storage, q, sizeof(q)));
+			free(pl.storage);
+			continue;
+		}
+		if (!cfg_is_null(val))
+			(void)cfg_map(ctx, val, sub, place_keys, sizeof(place_keys) / sizeof(place_keys[0]),
+				      &pl);
+		p->storages[p->nstorages++] = pl;
+	}
+}
+
+/*
+ * A target's policy over global.policy. The keys apply where places are
+ * known: copies and offsite to pve and mount targets, verification to pve
+ * targets (PBS storages); set on another kind they are an error, and the
+ * global defaults do not reach it.
+ */
+static void cfg_target_policy(struct cfg_ctx *ctx, yaml_node_t *map, const char *path,
+			      struct config_target *t)
+{
+	static const char *const keys[] = {"min_copies", "require_offsite", "max_verify_age"};
+	const struct config_policy *g = &ctx->cfg->global.policy;
+	struct config_policy *p = &t->policy;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int applies = t->kind == TARGET_PVE || (t->kind == TARGET_MOUNT && i < 2);
+		yaml_node_t *k = cfg_map_get(ctx, map, keys[i]);
+		char sub[CFG_PATH];
+		if (k && !applies) {
+			cfg_path(sub, sizeof(sub), path, keys[i]);
+			cfg_err(ctx, k, sub, "%s does not apply to %s targets (%s)", keys[i],
+				config_target_kind_str(t->kind),
+				i < 2 ? "pve and mount targets count copies"
+				      : "only PBS storages verify backups");
+		}
+	}
+	if (t->kind != TARGET_PVE && t->kind != TARGET_MOUNT) {
+		*p = (struct config_policy){1, 0, 0};
+		return;
+	}
+	if (p->min_copies == 0)
+		p->min_copies = g->min_copies;
+	if (p->require_offsite < 0)
+		p->require_offsite = g->require_offsite;
+	if (p->max_verify_age < 0)
+		p->max_verify_age = t->kind == TARGET_PVE ? g->max_verify_age : 0;
+}
+
 static const struct cfg_key global_keys[] = {
 	{"scrape_timeout", set_duration_pos, offsetof(struct config_global, scrape_timeout), 0, 0},
 	{"cache_ttl", set_duration, offsetof(struct config_global, cache_ttl), 0, 0},
 	{"max_staleness", set_duration_pos, offsetof(struct config_global, max_staleness), 0, 0},
 	{"drill_state_file", set_abspath, offsetof(struct config_global, drill_state_file), 0, 0},
+	{"policy", set_policy, offsetof(struct config_global, policy), 0, 0},
 };
 
 static void set_global(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
@@ -871,6 +998,7 @@ static const struct cfg_key pve_keys[] = {
 	{"local_node", set_str, PVE_OFF(local_node), 0, 0},
 	{"exempt", set_exempt, 0, 0, 0},
 	{"drill", set_drill, 0, 0, 0},
+	{"storages", set_pve_storages, 0, 0, 0},
 };
 
 static void pve_init(void *elem)
@@ -912,6 +1040,7 @@ static const struct cfg_key mount_keys[] = {
 	{"write_probe", set_bool, MOUNT_OFF(write_probe), 0, 0},
 	{"dump_dir", set_relpath, MOUNT_OFF(dump_dir), 0, 0},
 	{"timezone", set_timezone, MOUNT_OFF(timezone), 0, 0},
+	{"location", set_location, MOUNT_OFF(offsite), 0, 0},
 };
 
 static void mount_init(void *elem)
@@ -1075,19 +1204,22 @@ static const struct cfg_key target_keys[] = {
 	{"restore_doc", set_str, TARGET_OFF(restore_doc), 0, 0},
 	{"max_restore_test_age", set_duration_pos, TARGET_OFF(max_restore_test_age), 0, 0},
 	{"rto", set_duration_pos, TARGET_OFF(rto), 0, 0},
+	{"min_copies", set_min_copies, TARGET_OFF(policy.min_copies), 0, 0},
+	{"require_offsite", set_bool, TARGET_OFF(policy.require_offsite), 0, 0},
+	{"max_verify_age", set_duration_pos, TARGET_OFF(policy.max_verify_age), 0, 0},
 };
 
 static void target_init(void *elem)
 {
 	struct config_target *t = elem;
 	t->vmid = -1;
+	t->policy = (struct config_policy){0, -1, -1}; /* unset: global.policy decides */
 }
 
 static void target_check(struct cfg_ctx *ctx, yaml_node_t *map, const char *path, void *elem)
 {
 	struct config_target *t = elem;
-	(void)map;
-	(void)path;
+	cfg_target_policy(ctx, map, path, t);
 	if (!t->site)
 		t->site = cfg_strdup(ctx, "");
 	if (!t->severity)
@@ -1305,6 +1437,7 @@ static struct config *cfg_new(const char *path)
 	c->global.scrape_timeout = 10;
 	c->global.cache_ttl = 30;
 	c->global.max_staleness = 300;
+	c->global.policy = (struct config_policy){1, 0, 0};
 	if (!(c->global.drill_state_file = strdup(DRILL_STATE_FILE))) {
 		free(c->file);
 		free(c);
@@ -1369,6 +1502,9 @@ static void cfg_free_sources(struct config *c)
 			free(p->exempt[k].reason);
 		}
 		free(p->exempt);
+		for (size_t k = 0; k < p->nstorages; k++)
+			free(p->storages[k].storage);
+		free(p->storages);
 		if (p->drill) {
 			free(p->drill->token_id);
 			secret_free(p->drill->token_secret);
@@ -1497,6 +1633,14 @@ const struct config_mount *config_find_mount(const struct config *c, const char 
 	for (size_t i = 0; c && name && i < c->nmounts; i++)
 		if (c->mounts[i].name && strcmp(c->mounts[i].name, name) == 0)
 			return &c->mounts[i];
+	return NULL;
+}
+
+const struct config_place *config_pve_place(const struct config_pve *p, const char *sid)
+{
+	for (size_t i = 0; p && sid && i < p->nstorages; i++)
+		if (p->storages[i].storage && strcmp(p->storages[i].storage, sid) == 0)
+			return &p->storages[i];
 	return NULL;
 }
 

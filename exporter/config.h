@@ -33,6 +33,20 @@ struct config_drill {
 	char *name_prefix; /* default "drill-": the restored guest's name starts with it */
 };
 
+/* Where backups land (pve[].storages, mounts[].location): places for copies counting. */
+struct config_place {
+	char *storage; /* PVE storage id (pve[].storages keys); NULL for a mount */
+	int offsite; /* location: offsite; default onsite */
+	int immutable; /* immutable: true (shown, not judged) */
+};
+
+/* Restorability policy: a target's keys, defaults under global.policy (docs/configuration.md). */
+struct config_policy {
+	long min_copies; /* places holding a fresh backup; default 1 */
+	int require_offsite; /* one of them offsite; default 0 */
+	double max_verify_age; /* seconds; 0: verification not required (default) */
+};
+
 struct config_pve {
 	char *name;
 	char *url; /* as configured, without /api2/json */
@@ -47,6 +61,8 @@ struct config_pve {
 	struct config_exempt *exempt;
 	size_t nexempt;
 	struct config_drill *drill; /* NULL: no restore drills on this source */
+	struct config_place *storages; /* pve[].storages: the places of this cluster's backup storages */
+	size_t nstorages;
 };
 
 struct config_mount {
@@ -57,6 +73,7 @@ struct config_mount {
 	int write_probe; /* default 0 */
 	char *dump_dir; /* relative to path, NULL if no archive scan */
 	char *timezone; /* IANA zone of the PVE node that names the archives; NULL: local */
+	int offsite; /* location: offsite; default onsite */
 };
 
 struct config_n8n {
@@ -91,6 +108,8 @@ struct config_target {
 	char *restore_doc; /* URL or path, NULL when unset */
 	double max_restore_test_age; /* seconds; 0 when unset: a successful restore drill is due this often */
 	double rto; /* seconds; 0 when unset: a drill's restore + boot must not take longer */
+	struct config_policy
+		policy; /* the target's keys over global.policy; applies to pve and mount targets */
 };
 
 struct config_global {
@@ -98,6 +117,7 @@ struct config_global {
 	double cache_ttl; /* default 30 */
 	double max_staleness; /* default 300 */
 	char *drill_state_file; /* restore-drill results; default DRILL_STATE_FILE */
+	struct config_policy policy; /* global.policy: defaults of the targets' policy keys */
 };
 
 #define DRILL_STATE_FILE "/var/lib/persistence_exporter/drills.jsonl"
@@ -145,6 +165,8 @@ const char *config_target_kind_str(enum target_kind k);
 const struct config_pve *config_find_pve(const struct config *c, const char *name);
 const struct config_mount *config_find_mount(const struct config *c, const char *name);
 const struct config_n8n *config_find_n8n(const struct config *c, const char *name);
+/* pve[].storages entry of storage id sid, or NULL (not configured: onsite, not immutable). */
+const struct config_place *config_pve_place(const struct config_pve *p, const char *sid);
 
 /* The exporter-toolkit web config (--web.config.file). */
 struct web_user {
