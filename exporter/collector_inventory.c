@@ -4,6 +4,9 @@
 #include "lastknown.h"
 #include "log.h"
 #include "probe.h"
+#include "pve_restore.h"
+#include "restore_policy.h"
+#include "vzdump_log.h"
 
 #include <glob.h>
 #include <stdarg.h>
@@ -39,6 +42,35 @@ static const struct expfmt_desc d_doc = {
 static const struct expfmt_desc d_in_inventory = {
 	"persistence_pve_guest_in_inventory", EXPFMT_GAUGE,
 	"1 when a pve target lists this non-template guest, 0 when no target does."};
+
+static const struct expfmt_desc d_copies = {
+	"persistence_target_copies", EXPFMT_GAUGE,
+	"Places (backup storages of the PVE source, mounts) holding a backup of the target younger than its "
+	"max_age that can be restored (verification not failed, vzdump log clean); pve and mount targets "
+	"whose "
+	"source answered."};
+static const struct expfmt_desc d_offsite = {"persistence_target_offsite_copies", EXPFMT_GAUGE,
+					     "Of those places, the ones configured as offsite."};
+static const struct expfmt_desc d_min_copies = {"persistence_target_min_copies", EXPFMT_GAUGE,
+						"The target's min_copies (its policy; default 1)."};
+static const struct expfmt_desc d_req_offsite = {"persistence_target_require_offsite", EXPFMT_GAUGE,
+						 "1 when the target's policy requires an offsite copy."};
+static const struct expfmt_desc d_max_verify = {
+	"persistence_target_max_verify_age_seconds", EXPFMT_GAUGE,
+	"The target's max_verify_age; absent when verification is not required."};
+static const struct expfmt_desc d_verified = {
+	"persistence_target_last_verified_timestamp_seconds", EXPFMT_GAUGE,
+	"Backup time of the target's newest backup that passed verification; absent when none did or it is "
+	"unknown."};
+static const struct expfmt_desc d_verify_failed = {
+	"persistence_target_verify_failed", EXPFMT_GAUGE,
+	"1 when the target's newest backup, or one younger than its max_age, failed verification; 0 when "
+	"none "
+	"did; absent when none of its backups is where verification exists."};
+static const struct expfmt_desc d_policy_ok = {
+	"persistence_target_policy_ok", EXPFMT_GAUGE,
+	"1 when the target meets its restorability policy (copies, offsite, verification, vzdump log), 0 "
+	"when not (persistence_target_ok is 0 then too); pve and mount targets whose source answered."};
 
 /* ---------- file work in the hang-safe probe pool ---------- */
 
@@ -244,6 +276,153 @@ static void judge_n8n(struct collect *c, const struct config_target *ct, struct 
 			  snap == 1 ? "" : "s", live);
 }
 
+/* ---------- restorability: copies, offsite, verification, vzdump log ---------- */
+
+/* The places of one target as they are gathered (restore_policy's view and the page's). */
+struct places {
+	struct restore_place *rp;
+	struct inventory_place *ip;
+	size_t n, cap;
+	int failed;
+	const struct config_pve *pve; /* for a pve target: its source's storages config */
+	size_t prefix; /* length of the fact key prefix before the storage id */
+};
+
+static void places_add(struct places *pl, const char *name, int offsite, int immutable, double newest)
+{
+	if (pl->failed)
+		return;
+	if (pl->n == pl->cap) {
+		size_t cap = pl->cap ? pl->cap * 2 : 4;
+		struct restore_place *rp = realloc(pl->rp, cap * sizeof(*rp));
+		if (rp)
+			pl->rp = rp;
+		struct inventory_place *ip = rp ? realloc(pl->ip, cap * sizeof(*ip)) : NULL;
+		if (!ip) {
+			pl->failed = 1;
+			return;
+		}
+		pl->ip = ip;
+		pl->cap = cap;
+	}
+	char *copy = strdup(name);
+	if (!copy) {
+		pl->failed = 1;
+		return;
+	}
+	pl->ip[pl->n] = (struct inventory_place){copy, offsite, immutable, newest};
+	pl->rp[pl->n] = (struct restore_place){copy, offsite, immutable, newest};
+	pl->n++;
+}
+
+/* Facts "guest/<vmid>/place/<storage>" of a pve source: the newest intact archive there. */
+static void places_pve_fact(void *ctx, const char *key, double v, const char *str)
+{
+	struct places *pl = ctx;
+	const char *sid = key + pl->prefix;
+	const struct config_place *cp = config_pve_place(pl->pve, sid);
+	(void)str;
+	places_add(pl, sid, cp && cp->offsite, cp && cp->immutable, v);
+}
+
+/* Every mount holding an archive of vmid; one whose newest archive's log is not clean holds none that counts. */
+static void places_mounts(struct collect *c, long vmid, struct places *pl)
+{
+	char key[64], logkey[64];
+	double last, log;
+	snprintf(key, sizeof(key), "vmid/%ld/last_backup", vmid);
+	snprintf(logkey, sizeof(logkey), "vmid/%ld/log", vmid);
+	for (size_t i = 0; i < c->cfg->nmounts; i++) {
+		const struct config_mount *m = &c->cfg->mounts[i];
+		if (!fact_number(c, "mount", m->name, key, &last))
+			continue;
+		if (fact_number(c, "mount", m->name, logkey, &log) && log != VZDUMP_LOG_OK)
+			last = 0;
+		places_add(pl, m->name, m->offsite, 0, last);
+	}
+}
+
+static enum restore_log mount_log(struct collect *c, const struct config_target *ct, const char **error)
+{
+	char key[64];
+	double v;
+	snprintf(key, sizeof(key), "vmid/%ld/log", ct->vmid);
+	if (!scrape_fact_get(c->scrape, "mount", ct->source, key, &v, error))
+		return RESTORE_LOG_NONE;
+	return v == VZDUMP_LOG_OK       ? RESTORE_LOG_OK
+	       : v == VZDUMP_LOG_FAILED ? RESTORE_LOG_FAILED
+					: RESTORE_LOG_UNFINISHED;
+}
+
+/* What PVE says about the guest's verification (PBS storages). */
+static void pve_verification(struct collect *c, const struct config_target *ct, struct restore_facts *f,
+			     struct inventory_target *t)
+{
+	char key[64];
+	double v;
+	snprintf(key, sizeof(key), "guest/%ld/verifiable", ct->vmid);
+	f->verifiable = fact_number(c, "pve", ct->source, key, &v) && v > 0;
+	snprintf(key, sizeof(key), "guest/%ld/newest_verify", ct->vmid);
+	f->newest_failed = fact_number(c, "pve", ct->source, key, &v) && v == PVE_VERIFY_FAILED;
+	snprintf(key, sizeof(key), "guest/%ld/last_failed", ct->vmid);
+	if (!fact_number(c, "pve", ct->source, key, &f->last_failed))
+		f->last_failed = 0;
+	snprintf(key, sizeof(key), "guest/%ld/last_verified", ct->vmid);
+	t->has_verified = fact_number(c, "pve", ct->source, key, &t->verified);
+	f->last_verified = t->has_verified ? t->verified : 0;
+}
+
+/* Appends the restorability reasons to the freshness verdict (the first reasons matter most). */
+static void apply_verdict(struct inventory_target *t, const struct restore_verdict *v)
+{
+	size_t len = strlen(t->reason);
+	if (v->ok)
+		return;
+	if (t->state == INVENTORY_OK)
+		set_state(t, INVENTORY_DEGRADED, "%s", v->reason);
+	else if (len + 2 < sizeof(t->reason))
+		snprintf(t->reason + len, sizeof(t->reason) - len, "; %s", v->reason);
+}
+
+/*
+ * Copies, offsite copies, verification and the vzdump log of a pve or mount
+ * target whose source answered (restore_policy.h); the verdict completes
+ * the freshness one.
+ */
+static void judge_restore(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	struct places pl = {0};
+	struct restore_facts f = {0};
+	struct restore_verdict v;
+	char prefix[64];
+	if (ct->kind == TARGET_PVE) {
+		pl.pve = config_find_pve(c->cfg, ct->source);
+		pl.prefix = (size_t)snprintf(prefix, sizeof(prefix), "guest/%ld/place/", ct->vmid);
+		scrape_fact_each(c->scrape, "pve", ct->source, prefix, places_pve_fact, &pl);
+		pve_verification(c, ct, &f, t);
+	} else {
+		places_mounts(c, ct->vmid, &pl);
+		f.log = mount_log(c, ct, &f.log_error);
+	}
+	if (pl.failed) {
+		collect_warn(c, "restorability not judged: out of memory", "target", ct->name);
+		for (size_t i = 0; i < pl.n; i++)
+			free(pl.ip[i].name);
+		free(pl.ip);
+		free(pl.rp);
+		return;
+	}
+	f.places = pl.rp;
+	f.nplaces = pl.n;
+	struct restore_policy policy = {ct->policy.min_copies, ct->policy.require_offsite,
+					ct->policy.max_verify_age};
+	restore_judge(&f, &policy, ct->max_age, scrape_now(c->scrape), &v);
+	t->restore =
+		(struct inventory_restore){1, v.copies, v.offsite_copies, v.verify_failed, v.ok, pl.ip, pl.n};
+	free(pl.rp);
+	apply_verdict(t, &v);
+}
+
 /* The newest matching file through the probe pool; the target's restore doc is checked in the same job. */
 static void judge_file(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
@@ -319,6 +498,7 @@ static void judge_target(struct collect *c, const struct config_target *ct, stru
 	t->max_age = ct->max_age;
 	t->doc_known = 1;
 	t->documented = inventory_doc_is_url(t->restore_doc);
+	t->policy = ct->kind == TARGET_PVE || ct->kind == TARGET_MOUNT ? &ct->policy : NULL;
 	if (ct->kind == TARGET_FILE) {
 		judge_file(c, ct, t);
 	} else if (judge_source_up(c, t)) {
@@ -329,6 +509,8 @@ static void judge_target(struct collect *c, const struct config_target *ct, stru
 			judge_mount(c, ct, t);
 		else
 			judge_n8n(c, ct, t);
+		if (t->policy)
+			judge_restore(c, ct, t);
 	}
 	remember_last(c, ct, t);
 }
@@ -471,6 +653,27 @@ static enum perr inventory_guests(struct collect *c, struct inventory_report *r)
 
 /* ---------- the collector ---------- */
 
+/* The restorability samples: the policy always, what was found only when it was judged. */
+static void emit_restore(struct collect *c, const struct inventory_target *t)
+{
+	const struct inventory_restore *r = &t->restore;
+	if (t->has_verified)
+		expfmt_add(c->out, &d_verified, t->verified, "target", t->name, NULL);
+	if (!t->policy)
+		return;
+	expfmt_add(c->out, &d_min_copies, (double)t->policy->min_copies, "target", t->name, NULL);
+	expfmt_add(c->out, &d_req_offsite, t->policy->require_offsite, "target", t->name, NULL);
+	if (t->policy->max_verify_age > 0)
+		expfmt_add(c->out, &d_max_verify, t->policy->max_verify_age, "target", t->name, NULL);
+	if (!r->known)
+		return;
+	expfmt_add(c->out, &d_copies, (double)r->copies, "target", t->name, NULL);
+	expfmt_add(c->out, &d_offsite, (double)r->offsite_copies, "target", t->name, NULL);
+	if (r->verify_failed >= 0)
+		expfmt_add(c->out, &d_verify_failed, r->verify_failed, "target", t->name, NULL);
+	expfmt_add(c->out, &d_policy_ok, r->policy_ok, "target", t->name, NULL);
+}
+
 static void emit_target(struct collect *c, const struct inventory_target *t)
 {
 	expfmt_add(c->out, &d_info, 1, "target", t->name, "site", t->site, "kind", t->kind, "source",
@@ -481,6 +684,7 @@ static void emit_target(struct collect *c, const struct inventory_target *t)
 	}
 	expfmt_add(c->out, &d_max_age, t->max_age, "target", t->name, NULL);
 	expfmt_add(c->out, &d_ok, t->ok, "target", t->name, NULL);
+	emit_restore(c, t);
 	if (t->doc_known)
 		expfmt_add(c->out, &d_doc, t->documented, "target", t->name, NULL);
 }

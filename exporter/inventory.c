@@ -22,6 +22,11 @@ void inventory_report_free(void *report)
 	for (size_t i = 0; i < r->nuninventoried; i++)
 		inventory_guest_clear(&r->uninventoried[i]);
 	free(r->uninventoried);
+	for (size_t i = 0; r->targets && i < r->ntargets; i++) {
+		for (size_t k = 0; k < r->targets[i].restore.nplaces; k++)
+			free(r->targets[i].restore.places[k].name);
+		free(r->targets[i].restore.places);
+	}
 	free(r->targets);
 	free(r);
 }
