@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include "config.h"
 #include "err.h"
-#include "scrape.h"
+#include "collect.h"
 
 /*
  * A collector turns one configured source into samples on c->out. It is
@@ -30,6 +30,7 @@ extern const struct collector collector_mount;
 extern const struct collector collector_n8n;
 extern const struct collector collector_docker;
 extern const struct collector collector_inventory;
+extern const struct collector collector_restore_test;
 
 /* NULL-terminated, in run order. */
 extern const struct collector *const collector_table[];

@@ -1,4 +1,4 @@
-/* config.h - the configuration model (SPEC §5) and the YAML loaders; the only libyaml user. */
+/* config.h - the configuration model (SPEC §5) and its loaders (config.c, web_config.c; YAML via ytree.c). */
 #ifndef PE_CONFIG_H
 #define PE_CONFIG_H
 
