@@ -79,6 +79,37 @@ static int restore_test_line(struct scrape *s, size_t i, char *out, size_t n, in
 	return 1;
 }
 
+/*
+ * The restorability line of a target ("2 copies, 1 offsite · verified backup
+ * 2d old"): 1 with out set, 0 when there is nothing to say (a kind without
+ * places, or not judged because the source did not answer).
+ */
+static int restore_line(struct scrape *s, const struct inventory_target *t, char *out, size_t n, int *bad)
+{
+	const struct inventory_restore *r = &t->restore;
+	size_t len;
+	char age[32];
+
+	*bad = 0;
+	out[0] = '\0';
+	if (!t->policy || !r->known)
+		return 0;
+	*bad = !r->policy_ok;
+	len = (size_t)snprintf(out, n, "%ld cop%s, %ld offsite", r->copies, r->copies == 1 ? "y" : "ies",
+			       r->offsite_copies);
+	if (len >= n)
+		return 1;
+	if (r->verify_failed == 1) {
+		snprintf(out + len, n - len, " · a backup failed verification");
+	} else if (t->has_verified) {
+		inventory_format_age(age, sizeof(age), scrape_now(s) - t->verified);
+		snprintf(out + len, n - len, " · verified backup %s old", age);
+	} else if (t->policy->max_verify_age > 0) {
+		snprintf(out + len, n - len, " · no verified backup");
+	}
+	return 1;
+}
+
 /* The summary after "backup.status: ". */
 static void status_summary(struct scrape *s, char *out, size_t n)
 {
@@ -227,6 +258,11 @@ static void render_target_html(struct scrape *s, size_t i, const struct inventor
 	buf_addf(out, "<td class=\"%s\">%s</td><td>", state_class(t->state), inventory_state_str(t->state));
 	render_doc_html(t, out);
 	if (restore_test_line(s, i, drill, sizeof(drill), &drill_bad)) {
+		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
+		status_html_escape(out, drill);
+		buf_adds(out, "</span>");
+	}
+	if (restore_line(s, t, drill, sizeof(drill), &drill_bad)) {
 		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
 		status_html_escape(out, drill);
 		buf_adds(out, "</span>");
@@ -394,6 +430,47 @@ static void restore_test_json(struct scrape *s, size_t i, cJSON *o)
 			   e ? drill_record_duration(&e->last_ok) : 0);
 }
 
+/* "restorability": copies, offsite, verification and the places, or null when not judged. */
+static void restore_json(struct scrape *s, const struct inventory_target *t, cJSON *o)
+{
+	const struct inventory_restore *r = &t->restore;
+	cJSON *rj, *places;
+	char line[256];
+	int bad;
+
+	if (!restore_line(s, t, line, sizeof(line), &bad) ||
+	    !(rj = cJSON_AddObjectToObject(o, "restorability"))) {
+		cJSON_AddNullToObject(o, "restorability");
+		return;
+	}
+	cJSON_AddStringToObject(rj, "summary", line);
+	cJSON_AddBoolToObject(rj, "policy_ok", r->policy_ok);
+	cJSON_AddNumberToObject(rj, "copies", (double)r->copies);
+	cJSON_AddNumberToObject(rj, "offsite_copies", (double)r->offsite_copies);
+	cJSON_AddNumberToObject(rj, "min_copies", (double)t->policy->min_copies);
+	cJSON_AddBoolToObject(rj, "require_offsite", t->policy->require_offsite);
+	add_number_or_null(rj, "max_verify_age_seconds", t->policy->max_verify_age > 0,
+			   t->policy->max_verify_age);
+	add_number_or_null(rj, "last_verified", t->has_verified, t->verified);
+	if (r->verify_failed >= 0)
+		cJSON_AddBoolToObject(rj, "verify_failed", r->verify_failed);
+	else
+		cJSON_AddNullToObject(rj, "verify_failed");
+	if (!(places = cJSON_AddArrayToObject(rj, "places")))
+		return;
+	for (size_t k = 0; k < r->nplaces; k++) {
+		cJSON *p = cJSON_CreateObject();
+		if (!p || !cJSON_AddItemToArray(places, p)) {
+			cJSON_Delete(p);
+			return;
+		}
+		cJSON_AddStringToObject(p, "name", r->places[k].name);
+		cJSON_AddStringToObject(p, "location", r->places[k].offsite ? "offsite" : "onsite");
+		cJSON_AddBoolToObject(p, "immutable", r->places[k].immutable);
+		add_number_or_null(p, "newest", r->places[k].newest > 0, r->places[k].newest);
+	}
+}
+
 static void target_json(struct scrape *s, size_t i, const struct inventory_target *t, cJSON *o)
 {
 	char reason[640];
@@ -419,6 +496,7 @@ static void target_json(struct scrape *s, size_t i, const struct inventory_targe
 	else
 		cJSON_AddNullToObject(o, "restore_documented");
 	restore_test_json(s, i, o);
+	restore_json(s, t, o);
 }
 
 static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
@@ -495,7 +573,7 @@ enum perr status_render_json(struct scrape *s, struct buf *out)
 
 /* ---------- aligned text for persistencectl ---------- */
 
-#define TXT_COLS 10
+#define TXT_COLS 11
 
 /* One table of text cells; cells are sanitized copies (no control characters reach the terminal). */
 struct txt_table {
@@ -577,8 +655,9 @@ static void txt_write(const struct txt_table *t, size_t ncols, size_t color_col,
 
 static void text_targets(struct scrape *s, const struct inventory_report *r, int color, struct buf *out)
 {
-	static const char *const head[] = {"SITE",    "TARGET", "KIND",    "LAST BACKUP",  "AGE",
-					   "MAX AGE", "STATE",  "RESTORE", "RESTORE TEST", "REASON"};
+	static const char *const head[] = {"SITE",         "TARGET",  "KIND",  "LAST BACKUP",
+					   "AGE",          "MAX AGE", "STATE", "RESTORE",
+					   "RESTORE TEST", "COPIES",  "REASON"};
 	struct txt_table t = {NULL, 0, 0, 0};
 	const char **colors = calloc(r->ntargets + 1, sizeof(*colors));
 	if (!colors) {
@@ -597,6 +676,9 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 		target_reason(s, x, reason, sizeof(reason));
 		if (!restore_test_line(s, i, drill, sizeof(drill), &drill_bad))
 			snprintf(drill, sizeof(drill), "-");
+		char copies[256];
+		if (!restore_line(s, x, copies, sizeof(copies), &drill_bad))
+			snprintf(copies, sizeof(copies), "-");
 		const char *doc = !x->doc_known ? "unknown" : x->documented ? x->restore_doc : "missing";
 		const char *row[] = {x->site[0] ? x->site : "-",
 				     x->name,
@@ -607,6 +689,7 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 				     inventory_state_str(x->state),
 				     doc,
 				     drill,
+				     copies,
 				     reason};
 		txt_row(&t, row, TXT_COLS);
 		colors[i + 1] = !color                           ? ""
