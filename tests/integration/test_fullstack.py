@@ -227,7 +227,7 @@ class FullStack:
 
 
 class IncidentTest(FullStack, unittest.TestCase):
-    scenario = "incident"
+    scenario = "seed"
     expected = INCIDENT
 
     def test_nothing_about_shop_but_the_restore_doc(self):
