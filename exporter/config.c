@@ -155,7 +155,7 @@ static void set_name_prefix(struct cfg_ctx *ctx, const struct ynode *v, const ch
 #define DRILL_OFF(f) offsetof(struct config_drill, f)
 static const struct cfg_key drill_keys[] = {
 	{"token_id", cfg_set_token_id, DRILL_OFF(token_id), 0, 1},
-	{"token_secret_file", cfg_set_secret_file, DRILL_OFF(token_secret), 1, 1},
+	{"token_secret_file", cfg_set_secret_path, DRILL_OFF(token_secret_file), 1, 1},
 	{"token_secret", cfg_set_secret_inline, DRILL_OFF(token_secret), 1, 1},
 	{"vmid_range", set_vmid_range, 0, 0, 1},
 	{"storage", set_pve_id, DRILL_OFF(storage), 0, 1},
@@ -570,6 +570,7 @@ static void cfg_free_sources(struct config *c)
 		free(p->storages);
 		if (p->drill) {
 			free(p->drill->token_id);
+			free(p->drill->token_secret_file);
 			secret_free(p->drill->token_secret);
 			free(p->drill->storage);
 			free(p->drill->pool);

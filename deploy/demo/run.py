@@ -29,6 +29,16 @@ def demo_rules(workdir):
     return sorted(glob.glob(os.path.join(out, "*.yml")))
 
 
+def drill(workdir, config):
+    """One restore drill of the demo's target against the simulator, so the page shows it."""
+    log = os.path.join(workdir, "drill.log")
+    with open(log, "w") as f:
+        p = subprocess.run([os.path.join(BUILD, "persistencectl"), "restore-test", "--config.file=" + config,
+                            "--target=" + scenario.DRILL_TARGET, "--boot", "--execute", "--poll-interval=250ms"],
+                           stdout=f, stderr=subprocess.STDOUT, timeout=120)
+    return p.returncode, log
+
+
 def start(workdir, scenario_name="restore", interval="5s"):
     st = stack.Stack(workdir, keep=True)
     try:
@@ -36,6 +46,7 @@ def start(workdir, scenario_name="restore", interval="5s"):
         config, flags = scenario.build(os.path.join(workdir, "demo"), st.sim_url, st.docker_socket, scenario_name)
         st.config = config
         st.flags = flags
+        st.drill_rc, st.drill_log = drill(workdir, config)
         st.start_exporter(os.path.join(BUILD, "persistence_exporter"), config, flags)
         st.start_alertmanager()
         st.start_prometheus(demo_rules(workdir), interval)
@@ -64,14 +75,20 @@ persistence_exporter demo (%s scenario) is running. Open:
   Prometheus       %s/alerts   (alerts fire within about a minute)
   Alertmanager     %s/#/alerts
 
+A restore drill of %s ran against the simulator (%s; log: %s).
+
 Try:
   %s status --config.file=%s %s
+  %s restore-test --config.file=%s --target=home-lxc-105 --boot
+  %s restore-test --config.file=%s --target=home-lxc-105 --boot --execute
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler --execute --wait
 
 Logs and data: %s   (Ctrl-C stops everything)
 """ % (args.scenario, st.exporter_url, st.exporter_url, st.prometheus_url, st.alertmanager_url,
-       ctl, st.config, " ".join(st.flags), ctl, st.config, ctl, st.config, args.workdir), flush=True)
+       scenario.DRILL_TARGET, "OK" if st.drill_rc == 0 else "FAILED, exit %d" % st.drill_rc, st.drill_log,
+       ctl, st.config, " ".join(st.flags), ctl, st.config, ctl, st.config,
+       ctl, st.config, ctl, st.config, args.workdir), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     try:
