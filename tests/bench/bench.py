@@ -349,6 +349,9 @@ class Bench:
                 self.row("mount", "scan wall time", "%.3f s" % d["wall"])
                 self.row("mount", "peak RSS after scans (VmHWM, whole exporter)",
                          "%.1f MB" % (d["hwm"] / 1e6))
+                _, _, body = fetch(exp.url + "/metrics?collect[]=mount")
+                self.row("mount", "  of which vzdump logs read (last 64 KiB of each guest's newest)",
+                         "%d" % body.count(b"persistence_mount_archive_last_log_ok{"))
             elif dump:
                 self.row("mount", "100,000-file dump folder scan", "n/a (no mount collector yet)")
 
