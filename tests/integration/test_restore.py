@@ -10,7 +10,7 @@ import tempfile
 import unittest
 import urllib.request
 
-from harness import (CTL, PVE_SECRET, ROOT, Exporter, Sim, promtool_check, samples, value, wait_for,
+from harness import (CTL, EXPORTER, PVE_SECRET, ROOT, Exporter, Sim, promtool_check, samples, value,
                      write_secret)
 
 HOUR = 3600
@@ -211,6 +211,31 @@ class RestoreTest(unittest.TestCase):
         self.assertIn("COPIES", p.stdout)
         self.assertRegex(p.stdout, r"shop-erp .*DEGRADED .*1 copy, 0 offsite .*1 copy, policy wants 2")
         self.assertRegex(p.stdout, r"nas-102 .*DEGRADED .*newest backup's log does not show it finished")
+
+
+class ConfigCheckTest(unittest.TestCase):
+    """--config.check reports every bad restorability key with file:line:col and exits 1."""
+
+    def test_bad_keys(self):
+        d = tempfile.mkdtemp(prefix="pe-restore-cfg-")
+        self.addCleanup(shutil.rmtree, d, True)
+        write_secret(d, "t.token", "x")
+        path = os.path.join(d, "config.yml")
+        with open(path, "w") as f:
+            f.write("global:\n  policy: {min_copies: 0}\n"
+                    "pve:\n  - name: home\n    url: https://pve.lan:8006\n    token_id: a@pve!b\n"
+                    "    token_secret_file: t.token\n    storages: {nfs: {location: elsewhere}}\n"
+                    "mounts:\n  - {name: usb, path: /mnt/usb, location: 3}\n"
+                    "targets:\n  - {name: a, mount: {source: usb, vmid: 100}, max_age: 26h, max_verify_age: 7d}\n")
+        p = subprocess.run([EXPORTER, "--config.file=" + path, "--config.check"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        out = p.stdout + p.stderr
+        for want in (path + ":2:24: global.policy.min_copies: invalid min_copies \"0\"",
+                     path + ":8:32: pve[0].storages.nfs.location: invalid location \"elsewhere\"",
+                     path + ":10:43: mounts[0].location: invalid location \"3\"",
+                     path + ":12:78: targets[0].max_verify_age: max_verify_age does not apply to mount targets"):
+            self.assertIn(want, out)
 
 
 if __name__ == "__main__":
