@@ -4,9 +4,6 @@
 #include "lastknown.h"
 #include "log.h"
 #include "probe.h"
-#include "pve_restore.h"
-#include "restore_policy.h"
-#include "vzdump_log.h"
 
 #include <glob.h>
 #include <stdarg.h>
@@ -39,10 +36,6 @@ static const struct expfmt_desc d_doc = {
 	"persistence_target_restore_documented", EXPFMT_GAUGE,
 	"1 when restore_doc is an http(s) URL or a non-empty file; absent when the file could not be checked "
 	"in time."};
-static const struct expfmt_desc d_in_inventory = {
-	"persistence_pve_guest_in_inventory", EXPFMT_GAUGE,
-	"1 when a pve target lists this non-template guest, 0 when no target does."};
-
 static const struct expfmt_desc d_copies = {
 	"persistence_target_copies", EXPFMT_GAUGE,
 	"Places (backup storages of the PVE source, mounts) holding a backup of the target younger than its "
@@ -71,6 +64,9 @@ static const struct expfmt_desc d_policy_ok = {
 	"persistence_target_policy_ok", EXPFMT_GAUGE,
 	"1 when the target meets its restorability policy (copies, offsite, verification, vzdump log), 0 "
 	"when not (persistence_target_ok is 0 then too); pve and mount targets whose source answered."};
+static const struct expfmt_desc d_in_inventory = {
+	"persistence_pve_guest_in_inventory", EXPFMT_GAUGE,
+	"1 when a pve target lists this non-template guest, 0 when no target does."};
 
 /* ---------- file work in the hang-safe probe pool ---------- */
 
@@ -183,246 +179,6 @@ static const char *restore_doc_path(const struct config_target *ct)
 		       : NULL;
 }
 
-static void set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
-{
-	va_list ap;
-	t->state = st;
-	t->ok = st == INVENTORY_OK;
-	va_start(ap, fmt);
-	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
-	va_end(ap);
-}
-
-/* Age rule shared by every kind; missing is the caller's "what" ("no backup of guest 100 found"). */
-static void judge_age(struct inventory_target *t, double now, const char *missing)
-{
-	if (!t->has_last) {
-		set_state(t, INVENTORY_DEGRADED, "%s", missing);
-		return;
-	}
-	if (now - t->last >= t->max_age) {
-		char age[32], max[32];
-		inventory_format_age(age, sizeof(age), now - t->last);
-		inventory_format_max_age(max, sizeof(max), t->max_age);
-		set_state(t, INVENTORY_DEGRADED, "backup %s old, max %s", age, max);
-		return;
-	}
-	set_state(t, INVENTORY_OK, "%s", "");
-}
-
-/* 1 when the source answered; otherwise sets the verdict and returns 0. */
-static int judge_source_up(struct collect *c, struct inventory_target *t)
-{
-	double up;
-	if (!collect_fact_get(c, t->source_kind, t->source, "up", &up, NULL)) {
-		set_state(t, INVENTORY_UNKNOWN, "source %s not collected before the deadline", t->source);
-		return 0;
-	}
-	if (up != 1) {
-		t->source_down = 1;
-		set_state(t, INVENTORY_DEGRADED, "source %s down", t->source);
-		return 0;
-	}
-	return 1;
-}
-
-static int fact_number(struct collect *c, const char *kind, const char *source, const char *key, double *v)
-{
-	return collect_fact_get(c, kind, source, key, v, NULL);
-}
-
-static void judge_pve(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	char key[64], missing[128];
-	double tmpl;
-	snprintf(key, sizeof(key), "guest/%ld/last_backup", ct->vmid);
-	t->has_last = fact_number(c, "pve", ct->source, key, &t->last);
-	snprintf(key, sizeof(key), "guest/%ld/template", ct->vmid);
-	if (fact_number(c, "pve", ct->source, key, &tmpl))
-		snprintf(missing, sizeof(missing), "no backup of guest %ld found", ct->vmid);
-	else
-		snprintf(missing, sizeof(missing), "guest %ld not found on %s", ct->vmid, ct->source);
-	judge_age(t, collect_now(c), missing);
-}
-
-static void judge_mount(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	char key[64], missing[128];
-	snprintf(key, sizeof(key), "vmid/%ld/last_backup", ct->vmid);
-	t->has_last = fact_number(c, "mount", ct->source, key, &t->last);
-	snprintf(missing, sizeof(missing), "no archive of guest %ld found on %s", ct->vmid, ct->source);
-	judge_age(t, collect_now(c), missing);
-}
-
-/* A snapshot taken after workflows were lost is not a good backup: it must hold at least the live count. */
-static void judge_n8n(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	double live, snap;
-	t->has_last = fact_number(c, "n8n", ct->source, "snapshot_last", &t->last);
-	judge_age(t, collect_now(c), "no snapshot found");
-	if (!t->ok)
-		return;
-	int have_live = fact_number(c, "n8n", ct->source, "live_total", &live);
-	int have_snap = fact_number(c, "n8n", ct->source, "snapshot_workflows", &snap);
-	if (!have_snap)
-		set_state(t, INVENTORY_DEGRADED, "workflows in the newest snapshot could not be counted");
-	else if (!have_live)
-		set_state(t, INVENTORY_DEGRADED, "live workflow count unknown");
-	else if (snap < live)
-		set_state(t, INVENTORY_DEGRADED, "snapshot holds %.0f workflow%s, live %.0f", snap,
-			  snap == 1 ? "" : "s", live);
-}
-
-/* ---------- restorability: copies, offsite, verification, vzdump log ---------- */
-
-/* The places of one target as they are gathered (restore_policy's view and the page's). */
-struct places {
-	struct restore_place *rp;
-	struct inventory_place *ip;
-	size_t n, cap;
-	int failed;
-	const struct config_pve *pve; /* for a pve target: its source's storages config */
-	size_t prefix; /* length of the fact key prefix before the storage id */
-};
-
-static void places_add(struct places *pl, const char *name, int offsite, int immutable, double newest)
-{
-	if (pl->failed)
-		return;
-	if (pl->n == pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 4;
-		struct restore_place *rp = realloc(pl->rp, cap * sizeof(*rp));
-		if (rp)
-			pl->rp = rp;
-		struct inventory_place *ip = rp ? realloc(pl->ip, cap * sizeof(*ip)) : NULL;
-		if (!ip) {
-			pl->failed = 1;
-			return;
-		}
-		pl->ip = ip;
-		pl->cap = cap;
-	}
-	char *copy = strdup(name);
-	if (!copy) {
-		pl->failed = 1;
-		return;
-	}
-	pl->ip[pl->n] = (struct inventory_place){copy, offsite, immutable, newest};
-	pl->rp[pl->n] = (struct restore_place){copy, offsite, immutable, newest};
-	pl->n++;
-}
-
-/* Facts "guest/<vmid>/place/<storage>" of a pve source: the newest intact archive there. */
-static void places_pve_fact(void *ctx, const char *key, double v, const char *str)
-{
-	struct places *pl = ctx;
-	const char *sid = key + pl->prefix;
-	const struct config_place *cp = config_pve_place(pl->pve, sid);
-	(void)str;
-	places_add(pl, sid, cp && cp->offsite, cp && cp->immutable, v);
-}
-
-/* Every mount holding an archive of vmid; one whose newest archive's log is not clean holds none that counts. */
-static void places_mounts(struct collect *c, long vmid, struct places *pl)
-{
-	char key[64], logkey[64];
-	double last, log;
-	snprintf(key, sizeof(key), "vmid/%ld/last_backup", vmid);
-	snprintf(logkey, sizeof(logkey), "vmid/%ld/log", vmid);
-	for (size_t i = 0; i < c->cfg->nmounts; i++) {
-		const struct config_mount *m = &c->cfg->mounts[i];
-		if (!fact_number(c, "mount", m->name, key, &last))
-			continue;
-		if (fact_number(c, "mount", m->name, logkey, &log) && log != VZDUMP_LOG_OK)
-			last = 0;
-		places_add(pl, m->name, m->offsite, 0, last);
-	}
-}
-
-static enum restore_log mount_log(struct collect *c, const struct config_target *ct, const char **error)
-{
-	char key[64];
-	double v;
-	snprintf(key, sizeof(key), "vmid/%ld/log", ct->vmid);
-	if (!collect_fact_get(c, "mount", ct->source, key, &v, error))
-		return RESTORE_LOG_NONE;
-	return v == VZDUMP_LOG_OK       ? RESTORE_LOG_OK
-	       : v == VZDUMP_LOG_FAILED ? RESTORE_LOG_FAILED
-					: RESTORE_LOG_UNFINISHED;
-}
-
-/* What PVE says about the guest's verification (PBS storages). */
-static void pve_verification(struct collect *c, const struct config_target *ct, struct restore_facts *f,
-			     struct inventory_target *t)
-{
-	char key[64];
-	double v;
-	snprintf(key, sizeof(key), "guest/%ld/verifiable", ct->vmid);
-	f->verifiable = fact_number(c, "pve", ct->source, key, &v) && v > 0;
-	snprintf(key, sizeof(key), "guest/%ld/newest_verify", ct->vmid);
-	f->newest_failed = fact_number(c, "pve", ct->source, key, &v) && v == PVE_VERIFY_FAILED;
-	snprintf(key, sizeof(key), "guest/%ld/last_failed", ct->vmid);
-	if (!fact_number(c, "pve", ct->source, key, &f->last_failed))
-		f->last_failed = 0;
-	snprintf(key, sizeof(key), "guest/%ld/last_verified", ct->vmid);
-	t->has_verified = fact_number(c, "pve", ct->source, key, &t->verified);
-	f->last_verified = t->has_verified ? t->verified : 0;
-}
-
-/* Appends the restorability reasons to the freshness verdict (the first reasons matter most). */
-static void apply_verdict(struct inventory_target *t, const struct restore_verdict *v)
-{
-	size_t len = strlen(t->reason);
-	if (v->ok)
-		return;
-	if (t->state == INVENTORY_OK)
-		set_state(t, INVENTORY_DEGRADED, "%s", v->reason);
-	else if (len + 2 < sizeof(t->reason))
-		snprintf(t->reason + len, sizeof(t->reason) - len, "; %s", v->reason);
-}
-
-/*
- * Copies, offsite copies, verification and the vzdump log of a pve or mount
- * target whose source answered (restore_policy.h); the verdict completes
- * the freshness one.
- */
-static void judge_restore(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	struct places pl = {0};
-	struct restore_facts f = {0};
-	struct restore_verdict v;
-	char prefix[64];
-	if (ct->kind == TARGET_PVE) {
-		pl.pve = config_find_pve(c->cfg, ct->source);
-		pl.prefix = (size_t)snprintf(prefix, sizeof(prefix), "guest/%ld/place/", ct->vmid);
-		collect_fact_each(c, "pve", ct->source, prefix, places_pve_fact, &pl);
-		pve_verification(c, ct, &f, t);
-	} else {
-		places_mounts(c, ct->vmid, &pl);
-		f.log = mount_log(c, ct, &f.log_error);
-	}
-	if (pl.failed) {
-		collect_warn(c, "restorability not judged: out of memory", "target", ct->name);
-		for (size_t i = 0; i < pl.n; i++)
-			free(pl.ip[i].name);
-		free(pl.ip);
-		free(pl.rp);
-		return;
-	}
-	f.places = pl.rp;
-	f.nplaces = pl.n;
-	struct restore_policy policy = {ct->policy.min_copies, ct->policy.require_offsite,
-					ct->policy.max_verify_age};
-	restore_judge(&f, &policy, ct->max_age, collect_now(c), &v);
-	t->restore =
-		(struct inventory_restore){1, v.copies, v.offsite_copies, v.verify_failed, v.ok, pl.ip, pl.n};
-	free(pl.rp);
-	apply_verdict(t, &v);
-}
-
 /* The newest matching file through the probe pool; the target's restore doc is checked in the same job. */
 static void judge_file(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
@@ -433,9 +189,9 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	enum perr rc = j ? inv_probe(c, key, j) : PE_NOMEM; /* on failure j is gone */
 	if (rc != PE_OK) {
 		t->doc_known = !doc;
-		set_state(t, INVENTORY_UNKNOWN, "%s",
-			  rc == PE_TIMEOUT ? "no answer from the file system in time (hung mount?)"
-					   : err_str(rc));
+		inventory_set_state(t, INVENTORY_UNKNOWN, "%s",
+				    rc == PE_TIMEOUT ? "no answer from the file system in time (hung mount?)"
+						     : err_str(rc));
 		return;
 	}
 	t->has_last = j->matches > 0;
@@ -443,9 +199,9 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	t->answered = !j->glob_failed;
 	t->documented = doc ? j->doc_ok[0] : t->documented;
 	if (j->glob_failed)
-		set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
+		inventory_set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
 	else
-		judge_age(t, collect_now(c), "no file matches the pattern");
+		inventory_judge_age(t, collect_now(c), "no file matches the pattern");
 	inv_job_free(j);
 }
 
@@ -487,31 +243,13 @@ static void remember_last(struct collect *c, const struct config_target *ct, str
 /* Fills t from the config entry and judges it (restore docs on disk are checked later, together). */
 static void judge_target(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
-	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL};
-	t->name = ct->name;
-	t->site = ct->site ? ct->site : "";
-	t->kind = config_target_kind_str(ct->kind);
-	t->source_kind = (unsigned)ct->kind < 4 ? source_kinds[ct->kind] : NULL;
-	t->source = ct->source && t->source_kind ? ct->source : "";
-	t->severity = ct->severity ? ct->severity : "warning";
-	t->restore_doc = ct->restore_doc && ct->restore_doc[0] ? ct->restore_doc : NULL;
-	t->max_age = ct->max_age;
-	t->doc_known = 1;
-	t->documented = inventory_doc_is_url(t->restore_doc);
-	t->policy = ct->kind == TARGET_PVE || ct->kind == TARGET_MOUNT ? &ct->policy : NULL;
-	if (ct->kind == TARGET_FILE) {
+	inventory_target_init(t, ct);
+	if (ct->kind == TARGET_FILE)
 		judge_file(c, ct, t);
-	} else if (judge_source_up(c, t)) {
-		t->answered = 1;
-		if (ct->kind == TARGET_PVE)
-			judge_pve(c, ct, t);
-		else if (ct->kind == TARGET_MOUNT)
-			judge_mount(c, ct, t);
-		else
-			judge_n8n(c, ct, t);
-		if (t->policy)
-			judge_restore(c, ct, t);
-	}
+	else
+		inventory_judge_source(collect_facts(c), ct, collect_now(c), t);
+	if (t->answered && t->policy)
+		inventory_judge_restore(collect_facts(c), c->cfg, ct, collect_now(c), t);
 	remember_last(c, ct, t);
 }
 
