@@ -6,6 +6,7 @@
 #include "log.h"
 #include "scrape.h"
 #include "status.h"
+#include "version.h"
 #include "vzdump.h"
 
 #include <stdio.h>
@@ -21,7 +22,8 @@ static void ctl_usage(FILE *f)
 		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
 		   "                        [--restart-scheduler] [--execute] [--wait]\n"
 		   "  persistencectl restore-test --config.file=FILE --target=NAME [--boot] [--execute]\n"
-		   "                        [--keep-on-failure] [--poll-interval=DURATION]\n");
+		   "                        [--keep-on-failure] [--poll-interval=DURATION]\n"
+		   "  persistencectl --help | --version\n");
 }
 
 static const char *arg_value(const char *arg, const char *name)
@@ -174,6 +176,14 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		ctl_usage(stderr);
 		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		ctl_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("persistencectl %s (revision %s)\n", PE_VERSION, PE_REVISION);
+		return 0;
 	}
 	log_setup(LOG_LVL_WARN, LOG_FMT_LOGFMT);
 	if (fetch_global_init() != PE_OK)
