@@ -262,8 +262,11 @@ static void fuzz_unborrow(struct pve_model *m, const int *borrowed, int bn, int 
 		m->nf = NULL;
 		memset(&m->nodes, 0, sizeof(m->nodes));
 	}
-	if (bg)
+	if (bg) { /* pve_model_free() walks gs by the guest list: free the per-guest parts here */
+		for (size_t i = 0; m->gs && i < m->guests.n; i++)
+			pve_restore_guest_clear(&m->gs[i].restore);
 		memset(&m->guests, 0, sizeof(m->guests));
+	}
 	if (bj)
 		memset(&m->jobs, 0, sizeof(m->jobs));
 }
