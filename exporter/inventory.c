@@ -29,6 +29,9 @@ void inventory_report_free(void *report)
 			free(r->targets[i].restore.places[k].name);
 		free(r->targets[i].restore.places);
 	}
+	for (size_t i = 0; i < r->nexempt_guests; i++)
+		inventory_guest_clear(&r->exempt_guests[i]);
+	free(r->exempt_guests);
 	free(r->targets);
 	free(r);
 }

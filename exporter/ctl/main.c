@@ -38,7 +38,7 @@ struct ctl_status_opts {
 	const char *file;
 	int json;
 	/* the daemon's --path.* flags, so a node-local or demo set-up reads the same trees */
-	const char *procfs, *sysfs, *pvelib, *rundir;
+	struct config_path_flags paths;
 };
 
 /* Applies one --path.NAME=DIR flag; 1 when arg was one. */
@@ -46,7 +46,7 @@ static int ctl_path_arg(const char *arg, struct ctl_status_opts *o)
 {
 	static const char *const names[] = {"--path.procfs", "--path.sysfs", "--path.pvelib",
 					    "--path.rundir"};
-	const char **slots[] = {&o->procfs, &o->sysfs, &o->pvelib, &o->rundir};
+	const char **slots[] = {&o->paths.procfs, &o->paths.sysfs, &o->paths.pvelib, &o->paths.rundir};
 	for (size_t i = 0; i < 4; i++) {
 		const char *v = arg_value(arg, names[i]);
 		if (v) {
@@ -62,7 +62,7 @@ static int ctl_status_args(int argc, char **argv, struct ctl_status_opts *o)
 {
 	o->file = "/etc/persistence_exporter/config.yml";
 	o->json = 0;
-	o->procfs = o->sysfs = o->pvelib = o->rundir = NULL;
+	o->paths = (struct config_path_flags){NULL, NULL, NULL, NULL};
 	for (int i = 2; i < argc; i++) {
 		const char *v = NULL;
 		if (ctl_path_arg(argv[i], o)) {
@@ -125,15 +125,7 @@ static int ctl_status(int argc, char **argv)
 	if (config_load_file(o.file, &cfg, &errors) != PE_OK) {
 		fputs(buf_str(&errors), stderr);
 	} else {
-		struct config_paths *p = &cfg->paths;
-		if (o.procfs)
-			snprintf(p->procfs, sizeof(p->procfs), "%s", o.procfs);
-		if (o.sysfs)
-			snprintf(p->sysfs, sizeof(p->sysfs), "%s", o.sysfs);
-		if (o.pvelib)
-			snprintf(p->pvelib, sizeof(p->pvelib), "%s", o.pvelib);
-		if (o.rundir)
-			snprintf(p->rundir, sizeof(p->rundir), "%s", o.rundir);
+		config_apply_path_flags(cfg, &o.paths);
 		status = ctl_status_report(cfg, o.json);
 	}
 	config_unref(cfg);
