@@ -209,8 +209,10 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 /* What the memory knows a target by: its name and what it watches, so a changed target starts afresh. */
 static void memory_key(const struct config_target *ct, char *out, size_t n)
 {
-	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s", ct->name, config_target_kind_str(ct->kind),
-		 ct->source ? ct->source : "", ct->vmid, ct->file_glob ? ct->file_glob : "");
+	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", ct->name,
+		 config_target_kind_str(ct->kind), ct->source ? ct->source : "", ct->vmid,
+		 ct->file_glob ? ct->file_glob : "", ct->datastore ? ct->datastore : "", ct->ns ? ct->ns : "",
+		 ct->backup_type ? ct->backup_type : "", ct->backup_id ? ct->backup_id : "");
 }
 
 /*

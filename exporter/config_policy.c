@@ -115,24 +115,29 @@ void cfg_target_policy(struct cfg_ctx *ctx, const struct ynode *map, const char 
 	const struct config_policy *g = &ctx->cfg->global.policy;
 	struct config_policy *p = &t->policy;
 	int places = t->kind == TARGET_PVE || t->kind == TARGET_MOUNT;
+	int verifies = t->kind == TARGET_PVE || t->kind == TARGET_PBS;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const struct ynode *k = cfg_map_get(map, keys[i]);
 		char sub[CFG_PATH];
-		if (!k || (places && (i < 2 || t->kind == TARGET_PVE)))
+		if (!k || (i < 2 ? places : verifies))
 			continue;
 		cfg_path(sub, sizeof(sub), path, keys[i]);
 		cfg_err(ctx, k, sub, "%s does not apply to %s targets (%s)", keys[i],
 			config_target_kind_str(t->kind),
-			i < 2 ? "pve and mount targets count copies" : "only PBS storages verify backups");
+			i < 2 ? "pve and mount targets count copies"
+			      : "pve and pbs targets: only PBS verifies backups");
 	}
+	if (p->max_verify_age < 0)
+		p->max_verify_age = verifies ? g->max_verify_age : 0;
+	if (!verifies)
+		p->max_verify_age = 0;
 	if (!places) {
-		*p = (struct config_policy){1, 0, 0};
+		p->min_copies = 1;
+		p->require_offsite = 0;
 		return;
 	}
 	if (p->min_copies == 0)
 		p->min_copies = g->min_copies;
 	if (p->require_offsite < 0)
 		p->require_offsite = g->require_offsite;
-	if (p->max_verify_age < 0)
-		p->max_verify_age = t->kind == TARGET_PVE ? g->max_verify_age : 0;
 }

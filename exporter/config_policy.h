@@ -15,8 +15,9 @@ void cfg_set_pve_storages(struct cfg_ctx *ctx, const struct ynode *v, const char
 
 /*
  * A target's policy over global.policy (targets are read after global:).
- * Keys set on a kind they do not apply to are reported; kinds without
- * places get the neutral policy {1, 0, 0}.
+ * Keys set on a kind they do not apply to are reported: min_copies and
+ * require_offsite are for pve and mount targets (kinds without places get
+ * 1 and 0), max_verify_age for pve and pbs targets (others get 0).
  */
 void cfg_target_policy(struct cfg_ctx *ctx, const struct ynode *map, const char *path,
 		       struct config_target *t);

@@ -2,6 +2,7 @@
 #include "status.h"
 #include "drill_state.h"
 #include "inventory.h"
+#include "status_restore.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -76,37 +77,6 @@ static int restore_test_line(struct scrape *s, size_t i, char *out, size_t n, in
 		return 0;
 	drill_state_summary(&d->e[i], scrape_now(s), cfg->targets[i].max_restore_test_age,
 			    cfg->targets[i].rto, out, n, bad);
-	return 1;
-}
-
-/*
- * The restorability line of a target ("2 copies, 1 offsite · verified backup
- * 2d old"): 1 with out set, 0 when there is nothing to say (a kind without
- * places, or not judged because the source did not answer).
- */
-static int restore_line(struct scrape *s, const struct inventory_target *t, char *out, size_t n, int *bad)
-{
-	const struct inventory_restore *r = &t->restore;
-	size_t len;
-	char age[32];
-
-	*bad = 0;
-	out[0] = '\0';
-	if (!t->policy || !r->known)
-		return 0;
-	*bad = !r->policy_ok;
-	len = (size_t)snprintf(out, n, "%ld cop%s, %ld offsite", r->copies, r->copies == 1 ? "y" : "ies",
-			       r->offsite_copies);
-	if (len >= n)
-		return 1;
-	if (r->verify_failed == 1) {
-		snprintf(out + len, n - len, " · a backup failed verification");
-	} else if (t->has_verified) {
-		inventory_format_age(age, sizeof(age), scrape_now(s) - t->verified);
-		snprintf(out + len, n - len, " · verified backup %s old", age);
-	} else if (t->policy->max_verify_age > 0) {
-		snprintf(out + len, n - len, " · no verified backup");
-	}
 	return 1;
 }
 
@@ -262,7 +232,7 @@ static void render_target_html(struct scrape *s, size_t i, const struct inventor
 		status_html_escape(out, drill);
 		buf_adds(out, "</span>");
 	}
-	if (restore_line(s, t, drill, sizeof(drill), &drill_bad)) {
+	if (status_restore_line(scrape_now(s), t, drill, sizeof(drill), &drill_bad)) {
 		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
 		status_html_escape(out, drill);
 		buf_adds(out, "</span>");
@@ -446,47 +416,6 @@ static void restore_test_json(struct scrape *s, size_t i, cJSON *o)
 			   e ? drill_record_duration(&e->last_ok) : 0);
 }
 
-/* "restorability": copies, offsite, verification and the places, or null when not judged. */
-static void restore_json(struct scrape *s, const struct inventory_target *t, cJSON *o)
-{
-	const struct inventory_restore *r = &t->restore;
-	cJSON *rj, *places;
-	char line[256];
-	int bad;
-
-	if (!restore_line(s, t, line, sizeof(line), &bad) ||
-	    !(rj = cJSON_AddObjectToObject(o, "restorability"))) {
-		cJSON_AddNullToObject(o, "restorability");
-		return;
-	}
-	cJSON_AddStringToObject(rj, "summary", line);
-	cJSON_AddBoolToObject(rj, "policy_ok", r->policy_ok);
-	cJSON_AddNumberToObject(rj, "copies", (double)r->copies);
-	cJSON_AddNumberToObject(rj, "offsite_copies", (double)r->offsite_copies);
-	cJSON_AddNumberToObject(rj, "min_copies", (double)t->policy->min_copies);
-	cJSON_AddBoolToObject(rj, "require_offsite", t->policy->require_offsite);
-	add_number_or_null(rj, "max_verify_age_seconds", t->policy->max_verify_age > 0,
-			   t->policy->max_verify_age);
-	add_number_or_null(rj, "last_verified", t->has_verified, t->verified);
-	if (r->verify_failed >= 0)
-		cJSON_AddBoolToObject(rj, "verify_failed", r->verify_failed);
-	else
-		cJSON_AddNullToObject(rj, "verify_failed");
-	if (!(places = cJSON_AddArrayToObject(rj, "places")))
-		return;
-	for (size_t k = 0; k < r->nplaces; k++) {
-		cJSON *p = cJSON_CreateObject();
-		if (!p || !cJSON_AddItemToArray(places, p)) {
-			cJSON_Delete(p);
-			return;
-		}
-		cJSON_AddStringToObject(p, "name", r->places[k].name);
-		cJSON_AddStringToObject(p, "location", r->places[k].offsite ? "offsite" : "onsite");
-		cJSON_AddBoolToObject(p, "immutable", r->places[k].immutable);
-		add_number_or_null(p, "newest", r->places[k].newest > 0, r->places[k].newest);
-	}
-}
-
 static void target_json(struct scrape *s, size_t i, const struct inventory_target *t, cJSON *o)
 {
 	char reason[640];
@@ -512,7 +441,7 @@ static void target_json(struct scrape *s, size_t i, const struct inventory_targe
 	else
 		cJSON_AddNullToObject(o, "restore_documented");
 	restore_test_json(s, i, o);
-	restore_json(s, t, o);
+	status_restore_json(scrape_now(s), t, o);
 }
 
 static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
@@ -699,7 +628,7 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 		if (!restore_test_line(s, i, drill, sizeof(drill), &drill_bad))
 			snprintf(drill, sizeof(drill), "-");
 		char copies[256];
-		if (!restore_line(s, x, copies, sizeof(copies), &drill_bad))
+		if (!status_restore_line(scrape_now(s), x, copies, sizeof(copies), &drill_bad))
 			snprintf(copies, sizeof(copies), "-");
 		const char *doc = !x->doc_known ? "unknown" : x->documented ? x->restore_doc : "missing";
 		const char *row[] = {x->site[0] ? x->site : "-",

@@ -846,6 +846,10 @@ class PbsTest(unittest.TestCase):
         self.assertEqual({s["backup-id"] for s in one}, {"204"})
         groups = self.sim.pbs_data("/admin/datastore/store1/groups")
         self.assertEqual(len(groups), 14)
+        # PVE's storage.cfg points shop-pbs at this simulator's PBS, datastore store1
+        cfg = {s["storage"]: s for s in self.sim.pve_data("shop", "/storage?type=pbs")}
+        self.assertEqual((cfg["shop-pbs"]["server"], cfg["shop-pbs"]["port"], cfg["shop-pbs"]["datastore"]),
+                         ("127.0.0.1", self.sim.port, "store1"))
 
     def test_jobs_gc_and_overdue_sync(self):
         now = time.time()
@@ -1072,6 +1076,36 @@ class CalendarTest(unittest.TestCase):
         self.assertEqual(calevent.next_event("02:00", slot) - slot, DAY)
         for bad in ("", "funday 02:00", "25:00", "*/0:00", "a b c"):
             self.assertRaises(ValueError, calevent.Schedule, bad)
+
+
+class PbsScheduleTest(unittest.TestCase):
+    """The PBS scenario at any time of day: a healthy job's next run is ahead, only the stopped
+    offsite sync of the incident is overdue (built in-process at chosen clocks, no server)."""
+
+    def test_next_runs_over_a_weekend(self):
+        import scenarios  # noqa: E402  (the builders, called with a chosen `now`)
+        import pbs  # noqa: E402
+        opts = type("Opts", (), {"task_seconds": 0})()
+        saturday = int(time.mktime((2026, 11, 28, 0, 0, 0, 0, 0, -1)))  # sat 06:00 / 22:00, sun 02:00 slots
+        checked = 0
+        for hour in range(48):
+            for minute in (1, 16, 31):   # just after the :00, :15 and :30 slots
+                now = saturday + hour * 3600 + minute * 60 + 7
+                shop = scenarios.build_shop(now, opts)
+                for incident in (False, True):
+                    inst = scenarios.build_pbs(now, incident, shop)
+                    for job in inst.jobs:
+                        item = pbs._job_item(inst, job, now)
+                        if "next-run" not in item:
+                            continue
+                        overdue = incident and job.id == "s-offsite"
+                        self.assertEqual(item["next-run"] <= now, overdue, (time.ctime(now), incident, job.id))
+                        checked += 1
+                    for store in inst.stores.values():
+                        gc = pbs.gc_job_status(inst, store, now)
+                        self.assertGreater(gc["next-run"], now, (time.ctime(now), incident, store.name))
+                        self.assertLessEqual(gc["last-run-endtime"], now)
+        self.assertEqual(checked, 48 * 3 * 2 * 6)   # seven jobs, p-offsite disabled
 
 
 if __name__ == "__main__":
