@@ -63,6 +63,10 @@ INCIDENT = ALWAYS | {
     ("PBSDatastoreFillingUp", (("datastore", "offsite"), ("source", "pbs1"))),
 }
 
+# `seed`: the incident without the damaged vm/204 snapshot, which a pve target with a
+# restorability policy counts against shop-mail (the seed's 17/20 stays reachable).
+SEED = INCIDENT - {("PBSSnapshotVerifyFailed", (("backup_id", "204"), ("datastore", "store1"), ("source", "pbs1")))}
+
 
 # The demo's NAS is a folder on this machine: its free space and trend are the host disk's
 # (other processes write to it), so whether BackupMountFillingUp fires here says nothing about
@@ -244,7 +248,7 @@ class FullStack:
 
 class IncidentTest(FullStack, unittest.TestCase):
     scenario = "seed"
-    expected = INCIDENT
+    expected = SEED
 
     def test_nothing_about_shop_but_the_restore_doc(self):
         shop = {k for k in self.fired if ("source", "shop") in k[1] or any(
