@@ -286,7 +286,10 @@ class PveStorageMatchTest(PbsBase):
         one place are never counted as two; without pbs: sources PVE's /storage is not even asked."""
         pve = "pve:\n" + pve_source_yaml(self.sim, "shop").format(secret_dir=self.dir)
         pbs = pbs_source_yaml(self.sim).format(secret_dir=self.dir)
-        exp = Exporter(CONFIG.split("targets:")[0].format(timeout="10s", ttl="0s", pbs=pbs) + pve)
+        # erp (205) is backed up to shop-pbs only, db (202) to shop-pbs and a second storage
+        targets = ("targets:\n  - {name: shop-erp, pve: {source: shop, vmid: 205}, max_age: 26h}\n"
+                   "  - {name: shop-db, pve: {source: shop, vmid: 202}, max_age: 26h}\n")
+        exp = Exporter(CONFIG.split("targets:")[0].format(timeout="10s", ttl="0s", pbs=pbs) + pve + targets)
         self.addCleanup(exp.close)
         body = self.scrape(exp)
         self.assertEqual([(l["storage"], l["pbs_source"], l["datastore"], l["namespace"])
@@ -294,12 +297,16 @@ class PveStorageMatchTest(PbsBase):
                          [("shop-pbs", "pbs1", "store1", "")])
         self.assertEqual(value(body, "persistence_source_up", source="shop", kind="pve"), 1)
         self.assertNotIn(PVE_SECRET % "shop", exp.log_text())
+        copies = {t: value(body, "persistence_target_copies", target=t) for t in ("shop-erp", "shop-db")}
         self.sim.control("POST", "/_sim/stats/reset")
-        plain = Exporter("pve:\n" + pve_source_yaml(self.sim, "shop").format(secret_dir=self.dir))
+        plain = Exporter("pve:\n" + pve_source_yaml(self.sim, "shop").format(secret_dir=self.dir) + targets)
         self.addCleanup(plain.close)
         body = plain.metrics()
         self.assertEqual(samples(body, "persistence_pve_storage_pbs_info"), [])
         self.assertNotIn("/pve/shop/api2/json/storage", self.sim.stats())
+        # the PBS as a source adds no copy: shop-pbs and pbs1's store1 are one place
+        self.assertEqual(copies, {"shop-erp": 1, "shop-db": 2})
+        self.assertEqual({t: value(body, "persistence_target_copies", target=t) for t in copies}, copies)
 
 
 class RestoreScenarioTest(PbsBase):
