@@ -1,8 +1,9 @@
-/* main.c - persistencectl: one-shot status report and the governed vzdump trigger. */
+/* main.c - persistencectl: one-shot status, the governed vzdump trigger, the compliance report from Prometheus. */
 #include "collector.h"
 #include "config.h"
 #include "fetch.h"
 #include "log.h"
+#include "report.h"
 #include "scrape.h"
 #include "status.h"
 #include "vzdump.h"
@@ -14,11 +15,16 @@
 
 static void ctl_usage(FILE *f)
 {
-	fprintf(f, "usage:\n"
-		   "  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
-		   "                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
-		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
-		   "                        [--restart-scheduler] [--execute] [--wait]\n");
+	fprintf(f,
+		"usage:\n"
+		"  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
+		"                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
+		"  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
+		"                        [--restart-scheduler] [--execute] [--wait]\n"
+		"  persistencectl report --prometheus.url=URL [--range=30d] [--end=TIME] [--step=DURATION]\n"
+		"                        [--format=text|markdown|html|csv|json] [--target=NAME]... "
+		"[--site=NAME]...\n"
+		"                        [--prometheus.config.file=FILE] [--prometheus.timeout=2m]\n");
 }
 
 static const char *arg_value(const char *arg, const char *name)
@@ -165,6 +171,8 @@ int main(int argc, char **argv)
 		rc = ctl_status(argc, argv);
 	else if (strcmp(argv[1], "vzdump") == 0)
 		rc = ctl_vzdump(argc, argv);
+	else if (strcmp(argv[1], "report") == 0)
+		rc = report_command(argc, argv, 2);
 	else
 		ctl_usage(stderr);
 	fetch_global_cleanup();
