@@ -85,9 +85,9 @@ FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 30
 ASAN_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(B)/libpe.a
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(B)/libctl.a $(B)/libpe.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(FUZZ_LINK) $(INC) -Itests/fuzz -o $@ $< $(B)/libpe.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(FUZZ_LINK) $(INC) -Itests/fuzz -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL)
 
 fuzz-replay:
 	$(MAKE) B=build/asan OPT="$(ASAN_OPT)" $(FUZZ_NAMES:%=build/asan/fuzz/fuzz_%)

@@ -9,9 +9,11 @@
 /*
  * The range is cut into n windows of one step: window i is
  * (start + i*step, start + (i+1)*step], and Prometheus answers for it at
- * its end (query_range from start + step to end). A window is OK when the
- * target had samples in it and all were OK, DEGRADED when one was not OK,
- * UNKNOWN when it had no sample at all: missing data never counts as OK.
+ * its end (query_range from start + step to end). A window is DEGRADED
+ * when one of the target's samples in it was not OK; else UNKNOWN when it
+ * has fewer than half the samples a window normally has (the scrapes its
+ * exporter's `up` shows in a full window) or none; else OK. Missing data
+ * never counts as OK beyond half a step.
  */
 #define REPORT_MAX_WINDOWS 11000 /* Prometheus refuses more points per series */
 #define REPORT_MIN_STEP 10.0
@@ -68,7 +70,9 @@ struct report_target {
 	char *job, *instance, *name, *site, *kind, *source, *severity;
 	int show_instance; /* the same name is reported by several exporters */
 	signed char *ok; /* n windows: 1 all OK, 0 one not OK, -1 no sample */
-	const signed char *up; /* n windows of its exporter's up (borrowed), NULL: no up series */
+	unsigned short *count; /* n windows: samples in it; NULL: not known (then any sample is enough) */
+	const struct report_up *up; /* its exporter's up (borrowed), NULL: no up series */
+	unsigned expected; /* samples in a full window (report_analyse) */
 	struct report_facts facts;
 	/* results of report_analyse */
 	double ok_seconds, degraded_seconds, unknown_seconds;
@@ -79,10 +83,12 @@ struct report_target {
 	int met; /* OK in every window */
 };
 
-/* Up of one exporter: n windows, like report_target.ok. */
+/* Up of one exporter: n windows, like report_target.ok, and how many scrapes a full window has. */
 struct report_up {
 	char *job, *instance;
-	signed char *up;
+	signed char *up; /* min of up in the window: 1, 0, -1 none */
+	unsigned short *count; /* scrapes (up samples) in the window; NULL: not known */
+	unsigned expected; /* the most scrapes any window had: a full window */
 };
 
 struct report {
@@ -119,7 +125,7 @@ enum perr report_grid_make(double end, double range, double step, struct report_
 /* Window of a Prometheus answer at time t (the window's end); -1 when t is not on the grid. */
 long report_grid_index(const struct report_grid *g, double t);
 
-/* State of window i of t, and why it has no data (REPORT_NODATA_NONE unless UNKNOWN). */
+/* State of window i of t (after report_analyse), and why it has no data (REPORT_NODATA_NONE unless UNKNOWN). */
 enum report_state report_window_state(const struct report_target *t, size_t i, enum report_nodata *why);
 
 /*

@@ -51,17 +51,37 @@ long report_grid_index(const struct report_grid *g, double t)
 	return (long)i;
 }
 
+/* Scrapes a full window of t has: its exporter's, else the most samples t had in a window. */
+static unsigned report_expected(const struct report_target *t, size_t n)
+{
+	unsigned most = 0;
+	if (t->up && t->up->expected)
+		return t->up->expected;
+	for (size_t i = 0; t->count && i < n; i++)
+		if (t->count[i] > most)
+			most = t->count[i];
+	return most;
+}
+
+static enum report_nodata report_why(const struct report_target *t, size_t i, unsigned expected)
+{
+	if (!t->up || t->up->up[i] < 0)
+		return REPORT_NODATA_NOTHING;
+	if (t->up->up[i] == 0)
+		return REPORT_NODATA_SCRAPE_FAILED;
+	if (t->up->count && 2u * t->up->count[i] < expected)
+		return REPORT_NODATA_NOTHING; /* Prometheus missed most scrapes of the window */
+	return REPORT_NODATA_NOT_REPORTED;
+}
+
 enum report_state report_window_state(const struct report_target *t, size_t i, enum report_nodata *why)
 {
 	*why = REPORT_NODATA_NONE;
-	if (t->ok[i] == 1)
-		return REPORT_OK;
 	if (t->ok[i] == 0)
 		return REPORT_DEGRADED;
-	if (!t->up || t->up[i] < 0)
-		*why = REPORT_NODATA_NOTHING;
-	else
-		*why = t->up[i] == 0 ? REPORT_NODATA_SCRAPE_FAILED : REPORT_NODATA_NOT_REPORTED;
+	if (t->ok[i] == 1 && !(t->count && 2u * t->count[i] < t->expected))
+		return REPORT_OK;
+	*why = report_why(t, i, t->expected);
 	return REPORT_UNKNOWN;
 }
 
@@ -219,6 +239,7 @@ static enum perr report_analyse_target(const struct report *r, struct report_tar
 	enum perr rc = PE_NOMEM;
 	if (!bad_day)
 		return PE_NOMEM;
+	t->expected = report_expected(t, g->n);
 	t->ok_seconds = t->degraded_seconds = t->unknown_seconds = 0;
 	for (size_t i = 0; i < g->n; i++) {
 		enum report_nodata why;
@@ -323,6 +344,7 @@ void report_free(struct report *r)
 		free(t->source);
 		free(t->severity);
 		free(t->ok);
+		free(t->count);
 		for (size_t k = 0; k < t->ngaps; k++)
 			free(t->gaps[k].also);
 		free(t->gaps);
@@ -332,6 +354,7 @@ void report_free(struct report *r)
 		free(r->ups[i].job);
 		free(r->ups[i].instance);
 		free(r->ups[i].up);
+		free(r->ups[i].count);
 	}
 	free(r->ups);
 	for (size_t i = 0; i < r->nalerts; i++) {

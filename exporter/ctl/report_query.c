@@ -227,72 +227,135 @@ static const char **report_names(const struct report *r, int instances)
 	return v;
 }
 
-/* Step 2: each target's windows, 1 / 0 / none. */
+/* Each sample of s into its window of dst: 1 when it is >= 1 (OK, up), else 0. */
+static void report_fill_flags(const struct report_grid *g, const struct prom_series *s, signed char *dst)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		long w = report_grid_index(g, s->samples[k].t);
+		if (w >= 0)
+			dst[w] = s->samples[k].v >= 1 ? 1 : 0;
+	}
+}
+
+/* Each sample of s (a count) into its window of dst. */
+static void report_fill_counts(const struct report_grid *g, const struct prom_series *s, unsigned short *dst)
+{
+	for (size_t k = 0; k < s->n; k++) {
+		long w = report_grid_index(g, s->samples[k].t);
+		double v = s->samples[k].v;
+		if (w >= 0)
+			dst[w] = v >= 65535 ? 65535 : v > 0 ? (unsigned short)v : 0;
+	}
+}
+
+/* "AGG by (BY) (FN(METRIC{SEL}[step]))" over the grid. */
+static enum perr report_range(struct report_q *q, const char *agg, const char *by, const char *fn,
+			      const char *metric, const struct buf *sel, struct prom_result *res)
+{
+	struct buf e;
+	buf_init(&e, 0);
+	buf_addf(&e, "%s by (%s) (%s(%s%s[%.0fs]))", agg, by, fn, metric, buf_str(sel), q->r->grid.step);
+	enum perr rc = buf_err(&e) ? PE_NOMEM : report_ask(q, buf_str(&e), 1, res);
+	buf_free(&e);
+	return rc;
+}
+
+/* Step 2: each target's windows (1 / 0 / none) and how many samples each had. */
 static enum perr report_windows(struct report_q *q, const char **names)
 {
 	struct report *r = q->r;
 	struct prom_result res = {0};
-	struct buf e;
-	buf_init(&e, 0);
-	buf_adds(&e, "min by (job, instance, target) (min_over_time(persistence_target_ok");
-	report_target_sel(&e, names, r->ntargets);
-	buf_addf(&e, "[%.0fs]))", r->grid.step);
-	enum perr rc = buf_err(&e) ? PE_NOMEM : report_ask(q, buf_str(&e), 1, &res);
+	struct buf sel;
+	buf_init(&sel, 0);
+	report_target_sel(&sel, names, r->ntargets);
+	enum perr rc = buf_err(&sel) ? PE_NOMEM
+				     : report_range(q, "min", "job, instance, target", "min_over_time",
+						    "persistence_target_ok", &sel, &res);
 	for (size_t i = 0; !rc && i < res.nseries; i++) {
 		struct report_target *t = report_find(r, &res.series[i]);
-		for (size_t k = 0; t && k < res.series[i].n; k++) {
-			long w = report_grid_index(&r->grid, res.series[i].samples[k].t);
-			if (w >= 0)
-				t->ok[w] = res.series[i].samples[k].v >= 1 ? 1 : 0;
-		}
+		if (t)
+			report_fill_flags(&r->grid, &res.series[i], t->ok);
 	}
-	for (size_t i = 0; i < r->ntargets; i++)
-		r->targets[i].show_instance = 0;
+	prom_result_free(&res);
+	if (!rc)
+		rc = report_range(q, "max", "job, instance, target", "count_over_time", "persistence_target_ok", &sel,
+				  &res);
+	for (size_t i = 0; !rc && i < res.nseries; i++) {
+		struct report_target *t = report_find(r, &res.series[i]);
+		if (t && !t->count && !(t->count = calloc(r->grid.n, sizeof(*t->count))))
+			rc = PE_NOMEM;
+		else if (t)
+			report_fill_counts(&r->grid, &res.series[i], t->count);
+	}
 	for (size_t i = 0; i < r->ntargets; i++)
 		for (size_t j = i + 1; j < r->ntargets; j++)
 			if (!strcmp(r->targets[i].name, r->targets[j].name))
 				r->targets[i].show_instance = r->targets[j].show_instance = 1;
 	prom_result_free(&res);
-	buf_free(&e);
+	buf_free(&sel);
 	return rc;
 }
 
-/* Step 3: the exporters' up, to tell "exporter down" from "nothing recorded". */
+static struct report_up *report_find_up(struct report *r, const struct prom_series *s)
+{
+	const char *job = prom_series_label(s, "job"), *inst = prom_series_label(s, "instance");
+	for (size_t i = 0; i < r->nups; i++)
+		if (!strcmp(r->ups[i].job, job ? job : "") && !strcmp(r->ups[i].instance, inst ? inst : ""))
+			return &r->ups[i];
+	return NULL;
+}
+
+static enum perr report_up_new(struct report *r, const struct prom_series *s)
+{
+	struct report_up *u = &r->ups[r->nups++];
+	u->job = report_dup_label(s, "job");
+	u->instance = report_dup_label(s, "instance");
+	if (!u->job || !u->instance || !(u->up = malloc(r->grid.n)))
+		return PE_NOMEM;
+	memset(u->up, -1, r->grid.n);
+	report_fill_flags(&r->grid, s, u->up);
+	return PE_OK;
+}
+
+/* Step 3: the exporters' up (to tell "exporter down" from "nothing recorded") and scrapes per window. */
 static enum perr report_ups(struct report_q *q, const char **names)
 {
 	struct report *r = q->r;
 	struct prom_result res = {0};
-	struct buf e;
-	buf_init(&e, 0);
-	buf_adds(&e, "min by (job, instance) (min_over_time(up{job=~");
-	report_re_alt(&e, names + r->ntargets, r->ntargets);
-	buf_adds(&e, ",instance=~");
-	report_re_alt(&e, names, r->ntargets);
-	buf_addf(&e, "}[%.0fs]))", r->grid.step);
-	enum perr rc = buf_err(&e) ? PE_NOMEM : report_ask(q, buf_str(&e), 1, &res);
+	struct buf sel;
+	buf_init(&sel, 0);
+	buf_adds(&sel, "{job=~");
+	report_re_alt(&sel, names + r->ntargets, r->ntargets);
+	buf_adds(&sel, ",instance=~");
+	report_re_alt(&sel, names, r->ntargets);
+	buf_addc(&sel, '}');
+	enum perr rc = buf_err(&sel) ? PE_NOMEM
+				     : report_range(q, "min", "job, instance", "min_over_time", "up", &sel, &res);
 	if (!rc && res.nseries && !(r->ups = calloc(res.nseries, sizeof(*r->ups))))
 		rc = PE_NOMEM;
+	for (size_t i = 0; !rc && i < res.nseries; i++)
+		rc = report_up_new(r, &res.series[i]);
+	prom_result_free(&res);
+	if (!rc)
+		rc = report_range(q, "max", "job, instance", "count_over_time", "up", &sel, &res);
 	for (size_t i = 0; !rc && i < res.nseries; i++) {
-		struct report_up *u = &r->ups[r->nups++];
-		u->job = report_dup_label(&res.series[i], "job");
-		u->instance = report_dup_label(&res.series[i], "instance");
-		if (!u->job || !u->instance || !(u->up = malloc(r->grid.n))) {
+		struct report_up *u = report_find_up(r, &res.series[i]);
+		if (u && !u->count && !(u->count = calloc(r->grid.n, sizeof(*u->count))))
 			rc = PE_NOMEM;
-			break;
-		}
-		memset(u->up, -1, r->grid.n);
-		for (size_t k = 0; k < res.series[i].n; k++) {
-			long w = report_grid_index(&r->grid, res.series[i].samples[k].t);
-			if (w >= 0)
-				u->up[w] = res.series[i].samples[k].v >= 1 ? 1 : 0;
-		}
-		for (size_t t = 0; t < r->ntargets; t++)
-			if (!strcmp(r->targets[t].job, u->job) &&
-			    !strcmp(r->targets[t].instance, u->instance))
-				r->targets[t].up = u->up;
+		else if (u)
+			report_fill_counts(&r->grid, &res.series[i], u->count);
+		for (size_t k = 0; u && u->count && k < r->grid.n; k++)
+			if (u->count[k] > u->expected)
+				u->expected = u->count[k];
+	}
+	for (size_t i = 0; i < r->ntargets; i++) {
+		struct report_target *t = &r->targets[i];
+		for (size_t k = 0; k < r->nups; k++)
+			if (!strcmp(t->job, r->ups[k].job) && !strcmp(t->instance, r->ups[k].instance))
+				t->up = &r->ups[k];
 	}
 	prom_result_free(&res);
-	buf_free(&e);
+	buf_free(&sel);
 	return rc;
 }
 

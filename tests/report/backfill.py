@@ -115,13 +115,14 @@ def backfill(om_path, tsdb):
 class Prometheus:
     """A Prometheus on loopback serving tsdb, with no scrape job and no rules of its own."""
 
-    def __init__(self, tsdb, lookback=None, extra=()):
+    def __init__(self, tsdb, lookback=None, extra=(), tls=False):
         self.dir = tempfile.mkdtemp(prefix="pe-report-prom-")
         cfg = os.path.join(self.dir, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write("global:\n  scrape_interval: 1m\nscrape_configs: []\n")
         self.port = free_port()
-        self.url = "http://127.0.0.1:%d" % self.port
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self.tls = tls
         args = ["prometheus", "--config.file=" + cfg, "--storage.tsdb.path=" + tsdb,
                 "--storage.tsdb.retention.time=100y", "--web.listen-address=127.0.0.1:%d" % self.port]
         if lookback:
@@ -136,6 +137,12 @@ class Prometheus:
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise RuntimeError("prometheus exited %s: %s" % (self.proc.returncode, open(self.log_path).read()))
+            if self.tls:  # behind client certificates: its log says when it serves
+                with open(self.log_path) as f:
+                    if "Server is ready to receive web requests" in f.read():
+                        return
+                time.sleep(0.1)
+                continue
             try:
                 with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
                     if r.status == 200:
@@ -384,12 +391,16 @@ def tsdb(log=print):
     return dest
 
 
-def serve_copy(src, extra=()):
+def serve_copy(src, extra=(), tls=False):
     """A Prometheus on a private copy of the TSDB (Prometheus writes into its data folder)."""
     copy = tempfile.mkdtemp(prefix="pe-report-tsdb-")
     shutil.rmtree(copy)
     shutil.copytree(src, copy)
-    prom = Prometheus(copy, extra=extra)
+    try:
+        prom = Prometheus(copy, extra=extra, tls=tls)
+    except Exception:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise
     prom.copy = copy
     return prom
 

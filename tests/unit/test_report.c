@@ -61,7 +61,7 @@ static void tr_up(struct report *r, struct report_target *t, const char *up)
 	u->instance = strdup(t->instance);
 	u->up = malloc(r->grid.n);
 	tr_windows(u->up, up);
-	t->up = u->up;
+	t->up = u;
 }
 
 /* An alert from "name=value" labels (NULL-terminated); firing: '1' in the windows it fired. */
@@ -208,6 +208,49 @@ START_TEST(test_unknown_windows)
 	ck_assert(d->ok_seconds == 0);
 	ck_assert_int_eq(d->gaps[0].nodata, REPORT_NODATA_NOTHING);
 	ck_assert(d->gaps[0].open_start && d->gaps[0].open_end);
+	report_free(&r);
+}
+END_TEST
+
+static unsigned short *tr_counts(size_t n, const char *digits)
+{
+	unsigned short *c = calloc(n, sizeof(*c));
+	for (size_t i = 0; i < n && digits[i]; i++)
+		c[i] = (unsigned short)(digits[i] - '0');
+	return c;
+}
+
+/* A window with fewer than half its usual samples is unknown, even when those it has are OK. */
+START_TEST(test_partial_windows)
+{
+	struct report r;
+	tr_init(&r, 6);
+	struct report_target *a = tr_target(&r, "a", "pve", "home", "a:9709", "111111");
+	a->count = tr_counts(6, "552355");
+	tr_up(&r, a, "111111");
+	r.ups[0].count = tr_counts(6, "552555");
+	r.ups[0].expected = 5;
+	struct report_target *b = tr_target(&r, "b", "pve", "home", "b:9709", "110111");
+	b->count = tr_counts(6, "661666"); /* no up series: a full window is the most it had */
+	ck_assert_int_eq(report_analyse(&r), PE_OK);
+	ck_assert_uint_eq(a->expected, 5);
+	ck_assert(a->unknown_seconds == 1 * HOUR); /* 2 of 5; 3 of 5 is OK */
+	ck_assert_uint_eq(a->ngaps, 1);
+	ck_assert(a->gaps[0].start == r.grid.start + 2 * HOUR);
+	ck_assert_int_eq(a->gaps[0].nodata, REPORT_NODATA_NOTHING); /* up missed scrapes too */
+	ck_assert_uint_eq(b->expected, 6);
+	ck_assert(b->degraded_seconds == 1 * HOUR); /* a not-OK sample wins over a missing majority */
+	ck_assert(b->unknown_seconds == 0);
+	report_free(&r);
+
+	tr_init(&r, 2);
+	struct report_target *c = tr_target(&r, "c", "pve", "home", "a:9709", "11");
+	c->count = tr_counts(2, "51");
+	tr_up(&r, c, "11");
+	r.ups[0].count = tr_counts(2, "55");
+	r.ups[0].expected = 5;
+	ck_assert_int_eq(report_analyse(&r), PE_OK);
+	ck_assert_int_eq(c->gaps[0].nodata, REPORT_NODATA_NOT_REPORTED); /* scraped, target missing */
 	report_free(&r);
 }
 END_TEST
@@ -658,6 +701,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_gaps_and_shares);
 	tcase_add_test(tc, test_unknown_windows);
 	tcase_add_test(tc, test_days);
+	tcase_add_test(tc, test_partial_windows);
 	tcase_add_test(tc, test_causes);
 	tcase_add_test(tc, test_cause_slack);
 	tcase_add_test(tc, test_alert_concerns);
