@@ -19,12 +19,15 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(EXTRA_CFLAGS) \
              -DPE_VERSION='"$(VERSION)"' -DPE_REVISION='"$(REVISION)"'
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt)
+# persistencectl only (restore drills check .zst archives): the daemon does not link it.
+CTL_LIBS   = $(shell pkg-config --libs libzstd 2>/dev/null || echo -lzstd)
 
 # exporter/*.c is the daemon's library (libpe.a); exporter/ctl/ holds the persistencectl commands (libctl.a).
 MAINS    := exporter/main.c exporter/ctl/main.c
 HDRS     := $(wildcard exporter/*.h exporter/ctl/*.h)
 LIB_SRC  := $(filter-out $(MAINS),$(wildcard exporter/*.c))
-LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o)
+LIB_OBJ  := $(LIB_SRC:exporter/%.c=$(B)/obj/%.o) $(B)/obj/runbook_data.o
+RUNBOOKS := $(sort $(wildcard docs/runbooks/*.md))
 CTL_SRC  := $(filter-out $(MAINS),$(wildcard exporter/ctl/*.c))
 CTL_OBJ  := $(CTL_SRC:exporter/%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -43,6 +46,14 @@ $(B)/obj/%.o: exporter/%.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(INC) -c -o $@ $<
 
+# The runbooks are compiled in (served at /runbooks/<Alert>): no install path to get wrong.
+$(B)/gen/runbook_data.c: tools/embed_runbooks.py $(RUNBOOKS) | $(B)/gen
+	python3 tools/embed_runbooks.py $@ $(RUNBOOKS)
+
+$(B)/obj/runbook_data.o: $(B)/gen/runbook_data.c exporter/runbook.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Iexporter -c -o $@ $<
+
 $(B)/libpe.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
@@ -53,15 +64,15 @@ $(B)/persistence_exporter: $(B)/obj/main.o $(B)/libpe.a
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 $(B)/persistencectl: $(B)/obj/ctl/main.o $(B)/libctl.a $(B)/libpe.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(CTL_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libctl.a $(B)/libpe.a | $(B)/tests
-	$(CC) $(CFLAGS_ALL) $(INC) -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL) $(CHECK_LIBS)
+	$(CC) $(CFLAGS_ALL) $(INC) -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL) $(CTL_LIBS) $(CHECK_LIBS)
 
 $(FUSEFS): tests/fuse/hangfs.c | $(B)/tests
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $$(pkg-config --cflags fuse3) -o $@ $< $$(pkg-config --libs fuse3) -lpthread
 
-$(B)/tests:
+$(B)/tests $(B)/gen:
 	mkdir -p $@
 
 # Unit tests (Check). CK_FORK=no keeps LeakSanitizer meaningful under `make asan`.
@@ -87,7 +98,7 @@ ASAN_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno
 
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/*.h $(B)/libctl.a $(B)/libpe.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(FUZZ_LINK) $(INC) -Itests/fuzz -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(FUZZ_LINK) $(INC) -Itests/fuzz -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL) $(CTL_LIBS)
 
 fuzz-replay:
 	$(MAKE) B=build/asan OPT="$(ASAN_OPT)" $(FUZZ_NAMES:%=build/asan/fuzz/fuzz_%)

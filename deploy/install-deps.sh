@@ -2,10 +2,11 @@
 # Installs every build, test and demo dependency from Debian packages (idempotent).
 set -eu
 
+# libzstd-dev: restore drills check .zst archives end to end (persistencectl restore-test).
 # chromium: the headless screenshot test of the status page (tests/integration/test_inventory.py).
 PKGS="build-essential pkg-config gcc clang make git curl ca-certificates openssl
 libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev check zlib1g-dev
-libcrypt-dev libgnutls28-dev libfuse3-dev fuse3 python3 python3-yaml prometheus prometheus-alertmanager
+libcrypt-dev libgnutls28-dev libzstd-dev libfuse3-dev fuse3 python3 python3-yaml prometheus prometheus-alertmanager
 clang-format valgrind procps psmisc jq chromium"
 
 missing=""

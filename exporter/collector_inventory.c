@@ -1,6 +1,7 @@
 /* collector_inventory.c - the backup inventory: per target last backup, max age, OK, restore doc; unlisted guests. */
 #include "collector.h"
 #include "inventory.h"
+#include "lastknown.h"
 #include "log.h"
 #include "probe.h"
 
@@ -19,7 +20,12 @@ static const struct expfmt_desc d_info = {
 	"A backup target of the inventory (config targets:), labeled by site, kind, source and severity."};
 static const struct expfmt_desc d_last = {
 	"persistence_target_last_backup_timestamp_seconds", EXPFMT_GAUGE,
-	"Unix time of the target's newest backup; absent when none was found or its source did not answer."};
+	"Unix time of the target's newest backup; while its source does not answer, the one read last (see "
+	"persistence_target_last_backup_remembered); absent when none is known."};
+static const struct expfmt_desc d_remembered = {
+	"persistence_target_last_backup_remembered", EXPFMT_GAUGE,
+	"1 when the last backup time was read in an earlier scrape and is remembered because the source did "
+	"not answer in this one (for at most 7 days), 0 when it was read in this scrape."};
 static const struct expfmt_desc d_max_age = {"persistence_target_max_age_seconds", EXPFMT_GAUGE,
 					     "The target's configured maximum backup age."};
 static const struct expfmt_desc d_ok = {
@@ -255,12 +261,48 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	}
 	t->has_last = j->matches > 0;
 	t->last = j->newest;
+	t->answered = !j->glob_failed;
 	t->documented = doc ? j->doc_ok[0] : t->documented;
 	if (j->glob_failed)
 		set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
 	else
 		judge_age(t, scrape_now(c->scrape), "no file matches the pattern");
 	inv_job_free(j);
+}
+
+/* What the memory knows a target by: its name and what it watches, so a changed target starts afresh. */
+static void memory_key(const struct config_target *ct, char *out, size_t n)
+{
+	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s", ct->name, config_target_kind_str(ct->kind),
+		 ct->source ? ct->source : "", ct->vmid, ct->file_glob ? ct->file_glob : "");
+}
+
+/*
+ * While the source answers, its newest backup (or that it has none) is
+ * remembered; while it does not, the remembered time stands in, so an
+ * outage never hides a backup known to be stale. A remembered time is a
+ * lower bound: the true newest backup can only be that old or newer.
+ */
+static void remember_last(struct collect *c, const struct config_target *ct, struct inventory_target *t)
+{
+	struct lastknown *m = scrape_state_memory(scrape_get_state(c->scrape));
+	char key[1024];
+	double v, at;
+	if (!m)
+		return;
+	memory_key(ct, key, sizeof(key));
+	if (t->answered && !t->has_last) {
+		lastknown_forget(m, key);
+	} else if (t->answered) {
+		enum perr rc = lastknown_put(m, key, t->last, scrape_now(c->scrape));
+		if (rc != PE_OK)
+			collect_warn(c, "cannot remember a target's last backup", "target", ct->name, "err",
+				     err_str(rc));
+	} else if (!t->has_last && lastknown_get(m, key, scrape_now(c->scrape), &v, &at)) {
+		t->has_last = 1;
+		t->last = v;
+		t->remembered = 1;
+	}
 }
 
 /* Fills t from the config entry and judges it (restore docs on disk are checked later, together). */
@@ -279,16 +321,16 @@ static void judge_target(struct collect *c, const struct config_target *ct, stru
 	t->documented = inventory_doc_is_url(t->restore_doc);
 	if (ct->kind == TARGET_FILE) {
 		judge_file(c, ct, t);
-		return;
+	} else if (judge_source_up(c, t)) {
+		t->answered = 1;
+		if (ct->kind == TARGET_PVE)
+			judge_pve(c, ct, t);
+		else if (ct->kind == TARGET_MOUNT)
+			judge_mount(c, ct, t);
+		else
+			judge_n8n(c, ct, t);
 	}
-	if (!judge_source_up(c, t))
-		return;
-	if (ct->kind == TARGET_PVE)
-		judge_pve(c, ct, t);
-	else if (ct->kind == TARGET_MOUNT)
-		judge_mount(c, ct, t);
-	else
-		judge_n8n(c, ct, t);
+	remember_last(c, ct, t);
 }
 
 /* Restore docs on disk of the non-file targets: one bounded probe job checks them all. */
@@ -433,8 +475,10 @@ static void emit_target(struct collect *c, const struct inventory_target *t)
 {
 	expfmt_add(c->out, &d_info, 1, "target", t->name, "site", t->site, "kind", t->kind, "source",
 		   t->source, "severity", t->severity, NULL);
-	if (t->has_last)
+	if (t->has_last) {
 		expfmt_add(c->out, &d_last, t->last, "target", t->name, NULL);
+		expfmt_add(c->out, &d_remembered, t->remembered, "target", t->name, NULL);
+	}
 	expfmt_add(c->out, &d_max_age, t->max_age, "target", t->name, NULL);
 	expfmt_add(c->out, &d_ok, t->ok, "target", t->name, NULL);
 	if (t->doc_known)

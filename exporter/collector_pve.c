@@ -46,6 +46,15 @@ static const struct expfmt_desc d_task_end = {"persistence_pve_vzdump_last_task_
 static const struct expfmt_desc d_task_ok = {
 	"persistence_pve_vzdump_last_task_success", EXPFMT_GAUGE,
 	"1 when the node's newest finished vzdump task ended OK or with warnings."};
+static const struct expfmt_desc d_task_failed = {
+	"persistence_pve_vzdump_last_failure_timestamp_seconds", EXPFMT_GAUGE,
+	"End time of the newest failed vzdump task in the node's task list (absent when none failed)."};
+static const struct expfmt_desc d_jobs = {
+	"persistence_pve_backup_jobs", EXPFMT_GAUGE,
+	"Number of backup jobs /cluster/backup lists; absent when it cannot be read."};
+static const struct expfmt_desc d_job_guests = {
+	"persistence_pve_backup_job_guests", EXPFMT_GAUGE,
+	"Guests an enabled, scheduled backup job selects on the node (offline nodes included)."};
 static const struct expfmt_desc d_sched_up = {"persistence_pve_scheduler_up", EXPFMT_GAUGE,
 					      "1 when the pvescheduler service is active and running."};
 static const struct expfmt_desc d_storage_up = {
@@ -704,15 +713,20 @@ static void pve_emit_nodes(struct pve_ctx *x)
 	for (size_t i = 0; i < x->nnode; i++) {
 		const struct pve_node *nd = &x->node[i];
 		const cJSON *t, *last = NULL;
-		double end, best = 0;
+		double end, best = 0, failed = 0;
 
 		expfmt_add(o, &d_node_up, nd->online, "source", src, "node", nd->name, NULL);
 		if (nd->sched >= 0)
 			expfmt_add(o, &d_sched_up, nd->sched, "source", src, "node", nd->name, NULL);
 		cJSON_ArrayForEach(t, nd->tasks)
 		{
-			if (pve_task_classify(t) != PVE_TASK_RUNNING && pve_json_num(t, "endtime", &end) &&
-			    end > best) {
+			enum pve_task_result r = pve_task_classify(t);
+
+			if (r == PVE_TASK_RUNNING || !pve_json_num(t, "endtime", &end))
+				continue;
+			if (r == PVE_TASK_FAILED && end > failed)
+				failed = end;
+			if (end > best) {
 				best = end;
 				last = t;
 			}
@@ -722,6 +736,8 @@ static void pve_emit_nodes(struct pve_ctx *x)
 			expfmt_add(o, &d_task_ok, pve_task_success(pve_task_classify(last)), "source", src,
 				   "node", nd->name, NULL);
 		}
+		if (failed > 0)
+			expfmt_add(o, &d_task_failed, failed, "source", src, "node", nd->name, NULL);
 	}
 }
 
@@ -785,12 +801,47 @@ static void pve_emit_guest(struct pve_ctx *x, const struct pve_guest *g)
 	scrape_fact_set(x->c->scrape, "pve", src, key, 0, node ? node : "");
 }
 
-static void pve_emit_jobs(struct pve_ctx *x)
+/*
+ * How many guests an enabled, scheduled job selects on each node, offline
+ * nodes included: the rules expect a next due slot wherever this is > 0.
+ */
+static enum perr pve_emit_job_guests(struct pve_ctx *x, const cJSON *job, const char *id)
+{
+	const char *jnode = pve_json_str(job, "node"), *sched = pve_json_str(job, "schedule");
+	size_t *count;
+
+	if (!sched || !*sched || !pve_job_enabled(job) || !x->nnode)
+		return PE_OK;
+	if (!(count = calloc(x->nnode, sizeof(*count))))
+		return PE_NOMEM;
+	for (size_t i = 0; i < x->nguest; i++) {
+		const char *gnode = pve_json_str(x->guest[i].res, "node");
+		size_t k = 0;
+
+		if (!gnode || (jnode && *jnode && strcmp(jnode, gnode) != 0))
+			continue;
+		while (k < x->nnode && strcmp(x->node[k].name, gnode) != 0)
+			k++;
+		if (k < x->nnode && pve_job_selects(job, x->guest[i].res))
+			count[k]++;
+	}
+	for (size_t k = 0; k < x->nnode; k++)
+		if (count[k])
+			expfmt_add(x->c->out, &d_job_guests, (double)count[k], "source", x->c->source,
+				   "backup_job", id, "node", x->node[k].name, NULL);
+	free(count);
+	return PE_OK;
+}
+
+static enum perr pve_emit_jobs(struct pve_ctx *x)
 {
 	struct expfmt *o = x->c->out;
 	const char *src = x->c->source;
 	const cJSON *job;
+	enum perr e;
 
+	if (x->jobs)
+		expfmt_add(o, &d_jobs, (double)cJSON_GetArraySize(x->jobs), "source", src, NULL);
 	cJSON_ArrayForEach(job, x->jobs)
 	{
 		const char *id = pve_json_str(job, "id"), *sched = pve_json_str(job, "schedule");
@@ -801,6 +852,8 @@ static void pve_emit_jobs(struct pve_ctx *x)
 		expfmt_add(o, &d_job_info, 1, "source", src, "backup_job", id, "schedule", sched ? sched : "",
 			   "storage", storage ? storage : "", "node", node ? node : "", NULL);
 		expfmt_add(o, &d_job_enabled, pve_job_enabled(job), "source", src, "backup_job", id, NULL);
+		if ((e = pve_emit_job_guests(x, job, id)) != PE_OK)
+			return e;
 	}
 	for (size_t i = 0; i < x->njn; i++) {
 		const struct pve_jobnode *jn = &x->jn[i];
@@ -813,6 +866,7 @@ static void pve_emit_jobs(struct pve_ctx *x)
 			expfmt_add(o, &d_job_due, jn->next_due, "source", src, "backup_job", id, "node",
 				   jn->node, NULL);
 	}
+	return PE_OK;
 }
 
 /*
@@ -837,7 +891,7 @@ static enum perr pve_collect(struct collect *c)
 	pve_emit_storages(&x);
 	for (size_t i = 0; i < x.nguest; i++)
 		pve_emit_guest(&x, &x.guest[i]);
-	pve_emit_jobs(&x);
+	e = pve_emit_jobs(&x);
 out:
 	if (e == PE_NOMEM)
 		collect_fail(c, "out of memory");

@@ -719,12 +719,140 @@ static const struct cfg_key global_keys[] = {
 	{"scrape_timeout", set_duration_pos, offsetof(struct config_global, scrape_timeout), 0, 0},
 	{"cache_ttl", set_duration, offsetof(struct config_global, cache_ttl), 0, 0},
 	{"max_staleness", set_duration_pos, offsetof(struct config_global, max_staleness), 0, 0},
+	{"drill_state_file", set_abspath, offsetof(struct config_global, drill_state_file), 0, 0},
 };
 
 static void set_global(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
 {
 	if (!cfg_is_null(v))
 		(void)cfg_map(ctx, v, path, global_keys, sizeof(global_keys) / sizeof(global_keys[0]), dst);
+}
+
+/* pve[].exempt: a sequence of {vmid | storage, reason}; each guest or storage at most once. */
+static const struct cfg_key exempt_keys[] = {
+	{"vmid", set_vmid, offsetof(struct config_exempt, vmid), 1, 1},
+	{"storage", set_str, offsetof(struct config_exempt, storage), 1, 1},
+	{"reason", set_str, offsetof(struct config_exempt, reason), 0, 1},
+};
+
+/* 1 when an earlier entry exempts the same guest or storage. */
+static int exempt_dup(const struct config_pve *p, const struct config_exempt *x)
+{
+	for (const struct config_exempt *o = p->exempt; o < x; o++)
+		if ((x->vmid >= 0 && o->vmid == x->vmid) ||
+		    (x->storage && o->storage && strcmp(o->storage, x->storage) == 0))
+			return 1;
+	return 0;
+}
+
+static void set_exempt(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pve *p = dst;
+	if (cfg_is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		cfg_err(ctx, v, path, "expected a sequence, got %s", cfg_kind(v));
+		return;
+	}
+	size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	p->exempt = n ? calloc(n, sizeof(*p->exempt)) : NULL;
+	if (n && !p->exempt) {
+		ctx->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *item = cfg_node(ctx, v->data.sequence.items.start[i]);
+		struct config_exempt *x = &p->exempt[p->nexempt++];
+		char sub[CFG_PATH];
+		snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		x->vmid = -1;
+		if (cfg_map(ctx, item, sub, exempt_keys, sizeof(exempt_keys) / sizeof(exempt_keys[0]), x) ==
+			    0 &&
+		    exempt_dup(p, x))
+			cfg_err(ctx, item, sub, "this %s is already exempted above",
+				x->storage ? "storage" : "guest");
+	}
+}
+
+/* vmid_range: [first, last], two guest ids, first <= last. */
+static void set_vmid_range(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_drill *d = dst;
+	char sub[CFG_PATH];
+	if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top - v->data.sequence.items.start != 2) {
+		cfg_err(ctx, v, path, "expected [first, last], two guest ids");
+		return;
+	}
+	long ids[2] = {-1, -1};
+	for (int i = 0; i < 2; i++) {
+		snprintf(sub, sizeof(sub), "%s[%d]", path, i);
+		set_vmid(ctx, cfg_node(ctx, v->data.sequence.items.start[i]), sub, &ids[i]);
+	}
+	if (ids[0] > 0 && ids[1] > 0 && ids[0] > ids[1])
+		cfg_err(ctx, v, path, "first id %ld is greater than last id %ld", ids[0], ids[1]);
+	d->vmid_lo = ids[0];
+	d->vmid_hi = ids[1];
+}
+
+/* A PVE storage or pool id, and the name prefix: letters, digits, '-', '_' (and '.' for ids). */
+static void cfg_set_word_of(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst,
+			    const char *extra, size_t max, const char *what)
+{
+	const char *s = cfg_scalar(ctx, v, path, what);
+	if (!s)
+		return;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+			n = 0;
+	if (n == 0 || n > max || !isalpha((unsigned char)s[0])) {
+		char q[80];
+		cfg_err(ctx, v, path, "invalid %s %s", what, cfg_quote(s, q, sizeof(q)));
+		return;
+	}
+	set_str(ctx, v, path, dst);
+}
+
+static void set_pve_id(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	cfg_set_word_of(ctx, v, path, dst, "-_.", 100, "PVE id (letters, digits, '-', '_', '.')");
+}
+
+/* The restored guest's name is prefix + source + vmid: a DNS label, so letters, digits and '-'. */
+static void set_name_prefix(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	cfg_set_word_of(ctx, v, path, dst, "-", 20, "name prefix (up to 20 letters, digits or '-')");
+}
+
+#define DRILL_OFF(f) offsetof(struct config_drill, f)
+static const struct cfg_key drill_keys[] = {
+	{"token_id", set_token_id, DRILL_OFF(token_id), 0, 1},
+	{"token_secret_file", set_secret_file, DRILL_OFF(token_secret), 1, 1},
+	{"token_secret", set_secret_inline, DRILL_OFF(token_secret), 1, 1},
+	{"vmid_range", set_vmid_range, 0, 0, 1},
+	{"storage", set_pve_id, DRILL_OFF(storage), 0, 1},
+	{"pool", set_pve_id, DRILL_OFF(pool), 0, 1},
+	{"boot_timeout", set_duration_pos, DRILL_OFF(boot_timeout), 0, 0},
+	{"restore_timeout", set_duration_pos, DRILL_OFF(restore_timeout), 0, 0},
+	{"name_prefix", set_name_prefix, DRILL_OFF(name_prefix), 0, 0},
+};
+
+static void set_drill(struct cfg_ctx *ctx, yaml_node_t *v, const char *path, void *dst)
+{
+	struct config_pve *p = dst;
+	struct config_drill *d = calloc(1, sizeof(*d));
+	if (!d) {
+		ctx->oom = 1;
+		return;
+	}
+	d->vmid_lo = d->vmid_hi = -1;
+	d->boot_timeout = 600;
+	d->restore_timeout = 4 * 3600;
+	p->drill = d;
+	if (cfg_map(ctx, v, path, drill_keys, sizeof(drill_keys) / sizeof(drill_keys[0]), d) < 0)
+		return;
+	if (!d->name_prefix)
+		d->name_prefix = cfg_strdup(ctx, "drill-");
 }
 
 #define PVE_OFF(f) offsetof(struct config_pve, f)
@@ -741,6 +869,8 @@ static const struct cfg_key pve_keys[] = {
 	{"timeout", set_duration_pos, PVE_OFF(timeout), 0, 0},
 	{"local", set_bool, PVE_OFF(local), 0, 0},
 	{"local_node", set_str, PVE_OFF(local_node), 0, 0},
+	{"exempt", set_exempt, 0, 0, 0},
+	{"drill", set_drill, 0, 0, 0},
 };
 
 static void pve_init(void *elem)
@@ -755,12 +885,22 @@ static void pve_check(struct cfg_ctx *ctx, yaml_node_t *map, const char *path, v
 	int id = cfg_map_get(ctx, map, "action_token_id") != NULL;
 	int secret = cfg_map_get(ctx, map, "action_token_secret_file") ||
 		     cfg_map_get(ctx, map, "action_token_secret");
-	(void)elem;
+	const struct config_pve *p = elem;
 	if (id && !secret)
 		cfg_err(ctx, map, path,
 			"action_token_id needs action_token_secret_file or action_token_secret");
 	else if (secret && !id)
 		cfg_err(ctx, map, path, "an action token secret needs action_token_id");
+	/* the drill token is a third credential: never the daemon's read token, never the action token */
+	if (p->drill && p->drill->token_id &&
+	    ((p->token_id && strcmp(p->drill->token_id, p->token_id) == 0) ||
+	     (p->action_token_id && strcmp(p->drill->token_id, p->action_token_id) == 0))) {
+		char sub[CFG_PATH];
+		cfg_path(sub, sizeof(sub), path, "drill.token_id");
+		cfg_err(ctx, cfg_map_get(ctx, cfg_map_get(ctx, map, "drill"), "token_id"), sub,
+			"the drill token must be its own token, not the %s token",
+			strcmp(p->drill->token_id, p->token_id ? p->token_id : "") == 0 ? "read" : "action");
+	}
 }
 
 #define MOUNT_OFF(f) offsetof(struct config_mount, f)
@@ -933,6 +1073,8 @@ static const struct cfg_key target_keys[] = {
 	{"file", set_target_file, 0, 1, 1},
 	{"max_age", set_duration_pos, TARGET_OFF(max_age), 0, 1},
 	{"restore_doc", set_str, TARGET_OFF(restore_doc), 0, 0},
+	{"max_restore_test_age", set_duration_pos, TARGET_OFF(max_restore_test_age), 0, 0},
+	{"rto", set_duration_pos, TARGET_OFF(rto), 0, 0},
 };
 
 static void target_init(void *elem)
@@ -1163,6 +1305,11 @@ static struct config *cfg_new(const char *path)
 	c->global.scrape_timeout = 10;
 	c->global.cache_ttl = 30;
 	c->global.max_staleness = 300;
+	if (!(c->global.drill_state_file = strdup(DRILL_STATE_FILE))) {
+		free(c->file);
+		free(c);
+		return NULL;
+	}
 	snprintf(c->paths.procfs, sizeof(c->paths.procfs), "/proc");
 	snprintf(c->paths.sysfs, sizeof(c->paths.sysfs), "/sys");
 	snprintf(c->paths.pvelib, sizeof(c->paths.pvelib), "/var/lib/pve-manager");
@@ -1217,6 +1364,19 @@ static void cfg_free_sources(struct config *c)
 		secret_free(p->action_token_secret);
 		cfg_free_tls(&p->tls);
 		free(p->local_node);
+		for (size_t k = 0; k < p->nexempt; k++) {
+			free(p->exempt[k].storage);
+			free(p->exempt[k].reason);
+		}
+		free(p->exempt);
+		if (p->drill) {
+			free(p->drill->token_id);
+			secret_free(p->drill->token_secret);
+			free(p->drill->storage);
+			free(p->drill->pool);
+			free(p->drill->name_prefix);
+			free(p->drill);
+		}
 	}
 	for (size_t i = 0; i < c->nmounts; i++) {
 		struct config_mount *m = &c->mounts[i];
@@ -1257,6 +1417,7 @@ static void cfg_free(struct config *c)
 		free(t->file_glob);
 		free(t->restore_doc);
 	}
+	free(c->global.drill_state_file);
 	free(c->pve);
 	free(c->mounts);
 	free(c->n8n);

@@ -14,6 +14,25 @@ struct config_tls {
 
 #define CONFIG_PVE_TIMEOUT 10.0 /* seconds: the pve timeout when none is configured */
 
+/* An accepted state (config pve[].exempt): a guest that needs no backup, a storage off on purpose. */
+struct config_exempt {
+	long vmid; /* the guest; -1 when this exempts a storage */
+	char *storage; /* the storage; NULL when this exempts a guest */
+	char *reason; /* required: why the state is accepted */
+};
+
+/* pve[].drill: what persistencectl restore-test may use (a third token, a scratch range, storage and pool). */
+struct config_drill {
+	char *token_id; /* user@realm!tokenname: neither the read nor the action token */
+	char *token_secret;
+	long vmid_lo, vmid_hi; /* vmid_range: [lo, hi], scratch guests only ever get these ids */
+	char *storage; /* scratch storage for the restored disks */
+	char *pool; /* scratch pool the restored guest joins */
+	double boot_timeout; /* seconds, default 600: start to proof of life */
+	double restore_timeout; /* seconds, default 14400: the restore task */
+	char *name_prefix; /* default "drill-": the restored guest's name starts with it */
+};
+
 struct config_pve {
 	char *name;
 	char *url; /* as configured, without /api2/json */
@@ -25,6 +44,9 @@ struct config_pve {
 	double timeout; /* seconds, default CONFIG_PVE_TIMEOUT */
 	int local; /* 1: the exporter runs on a node of this cluster */
 	char *local_node; /* optional node name for local metrics; default: hostname */
+	struct config_exempt *exempt;
+	size_t nexempt;
+	struct config_drill *drill; /* NULL: no restore drills on this source */
 };
 
 struct config_mount {
@@ -67,13 +89,18 @@ struct config_target {
 	char *file_glob; /* file kind */
 	double max_age; /* seconds, required */
 	char *restore_doc; /* URL or path, NULL when unset */
+	double max_restore_test_age; /* seconds; 0 when unset: a successful restore drill is due this often */
+	double rto; /* seconds; 0 when unset: a drill's restore + boot must not take longer */
 };
 
 struct config_global {
 	double scrape_timeout; /* default 10 */
 	double cache_ttl; /* default 30 */
 	double max_staleness; /* default 300 */
+	char *drill_state_file; /* restore-drill results; default DRILL_STATE_FILE */
 };
+
+#define DRILL_STATE_FILE "/var/lib/persistence_exporter/drills.jsonl"
 
 /* Filesystem roots from flags (not from YAML): tests point them at fake trees. */
 struct config_paths {

@@ -424,10 +424,14 @@ static enum perr fetch_setup_request(struct fetch_call *call, const char *method
 		*hdrs = n;
 	}
 	c |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hdrs);
-	if (strcmp(method, "POST") == 0) {
+	if (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 		const char *body = form_body ? form_body : "";
 		c |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 		c |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		if (method[1] == 'U')
+			c |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+	} else if (strcmp(method, "DELETE") == 0) {
+		c |= curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
 	} else {
 		c |= curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
@@ -580,7 +584,8 @@ static enum perr fetch_check_args(const struct fetch_target *t, const char *meth
 		snprintf(r->err, sizeof(r->err), "bad request path");
 		return PE_INVAL;
 	}
-	if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)) {
+	if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 &&
+			strcmp(method, "PUT") != 0 && strcmp(method, "DELETE") != 0)) {
 		snprintf(r->err, sizeof(r->err), "unsupported method");
 		return PE_INVAL;
 	}

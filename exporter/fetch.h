@@ -56,9 +56,10 @@ void fetch_resp_init(struct fetch_resp *r);
 void fetch_resp_free(struct fetch_resp *r);
 
 /*
- * One request: method "GET" or "POST", path appended to base_url (it
- * must start with '/' and carry its own query string), form_body for
- * POST as application/x-www-form-urlencoded (may be NULL). timeout, if
+ * One request: method "GET", "POST", "PUT" or "DELETE", path appended to
+ * base_url (it must start with '/' and carry its own query string; DELETE
+ * parameters go there), form_body for POST and PUT as
+ * application/x-www-form-urlencoded (may be NULL). timeout, if
  * > 0, overrides t->timeout when smaller. Redirects are not followed.
  * Returns PE_OK whenever an HTTP response arrived (any status: see
  * r->status); PE_TIMEOUT, PE_TOOBIG, PE_TLS, PE_CONNECT otherwise,

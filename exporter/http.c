@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "log.h"
+#include "runbook.h"
 #include "secret.h"
 
 #define HTTP_REALM "persistence_exporter"
@@ -46,8 +47,9 @@ struct http_route {
 	const char *path; /* NULL: the telemetry path */
 	unsigned methods;
 	const char *allow; /* the Allow header for a 405 */
-	int open; /* 1: no authentication (health checks) */
+	int open; /* 1: no authentication (health checks, runbooks) */
 	enum MHD_Result (*serve)(struct http_server *s, struct MHD_Connection *c, const char *uri);
+	int prefix; /* 1: path is a prefix ("/runbooks/"), the rest of the URL is the handler's */
 };
 
 struct http_server {
@@ -482,6 +484,39 @@ static enum MHD_Result http_serve_reload(struct http_server *s, struct MHD_Conne
 	return http_text(s, c, MHD_HTTP_OK, "OK\n");
 }
 
+/*
+ * /runbooks/ (the index) and /runbooks/<Alert>: pages compiled into the
+ * binary, open like the health checks (no secret in them), so the link in
+ * an alert opens for whoever receives the page.
+ */
+static enum MHD_Result http_serve_runbook(struct http_server *s, struct MHD_Connection *c, const char *uri)
+{
+	char name[128];
+	const char *p = uri + strlen("/runbooks");
+	size_t n = strcspn(p, "?#");
+	if (n && *p == '/') {
+		p++;
+		n--;
+	}
+	if (n >= sizeof(name))
+		return http_text(s, c, MHD_HTTP_NOT_FOUND, "No such runbook.\n");
+	memcpy(name, p, n);
+	name[n] = '\0';
+	if (!n) {
+		struct buf out;
+		buf_init(&out, HTTP_BODY_MAX);
+		return http_body(s, c, "runbooks", runbook_index(&out), &out, "text/html; charset=utf-8",
+				 NULL);
+	}
+	const struct runbook *rb = runbook_find(name);
+	if (!rb)
+		return http_text(s, c, MHD_HTTP_NOT_FOUND, "No such runbook.\n");
+	return http_queue(
+		s, c, MHD_HTTP_OK,
+		MHD_create_response_from_buffer(rb->len, (void *)(uintptr_t)rb->html, MHD_RESPMEM_PERSISTENT),
+		"text/html; charset=utf-8");
+}
+
 static const struct http_route http_routes[] = {
 	{NULL, HTTP_M_GET, "GET, HEAD", 0, http_serve_metrics},
 	{"/", HTTP_M_GET, "GET, HEAD", 0, http_serve_html},
@@ -489,13 +524,15 @@ static const struct http_route http_routes[] = {
 	{"/-/healthy", HTTP_M_GET, "GET, HEAD", 1, http_serve_healthy},
 	{"/-/ready", HTTP_M_GET, "GET, HEAD", 0, http_serve_ready},
 	{"/-/reload", HTTP_M_POST, "POST", 0, http_serve_reload},
+	{"/runbooks", HTTP_M_GET, "GET, HEAD", 1, http_serve_runbook},
+	{"/runbooks/", HTTP_M_GET, "GET, HEAD", 1, http_serve_runbook, 1},
 };
 
 static const struct http_route *http_route_find(const struct http_server *s, const char *url)
 {
 	for (size_t i = 0; i < sizeof http_routes / sizeof http_routes[0]; i++) {
 		const char *p = http_routes[i].path ? http_routes[i].path : s->telemetry_path;
-		if (strcmp(p, url) == 0)
+		if (strcmp(p, url) == 0 || (http_routes[i].prefix && strncmp(p, url, strlen(p)) == 0))
 			return &http_routes[i];
 	}
 	return NULL;

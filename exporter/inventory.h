@@ -24,6 +24,8 @@ struct inventory_target {
 	double max_age; /* seconds */
 	int has_last; /* 0: no backup found, or unknown */
 	double last; /* unix time of the newest backup when has_last */
+	int remembered; /* last was read in an earlier scrape: the source did not answer in this one */
+	int answered; /* the source (or the file probe) answered in this scrape */
 	int ok;
 	enum inventory_state state;
 	int source_down; /* the source answered badly: its error completes the reason */

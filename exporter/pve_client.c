@@ -1,4 +1,4 @@
-/* pve_client.c - the one PVE API client: targets for both tokens, calls, errors in words, audited tasks. */
+/* pve_client.c - the one PVE API client: targets for its tokens, calls, errors in words, audited tasks. */
 #include "pve_client.h"
 #include "clock.h"
 #include "log.h"
@@ -14,7 +14,7 @@
 
 struct pve_client {
 	const struct config_pve *p;
-	struct fetch_target *read, *act; /* act NULL: no action token */
+	struct fetch_target *read, *act, *drill; /* act, drill NULL: that token is not configured */
 };
 
 /* A target for one token: the source's URL and TLS settings, "Authorization: PVEAPIToken=id=secret". */
@@ -48,7 +48,10 @@ enum perr pve_client_new(const struct config_pve *p, struct pve_client **out)
 	c->read = pve_target_new(p, p->token_id, p->token_secret);
 	if (p->action_token_id && p->action_token_secret)
 		c->act = pve_target_new(p, p->action_token_id, p->action_token_secret);
-	if (!c->read || (p->action_token_id && p->action_token_secret && !c->act)) {
+	if (p->drill && p->drill->token_id && p->drill->token_secret)
+		c->drill = pve_target_new(p, p->drill->token_id, p->drill->token_secret);
+	if (!c->read || (p->action_token_id && p->action_token_secret && !c->act) ||
+	    (p->drill && p->drill->token_id && p->drill->token_secret && !c->drill)) {
 		pve_client_free(c);
 		return PE_NOMEM;
 	}
@@ -62,6 +65,7 @@ void pve_client_free(struct pve_client *c)
 		return;
 	fetch_target_free(c->read);
 	fetch_target_free(c->act);
+	fetch_target_free(c->drill);
 	free(c);
 }
 
@@ -80,16 +84,23 @@ int pve_client_can_act(const struct pve_client *c)
 	return c->act != NULL;
 }
 
+int pve_client_has_token(const struct pve_client *c, enum pve_token tok)
+{
+	return pve_client_target(c, tok) != NULL;
+}
+
 const char *pve_client_token_id(const struct pve_client *c, enum pve_token tok)
 {
-	const char *id = tok == PVE_TOKEN_ACTION ? c->p->action_token_id : c->p->token_id;
+	const char *id = tok == PVE_TOKEN_ACTION  ? c->p->action_token_id
+			 : tok == PVE_TOKEN_DRILL ? (c->p->drill ? c->p->drill->token_id : NULL)
+						  : c->p->token_id;
 
 	return id ? id : "(none)";
 }
 
 const struct fetch_target *pve_client_target(const struct pve_client *c, enum pve_token tok)
 {
-	return tok == PVE_TOKEN_ACTION ? c->act : c->read;
+	return tok == PVE_TOKEN_ACTION ? c->act : tok == PVE_TOKEN_DRILL ? c->drill : c->read;
 }
 
 /* ---------------------------------------------------------------- errors in words */
@@ -213,7 +224,7 @@ enum perr pve_client_call(const struct pve_client *c, enum pve_token tok, const 
 	*doc = NULL;
 	buf_reset(why);
 	if (!t) {
-		buf_adds(why, "no action token configured");
+		buf_addf(why, "no %s token configured", tok == PVE_TOKEN_DRILL ? "drill" : "action");
 		return PE_DENIED;
 	}
 	fetch_resp_init(&r);
@@ -244,22 +255,53 @@ static void pve_iso_time(double t, char *out, size_t n)
 		snprintf(out, n, "?");
 }
 
-static void pve_audit(const struct pve_client *c, const char *path, const char *form, const char *upid,
-		      const char *result)
+static void pve_audit(const struct pve_client *c, enum pve_token tok, const char *method, const char *path,
+		      const char *form, const char *upid, const char *result)
 {
 	char when[32];
 	struct buf what;
 
 	pve_iso_time(clock_wall(), when, sizeof(when));
 	buf_init(&what, 4096);
-	buf_addf(&what, "POST %s%s%s", path, form ? " " : "", form ? form : "");
-	log_info("audit", "source", c->p->name, "who", pve_client_token_id(c, PVE_TOKEN_ACTION), "what",
-		 buf_str(&what), "when", when, "upid", upid, "result", result);
+	buf_addf(&what, "%s %s%s%s", method, path, form ? " " : "", form ? form : "");
+	log_info("audit", "source", c->p->name, "who", pve_client_token_id(c, tok), "what", buf_str(&what),
+		 "when", when, "upid", upid, "result", result);
 	buf_free(&what);
+}
+
+enum perr pve_client_mutate(const struct pve_client *c, enum pve_token tok, const char *method,
+			    const char *path, const char *form, cJSON **doc, struct buf *why)
+{
+	cJSON *mine = NULL;
+	enum perr e;
+
+	if (doc)
+		*doc = NULL;
+	if (tok == PVE_TOKEN_READ || !pve_client_target(c, tok)) {
+		buf_reset(why);
+		buf_addf(why, "refused: no %s token configured; nothing was sent",
+			 tok == PVE_TOKEN_READ    ? "mutating"
+			 : tok == PVE_TOKEN_DRILL ? "drill"
+						  : "action");
+		return PE_DENIED;
+	}
+	e = pve_client_call(c, tok, method, path, form, &mine, why);
+	pve_audit(c, tok, method, path, form, "", e == PE_OK ? "ok" : buf_str(why));
+	if (doc)
+		*doc = mine;
+	else
+		cJSON_Delete(mine);
+	return e;
 }
 
 enum perr pve_client_start_task(const struct pve_client *c, const char *path, const char *form, char *upid,
 				size_t n, struct buf *why)
+{
+	return pve_client_start_task_as(c, PVE_TOKEN_ACTION, "POST", path, form, upid, n, why);
+}
+
+enum perr pve_client_start_task_as(const struct pve_client *c, enum pve_token tok, const char *method,
+				   const char *path, const char *form, char *upid, size_t n, struct buf *why)
 {
 	struct pve_upid u;
 	char msg[64];
@@ -267,7 +309,12 @@ enum perr pve_client_start_task(const struct pve_client *c, const char *path, co
 	enum perr e;
 
 	upid[0] = '\0';
-	e = pve_client_call(c, PVE_TOKEN_ACTION, "POST", path, form, &doc, why);
+	if (tok == PVE_TOKEN_READ) {
+		buf_reset(why);
+		buf_adds(why, "refused: the read token never mutates; nothing was sent");
+		return PE_DENIED;
+	}
+	e = pve_client_call(c, tok, method, path, form, &doc, why);
 	if (e == PE_OK) {
 		const cJSON *d = pve_data(doc);
 		const char *s = cJSON_IsString(d) ? d->valuestring : NULL;
@@ -281,8 +328,8 @@ enum perr pve_client_start_task(const struct pve_client *c, const char *path, co
 			e = PE_NOTFOUND;
 		}
 	}
-	if (e != PE_DENIED || pve_client_can_act(c)) /* nothing sent without an action token */
-		pve_audit(c, path, form, upid, e == PE_OK ? "started" : buf_str(why));
+	if (e != PE_DENIED || pve_client_has_token(c, tok)) /* nothing sent without the token */
+		pve_audit(c, tok, method, path, form, upid, e == PE_OK ? "started" : buf_str(why));
 	cJSON_Delete(doc);
 	return e;
 }

@@ -1,4 +1,4 @@
-/* pve_client.h - the one PVE API client: targets for both tokens, calls, errors in words, audited tasks. */
+/* pve_client.h - the one PVE API client: targets for its tokens, calls, errors in words, audited tasks. */
 #ifndef PE_PVE_CLIENT_H
 #define PE_PVE_CLIENT_H
 
@@ -17,11 +17,13 @@ struct cJSON;
  *   config must outlive the client). It owns its fetch targets; their auth
  *   headers are wiped when the client is freed. The token secrets are
  *   redacted from every log line (config loading registers them).
- * - Reads use the read token (token_id). Mutations use only the action
- *   token (action_token_id), and every mutation writes one audit line
- *   (log level info: source, who, what, when, upid, result) whether it
- *   worked or not. A client without an action token refuses mutations
- *   with PE_DENIED before anything is sent.
+ * - Reads use the read token (token_id). Mutations use the action token
+ *   (action_token_id: persistencectl vzdump) or the drill token
+ *   (drill.token_id: persistencectl restore-test), never the read token,
+ *   and every mutation writes one audit line (log level info: source,
+ *   who, what, when, upid, result) whether it worked or not. A client
+ *   without the token a call names refuses it with PE_DENIED before
+ *   anything is sent.
  * - Nothing here prints or exits: results come back as values, failures
  *   as an enum perr plus one line for the operator in a caller's buf
  *   (never a secret, no control characters).
@@ -30,7 +32,7 @@ struct cJSON;
  * - Thread-safe for concurrent calls on one client (no mutable state
  *   after pve_client_new()).
  */
-enum pve_token { PVE_TOKEN_READ = 0, PVE_TOKEN_ACTION };
+enum pve_token { PVE_TOKEN_READ = 0, PVE_TOKEN_ACTION, PVE_TOKEN_DRILL };
 
 struct pve_client;
 
@@ -43,19 +45,22 @@ const struct config_pve *pve_client_config(const struct pve_client *c);
 const char *pve_client_base_url(const struct pve_client *c);
 /* 1 when an action token is configured (id and secret). */
 int pve_client_can_act(const struct pve_client *c);
+/* 1 when the token is configured (the read token always is). */
+int pve_client_has_token(const struct pve_client *c, enum pve_token tok);
 /* The token's id for messages ("monitor@pve!exporter"), "(none)" when not configured; never a secret. */
 const char *pve_client_token_id(const struct pve_client *c, enum pve_token tok);
-/* The fetch target of a token (NULL for the action token when there is none); valid until free. */
+/* The fetch target of a token (NULL for an action or drill token that is not configured); valid until free. */
 const struct fetch_target *pve_client_target(const struct pve_client *c, enum pve_token tok);
 
 /*
- * One synchronous request (method "GET" or "POST", form for POST or
- * NULL). PE_OK with *doc (the caller cJSON_Delete()s it) for a 200 whose
+ * One synchronous request (method "GET", "POST", "PUT" or "DELETE"; form
+ * for POST and PUT or NULL). PE_OK with *doc (the caller cJSON_Delete()s it) for a 200 whose
  * body is a JSON object; pve_data(*doc) is the payload. Otherwise *doc is
  * NULL, the error says what kind of failure (PE_AUTH 401, PE_DENIED 403,
  * PE_HTTP other statuses, PE_PARSE a 200 that is not a JSON object, or
  * the transport's error) and why (reset first) explains it in one line
- * (pve_explain()). A POST here is NOT audited: use pve_client_start_task().
+ * (pve_explain()). A mutation here is NOT audited: use pve_client_mutate()
+ * or pve_client_start_task().
  */
 enum perr pve_client_call(const struct pve_client *c, enum pve_token tok, const char *method,
 			  const char *path, const char *form, struct cJSON **doc, struct buf *why) PE_WUR;
@@ -69,6 +74,23 @@ enum perr pve_client_call(const struct pve_client *c, enum pve_token tok, const 
  */
 enum perr pve_client_start_task(const struct pve_client *c, const char *path, const char *form, char *upid,
 				size_t n, struct buf *why) PE_WUR;
+
+/*
+ * An audited mutation with any token but the read one: method "POST",
+ * "PUT" or "DELETE", as pve_client_call() (doc may be NULL when the answer
+ * is not wanted), then one audit line naming the token. PE_DENIED without
+ * sending anything when tok is the read token or is not configured.
+ */
+enum perr pve_client_mutate(const struct pve_client *c, enum pve_token tok, const char *method,
+			    const char *path, const char *form, struct cJSON **doc, struct buf *why) PE_WUR;
+
+/*
+ * pve_client_mutate() for a call that starts a task: PE_OK and upid as
+ * pve_client_start_task(); PE_NOTFOUND when PVE answered without a UPID.
+ */
+enum perr pve_client_start_task_as(const struct pve_client *c, enum pve_token tok, const char *method,
+				   const char *path, const char *form, char *upid, size_t n,
+				   struct buf *why) PE_WUR;
 
 /* A task being followed: fill upid (and tok) with pve_task_init(), then pass it to pve_client_task_*. */
 struct pve_task {

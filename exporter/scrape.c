@@ -2,7 +2,9 @@
 #include "scrape.h"
 #include "version.h"
 #include "collector.h"
+#include "exempt.h"
 #include "jsonwalk.h"
+#include "lastknown.h"
 #include "log.h"
 #include "probe.h"
 
@@ -111,6 +113,8 @@ struct scrape_state {
 	double reload_ts;
 	struct once_key *once; /* scrape_once() keys */
 	size_t nonce;
+	struct lastknown *memory; /* values remembered across scrapes */
+	double started; /* unix time the state was made: the exporter's start */
 };
 
 static enum perr transport_fetch(void *ctx, const struct fetch_target *t, const char *method,
@@ -126,10 +130,14 @@ struct scrape_state *scrape_state_new(void)
 	if (!st)
 		return NULL;
 	st->probes = probe_pool_new();
-	if (!st->probes) {
+	st->memory = lastknown_new();
+	if (!st->probes || !st->memory) {
+		probe_pool_free(st->probes);
+		lastknown_free(st->memory);
 		free(st);
 		return NULL;
 	}
+	st->started = wall_now();
 	pthread_mutex_init(&st->lock, NULL);
 	cond_init_mono(&st->fetched);
 	st->refs = 1;
@@ -184,6 +192,7 @@ static void scrape_state_unref(struct scrape_state *st)
 		free(o);
 	}
 	probe_pool_free(st->probes);
+	lastknown_free(st->memory);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->fetched);
 	free(st);
@@ -198,6 +207,11 @@ void scrape_state_free(struct scrape_state *st)
 struct probe_pool *scrape_state_probes(struct scrape_state *st)
 {
 	return st->probes;
+}
+
+struct lastknown *scrape_state_memory(struct scrape_state *st)
+{
+	return st->memory;
 }
 
 void scrape_state_set_transport(struct scrape_state *st, scrape_transport_fn fn, void *ctx)
@@ -1283,6 +1297,8 @@ static const struct expfmt_desc d_source_up = {
 static const struct expfmt_desc d_source_last = {"persistence_source_last_success_timestamp_seconds",
 						 EXPFMT_GAUGE,
 						 "Unix time of the source's last successful collection."};
+static const struct expfmt_desc d_start = {"persistence_exporter_start_time_seconds", EXPFMT_GAUGE,
+					   "Unix time the exporter process started."};
 static const struct expfmt_desc d_reload_ok = {"persistence_config_last_reload_successful", EXPFMT_GAUGE,
 					       "1 when the last configuration (re)load succeeded."};
 static const struct expfmt_desc d_reload_ts = {"persistence_config_last_reload_success_timestamp_seconds",
@@ -1322,6 +1338,8 @@ static void scrape_add_exporter_metrics(struct scrape *s)
 {
 	expfmt_add(s->out, &d_build_info, 1, "version", PE_VERSION, "revision", PE_REVISION, "compiler",
 		   PE_COMPILER, NULL);
+	expfmt_add(s->out, &d_start, s->st->started, NULL);
+	exempt_emit(s->out, s->cfg);
 	for (size_t i = 0; i < s->nresults; i++) {
 		const struct source_result *r = &s->results[i];
 		expfmt_add(s->out, &d_source_up, r->up, "source", r->name, "kind", r->kind, NULL);

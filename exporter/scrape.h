@@ -23,6 +23,9 @@ struct scrape_state;
 struct scrape_state *scrape_state_new(void);
 void scrape_state_free(struct scrape_state *st); /* takes NULL */
 struct probe_pool *scrape_state_probes(struct scrape_state *st);
+/* Values remembered across scrapes (lastknown.h); lives as long as st. */
+struct lastknown;
+struct lastknown *scrape_state_memory(struct scrape_state *st);
 
 /*
  * Transport used for upstream requests; defaults to fetch_request. Unit

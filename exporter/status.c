@@ -193,8 +193,9 @@ static void render_target_html(struct scrape *s, const struct inventory_target *
 		status_html_escape(out, t->source);
 		buf_adds(out, "</span>");
 	}
-	buf_addf(out, "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
-		 t->has_last ? last : "none", age, max);
+	buf_addf(out, "</td><td class=\"n\">%s%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
+		 t->has_last ? last : "none",
+		 t->remembered ? " <span class=\"muted\">(remembered)</span>" : "", age, max);
 	buf_addf(out, "<td class=\"%s\">%s</td><td>", state_class(t->state), inventory_state_str(t->state));
 	render_doc_html(t, out);
 	buf_adds(out, "</td><td>");
@@ -343,6 +344,7 @@ static void target_json(struct scrape *s, const struct inventory_target *t, cJSO
 	cJSON_AddStringToObject(o, "severity", t->severity);
 	add_number_or_null(o, "last_backup", t->has_last, t->last);
 	add_number_or_null(o, "age_seconds", t->has_last, scrape_now(s) - t->last);
+	cJSON_AddBoolToObject(o, "last_backup_remembered", t->remembered);
 	cJSON_AddNumberToObject(o, "max_age_seconds", t->max_age);
 	cJSON_AddBoolToObject(o, "ok", t->ok);
 	cJSON_AddStringToObject(o, "state", inventory_state_str(t->state));

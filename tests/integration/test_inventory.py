@@ -333,6 +333,44 @@ class HealthyTest(InventoryViews, unittest.TestCase):
         self.assertEqual(colours.count(BG_DEGRADED), 0)
 
 
+class OutageTest(unittest.TestCase):
+    """A PVE outage does not erase what was known: the stale targets keep their last backup time."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.demo = Demo("incident", cache_ttl="0s")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.demo.close()
+
+    def test_last_backup_remembered_while_home_is_down(self):
+        d = self.demo
+        before = d.metrics()
+        known = {t: value(before, "persistence_target_last_backup_timestamp_seconds", target=t)
+                 for t in ("home-vm-100", "home-lxc-105")}
+        for t in known:
+            self.assertEqual(value(before, "persistence_target_last_backup_remembered", target=t), 0)
+        d.sim.fault("/pve/home/", status=500)
+        try:
+            during = d.metrics()
+            doc = d.status_json()
+            page = d.page()
+        finally:
+            d.sim.clear_faults()
+        self.assertEqual(value(during, "persistence_source_up", source="home", kind="pve"), 0)
+        for t, ts in known.items():
+            self.assertEqual(value(during, "persistence_target_last_backup_timestamp_seconds", target=t), ts)
+            self.assertEqual(value(during, "persistence_target_last_backup_remembered", target=t), 1)
+            self.assertEqual(value(during, "persistence_target_ok", target=t), 0)
+        by_name = {t["name"]: t for t in doc["targets"]}
+        self.assertTrue(by_name["home-vm-100"]["last_backup_remembered"])
+        self.assertFalse(by_name["shop-erp"]["last_backup_remembered"])
+        self.assertIn("(remembered)", page.text)
+        after = d.metrics()
+        self.assertEqual(value(after, "persistence_target_last_backup_remembered", target="home-vm-100"), 0)
+
+
 class ClosingTheLoopTest(unittest.TestCase):
     """The operator's fix from the runbook, then a fresh scrape: home LXC 105 is OK again."""
 

@@ -138,6 +138,40 @@ class IncidentTest(PveBase):
         for labels, due in dues:
             self.assertGreater(due, now, labels)
 
+    def test_missing_signal_metrics(self):
+        """What the rules need to notice a lost due slot and a failure hidden by a later success."""
+        exp = self.start()
+        body = self.scrape(exp)
+        now = time.time()
+        self.assertEqual(value(body, "persistence_pve_backup_jobs", source="home"), 2)
+        self.assertEqual(value(body, "persistence_pve_backup_jobs", source="shop"), 3)
+        # backup-home selects one guest per node; the disabled template job counts nowhere
+        guests = sorted((l["backup_job"], l["node"], v) for l, v in
+                        series(body, "persistence_pve_backup_job_guests", source="home"))
+        self.assertEqual(guests, [("backup-home", "pve1", 1), ("backup-home", "pve2", 1)])
+        # shop's office job runs on shop2 only (node: shop2), for its two pool members
+        self.assertEqual(value(body, "persistence_pve_backup_job_guests", source="shop",
+                               backup_job="backup-shop-office", node="shop2"), 2)
+        self.assertEqual(samples(body, "persistence_pve_backup_job_guests", source="shop",
+                                 backup_job="backup-shop-office", node="shop1"), [])
+        # every job-node with guests has its due slot
+        for l, _ in series(body, "persistence_pve_backup_job_guests"):
+            self.assertTrue(samples(body, "persistence_pve_backup_job_next_due_timestamp_seconds",
+                                    source=l["source"], backup_job=l["backup_job"], node=l["node"]), l)
+        # home's run five days before the stall ended "job errors" (the simulator marks that run's
+        # task on both nodes); the later runs succeeded, so the newest task is a success
+        for node in ("pve1", "pve2"):
+            failed = value(body, "persistence_pve_vzdump_last_failure_timestamp_seconds", source="home",
+                           node=node)
+            self.assertAlmostEqual((now - failed) / DAY, 9.0, delta=0.1)
+            self.assertEqual(value(body, "persistence_pve_vzdump_last_task_success", source="home",
+                                   node=node), 1)
+        # shop1 never failed; shop2's only failure is the old manual run (9 days)
+        self.assertEqual(samples(body, "persistence_pve_vzdump_last_failure_timestamp_seconds",
+                                 source="shop", node="shop1"), [])
+        failed = value(body, "persistence_pve_vzdump_last_failure_timestamp_seconds", source="shop", node="shop2")
+        self.assertAlmostEqual((now - failed) / DAY, 9.0, delta=0.1)
+
     def test_healthy_nothing_overdue(self):
         self.sim.scenario("healthy")
         exp = self.start()
@@ -194,6 +228,16 @@ class FailureTest(PveBase):
         self.scrape(exp)
         self.assertEqual(len(self.log_lines(exp, "level=warn msg=\"PVE permission missing")), 1)
 
+    def test_403_on_backup_jobs_loses_the_job_count(self):
+        exp = self.start()
+        self.sim.fault(HOME + "/cluster/backup", status=403)
+        body = self.scrape(exp)
+        self.assertEqual(self.up(body, "home"), 1)
+        for name in ("persistence_pve_backup_jobs", "persistence_pve_backup_job_guests",
+                     "persistence_pve_backup_job_next_due_timestamp_seconds"):
+            self.assertEqual(samples(body, name, source="home"), [], name)
+        self.assertEqual(value(body, "persistence_pve_backup_jobs", source="shop"), 3)
+
     def test_node_errors_cost_only_that_node(self):
         exp = self.start()
         for status in (500, 595, 596):
@@ -212,6 +256,9 @@ class FailureTest(PveBase):
                                       source="home", backup_job="backup-home", node="pve2"),
                                 time.time() - 3 * DAY)
                 self.assertEqual(value(body, "persistence_pve_node_up", source="home", node="pve1"), 1)
+                # the job still selects a guest there: the rules see a job-node without a due slot
+                self.assertEqual(value(body, "persistence_pve_backup_job_guests", source="home",
+                                       backup_job="backup-home", node="pve1"), 1)
                 # the shared NFS storage is still listed through pve2
                 for vmid in ("100", "105"):
                     self.assertTrue(samples(body, "persistence_pve_guest_last_backup_timestamp_seconds",

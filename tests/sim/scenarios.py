@@ -9,6 +9,7 @@ import time
 import calevent
 import docker
 import n8n
+import pbs
 import pve
 
 HOUR = 3600
@@ -17,6 +18,7 @@ GiB = 1024 ** 3
 TiB = 1024 ** 4
 PVE9 = {"release": "9.1", "repoid": "9d436f37a0ac4172", "version": "9.1.2"}
 PVE8 = {"release": "8.4", "repoid": "2a5fa54a8503f96d", "version": "8.4.14"}
+PBS3 = {"release": "2", "repoid": "c2f3a5e0ad5b5d4e2c9d7e6f1b0a9c8d7e6f5a4b", "version": "3.4"}
 
 
 def node(name, maxcpu, maxmem_gib, fp):
@@ -103,6 +105,29 @@ SHOP_JOBS = [
      "storage": "local", "vmid": "202", "mode": "snapshot", "compress": "zstd"},
     {"id": "backup-shop-office", "type": "vzdump", "schedule": "mon..fri 21:00", "enabled": 1,
      "storage": "shop-pbs", "pool": "office", "mode": "suspend", "node": "shop2"},
+]
+
+# ---------------------------------------------------------------- PBS "pbs1"
+# store1's root namespace holds what shop's `shop-pbs` storage writes (the same snapshots PVE lists);
+# the rest is here. Times are offsets before the scenario is loaded.
+PBS_SITEB_VM = "100"                 # store1/site-b: vm/100 pulled from remote pbs-siteb
+PBS_LAB_CT = "300"                   # store1/site-b/lab: ct/300, never verified
+PBS_VERIFY_FAILED = (204, 1)         # incident: vmid, age rank (0 = newest) of the corrupt snapshot
+PBS_JOBS = [
+    # type, id, store, schedule, config
+    ("verify", "v-store1", "store1", "03:30", {"ignore-verified": True, "outdated-after": 30}),
+    ("verify", "v-offsite", "offsite", "sat 06:00", {"ignore-verified": False,
+                                                     "comment": "full re-verify of the offsite copy"}),
+    ("prune", "p-store1", "store1", "daily", {"keep-daily": 7, "keep-weekly": 4}),
+    ("prune", "p-offsite", "offsite", "daily", {"keep-daily": 14, "disable": True,
+                                                "comment": "disabled until the offsite disk is replaced"}),
+    ("sync", "s-siteb-pull", "store1", "0/6:15", {"ns": "site-b", "owner": "sync-siteb@pbs",
+                                                  "remote": "pbs-siteb", "remote-store": "backup",
+                                                  "remove-vanished": True}),
+    ("sync", "s-offsite", "offsite", "05:00", {"remote-store": "store1", "group-filter": ["exclude:type:host"],
+                                               "transfer-last": 3, "max-depth": 0}),
+    ("sync", "s-push-cloud", "store1", "sat 22:00", {"sync-direction": "push", "remote": "cloud",
+                                                     "remote-store": "pbs-cloud"}),
 ]
 
 # ---------------------------------------------------------------- n8n "app" and Docker
@@ -244,6 +269,132 @@ def build_bench(now, opts):
     return c
 
 
+def last_slot(schedule, before):
+    """The newest slot of schedule at or before `before`."""
+    return schedule_slots(schedule, int(before), 1)[-1]
+
+
+def shop_pbs_snapshots(cluster, extra):
+    """store1's root namespace: shop's `shop-pbs` archives as PBS snapshots, plus `extra`."""
+    def read():
+        with cluster.lock:
+            archives = [dict(a) for a in cluster.archives.get("shop-pbs", [])]
+        out = []
+        for a in archives:
+            ver = a.get("verification") or {}
+            out.append(pbs.snapshot("vm" if a["subtype"] == "qemu" else "ct", str(a["vmid"]), a["ctime"],
+                                    int(a["size"]), ver.get("state"), ver.get("upid"), a.get("notes"),
+                                    "pve-shop@pbs!shop", bool(a.get("protected"))))
+        return out + extra
+    return read
+
+
+def offsite_copies(source, sync_job, verify_job, keep):
+    """offsite's snapshots: the newest `keep` vm/ct snapshots per group as of the sync's last run,
+    verified by the offsite verify job when it ran after them (else the source's state)."""
+    def read():
+        cut = sync_job.last_end()
+        groups = {}
+        for snap in source():
+            if snap["type"] != "host" and snap["size"] is not None and snap["time"] <= cut:
+                groups.setdefault((snap["type"], snap["id"]), []).append(snap)
+        out = []
+        for snaps in groups.values():
+            for snap in sorted(snaps, key=lambda x: -x["time"])[:keep]:
+                copy = dict(snap, owner="root@pam")
+                if verify_job.last_end() and verify_job.last_end() > cut:
+                    copy["verify"], copy["verify_upid"] = "ok", verify_job.upid
+                out.append(copy)
+        return out
+    return read
+
+
+def build_pbs(now, incident, shop):
+    inst = pbs.Instance("pbs1", dict(PBS3), now)
+    upid = lambda start, node="pbs1": pbs.make_upid(node, 0x4A9, 0x2A7, int(start), "verificationjob",
+                                                    "store1:v-store1", "root@pam")
+    # store1 root: host/files every 6 h by proxmox-backup-client, the newest still being written
+    files = [pbs.snapshot("host", "files", last_slot("0/6:00", now - k * 6 * HOUR), 510 * GiB + k * 3 * GiB,
+                          "ok" if k >= 2 else None, upid(now - k * 6 * HOUR + 1800), "fileserver fs01",
+                          "files@pbs") for k in range(1, 8)]
+    files.append(pbs.snapshot("host", "files", now - 300, None, owner="files@pbs"))
+    inst.add_task("backup", "store1:host/files", now - 300, user="files@pbs")
+    if incident:  # the verify job found a corrupt chunk in one of vm/204's snapshots
+        vmid, rank = PBS_VERIFY_FAILED
+        snaps = sorted((a for a in shop.archives["shop-pbs"] if a["vmid"] == vmid), key=lambda a: -a["ctime"])
+        snaps[rank]["verification"] = {"state": "failed", "upid": upid(now - 26 * HOUR)}
+    store1 = pbs.Store("store1", "shop cluster, ZFS mirror", 8 * TiB, 3 * TiB + 217 * GiB, 9 * GiB,
+                       {"schedule": "daily", "last_start": last_slot("daily", now - 600),
+                        "state": "OK", "pending": 2 * GiB, "still_bad": 1 if incident else 0})
+    store1.gc["last_end"] = store1.gc["last_start"] + 1282
+    root = shop_pbs_snapshots(shop, files)
+    store1.namespaces = {
+        "": root,
+        "site-b": [pbs.snapshot("vm", PBS_SITEB_VM, last_slot("03:15", now - k * DAY), 50 * GiB + k * GiB,
+                                "ok" if k else None, pbs.make_upid("pbs-siteb", 0x1C2, 0x91, int(now - k * DAY),
+                                                                   "verificationjob", "backup:v-siteb",
+                                                                   "root@pam"), "siteb-erp", "sync-siteb@pbs")
+                   for k in range(3)],
+        "site-b/lab": [pbs.snapshot("ct", PBS_LAB_CT, now - k * DAY - 2 * HOUR, 3 * GiB, owner="sync-siteb@pbs")
+                       for k in (1, 2)],
+    }
+    inst.add_store(store1)
+    jobs = {}
+    for jtype, jid, store, sched, config in PBS_JOBS:
+        job = pbs.Job(jtype, jid, store, sched, dict(config))
+        job.created = now - 90 * DAY
+        if not config.get("disable"):
+            before = now - HOUR
+            if jid == "s-offsite" and incident:
+                before = now - 2 * DAY  # the offsite copy stopped: the slot after its last run is past
+            job.last_start = last_slot(sched, before)
+            job.duration = {"verify": 1900, "prune": 40, "sync": 600}[jtype]
+            if jid == "v-store1" and incident:
+                job.state = "verification failed - please check the log for details"
+        jobs[jid] = inst.add_job(job)
+    offsite_used = (1700 if incident else 800) * 1000 ** 3
+    offsite = pbs.Store("offsite", None, 2000 * 1000 ** 3, offsite_used, (25 if incident else 4) * 1000 ** 3,
+                        {"schedule": "sun 02:00", "last_start": last_slot("sun 02:00", now - HOUR),
+                         "state": "unable to access chunk store - Input/output error (os error 5)"
+                         if incident else "OK"}, created=now - 20 * DAY)
+    offsite.gc["last_end"] = offsite.gc["last_start"] + 252
+    offsite.namespaces = {"": offsite_copies(root, jobs["s-offsite"], jobs["v-offsite"], 3)}
+    inst.add_store(offsite)
+    if incident:
+        inst.add_task("backup", "store1:ct/203", now - 20 * HOUR, now - 20 * HOUR + 412,
+                      "backup ended but finished flag is not set.", "pve-shop@pbs!shop")
+    else:
+        inst.add_task("backup", "store1:ct/203", now - 12 * DAY, now - 12 * DAY + 412,
+                      "connection reset by peer", "pve-shop@pbs!shop")
+    inst.add_task("logrotate", None, now - 3 * HOUR, now - 3 * HOUR + 2, "OK")
+    return inst
+
+
+def build_pbs_bench(now, opts):
+    """One datastore with opts.pbs_groups groups of opts.pbs_snapshots finished snapshots each."""
+    inst = pbs.Instance("bench", dict(PBS3), now)
+    snaps = []
+    for g in range(opts.pbs_groups):
+        stype = "ct" if g % 3 == 2 else "vm"
+        for k in range(opts.pbs_snapshots):
+            t = now - 6 * HOUR - k * DAY - g
+            snaps.append(pbs.snapshot(stype, str(1000 + g), t, 20 * GiB + g * 1024 + k,
+                                      "ok" if k % 7 else None, "UPID:bench:00000001:00000002:00000003:"
+                                      "00000004:verificationjob:bench\\x3av:root@pam:", "guest-%d" % (1000 + g),
+                                      "pve@pbs!bench"))
+    st = pbs.Store("bench", "bench store", 100 * TiB, 40 * TiB, 200 * GiB,
+                   {"schedule": "daily", "last_start": last_slot("daily", now - 600), "state": "OK"})
+    st.gc["last_end"] = st.gc["last_start"] + 900
+    st.namespaces = {"": snaps}
+    st.static = True
+    inst.add_store(st)
+    for jtype, sched in (("verify", "03:30"), ("prune", "daily"), ("sync", "05:00")):
+        job = pbs.Job(jtype, jtype[0] + "-bench", "bench", sched, {"remote-store": "x"} if jtype == "sync" else {})
+        job.last_start = last_slot(sched, now - HOUR)
+        inst.add_job(job)
+    return inst
+
+
 class World:
     """Everything one scenario serves."""
 
@@ -252,10 +403,12 @@ class World:
         self.name = name
         if name == "bench":
             self.clusters = {"bench": build_bench(now, opts)}
+            self.pbs = {"bench": build_pbs_bench(now, opts)}
             workflows = n8n_workflows(opts.workflows)
         elif name in ("incident", "healthy"):
             incident = name == "incident"
             self.clusters = {"home": build_home(now, incident, opts), "shop": build_shop(now, opts)}
+            self.pbs = {"pbs1": build_pbs(now, incident, self.clusters["shop"])}
             workflows = n8n_workflows(N8N_INCIDENT if incident else N8N_HEALTHY)
         else:
             raise ValueError("unknown scenario '%s'" % name)

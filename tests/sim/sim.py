@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import docker  # noqa: E402
 import faults  # noqa: E402
 import n8n  # noqa: E402
+import pbs  # noqa: E402
 import pve  # noqa: E402
 import pve_drill  # noqa: E402
 import scenarios  # noqa: E402
@@ -120,6 +121,8 @@ class Sim:
             return self.task_result(method, body)
         if path == "/_sim/n8n" and method == "POST":
             return self.n8n_knobs(body)
+        if path == "/_sim/pbs" and method == "POST":
+            return self.pbs_knobs(body)
         return json_reply({"error": "no such control endpoint"}, 404)
 
     def task_result(self, method, body):
@@ -176,6 +179,17 @@ class Sim:
         self.world.n8n[name] = inst
         return json_reply({"ok": True, "workflows": len(inst.items), "repeat_cursor": inst.repeat_cursor})
 
+    def pbs_knobs(self, body):
+        """POST {"name": "pbs1", "datastore": "offsite", "delay": 3, "denied": true} or {"version": "3.2"}."""
+        try:
+            spec = json.loads(body or b"null")
+            inst = self.world.pbs[spec.get("name", "pbs1")]
+            inst.set_knobs(spec)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            return json_reply({"error": "bad pbs knobs: %s" % e}, 400)
+        return json_reply({"ok": True, "version": inst.version["version"],
+                           "stores": {n: {"delay": st.delay, "denied": st.denied} for n, st in inst.stores.items()}})
+
     # ----- upstreams -----
     def route(self, method, path, query, form, headers):
         """(reply, status_reply builder) for an upstream request on the TCP listener."""
@@ -189,6 +203,14 @@ class Sim:
             reply = self.pve_api.handle(cluster, method, sub.rstrip("/") or "/", query, form,
                                         headers.get("Authorization"))
             return reply, pve.status_reply
+        if len(parts) >= 5 and parts[1] == "pbs" and parts[3] == "api2" and parts[4] == "json":
+            inst = world.pbs.get(parts[2])
+            if inst is None:
+                return pbs.status_reply(404), pbs.status_reply
+            sub = "/" + "/".join(parts[5:]) if len(parts) > 5 else "/"
+            reply = pbs.handle(inst, method, sub.rstrip("/") or "/", query, headers.get("Authorization"),
+                               self.opts.fast_401)
+            return reply, pbs.status_reply
         if len(parts) >= 3 and parts[1] == "n8n":
             inst = world.n8n.get(parts[2])
             if inst is None:
@@ -326,6 +348,8 @@ def parse_args(argv):
     p.add_argument("--nodes", type=int, default=4, help="bench: number of nodes")
     p.add_argument("--archives-per-guest", type=int, default=20, help="bench: archives per guest")
     p.add_argument("--workflows", type=int, default=5000, help="bench: n8n workflows")
+    p.add_argument("--pbs-groups", type=int, default=2000, help="bench: PBS backup groups")
+    p.add_argument("--pbs-snapshots", type=int, default=30, help="bench: snapshots per PBS group")
     p.add_argument("--job-vmid-list", action="store_true",
                    help="bench: the backup job lists every guest in vmid instead of all=1")
     p.add_argument("--task-seconds", type=float, default=3.0, help="how long a vzdump task runs")
@@ -336,7 +360,8 @@ def parse_args(argv):
     opts = p.parse_args(argv)
     if bool(opts.tls_cert) != bool(opts.tls_key):
         p.error("--tls-cert and --tls-key go together")
-    if opts.nodes < 1 or opts.guests < 0 or opts.archives_per_guest < 1 or opts.workflows < 0:
+    if (opts.nodes < 1 or opts.guests < 0 or opts.archives_per_guest < 1 or opts.workflows < 0
+            or opts.pbs_groups < 0 or opts.pbs_snapshots < 1):
         p.error("bench sizes must be positive")
     return opts
 

@@ -25,6 +25,7 @@ ACTION = {"home": "PVEAPIToken=ops@pve!actions=sim-action-secret-home"}
 DRILL = {"home": "PVEAPIToken=drill@pve!drill=sim-drill-secret-home",
          "shop": "PVEAPIToken=drill@pve!drill=sim-drill-secret-shop"}
 N8N_KEY = {"X-N8N-API-KEY": "sim-n8n-key-app"}
+PBS = {"Authorization": "PBSAPIToken=monitor@pbs!exporter:sim-pbs-secret-pbs1"}
 DAY = 86400
 
 
@@ -91,6 +92,14 @@ class SimProcess:
 
     def pve_data(self, cluster, sub):
         status, _, _, body = self.pve(cluster, sub)
+        assert status == 200, (sub, status, body)
+        return json.loads(body)["data"]
+
+    def pbs(self, sub, name="pbs1", headers=None):
+        return self.request("GET", "/pbs/%s/api2/json%s" % (name, sub), headers or PBS)
+
+    def pbs_data(self, sub, name="pbs1", headers=None):
+        status, _, _, body = self.pbs(sub, name, headers)
         assert status == 200, (sub, status, body)
         return json.loads(body)["data"]
 
@@ -760,6 +769,124 @@ class RestoreSideTest(unittest.TestCase):
         self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"cluster": "nope"})[0], 400)
 
 
+class PbsTest(unittest.TestCase):
+    """The PBS pbs1: stores, namespaces, snapshots that agree with shop-pbs, jobs, GC, tasks, knobs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess("--scenario", "incident", "--fast-401")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def setUp(self):
+        self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})
+
+    def knobs(self, **spec):
+        status, _, _, body = self.sim.request("POST", "/_sim/pbs", body=spec)
+        self.assertEqual(status, 200, body)
+
+    def test_stores_and_namespaces(self):
+        self.assertEqual(self.sim.pbs_data("/version")["version"], "3.4")
+        stores = self.sim.pbs_data("/admin/datastore")
+        self.assertEqual([s["store"] for s in stores], ["store1", "offsite"])
+        self.assertIsNone(stores[1]["comment"])
+        self.assertEqual([n["ns"] for n in self.sim.pbs_data("/admin/datastore/store1/namespace")],
+                         ["", "site-b", "site-b/lab"])
+        st = self.sim.pbs_data("/admin/datastore/offsite/status?verbose=1")
+        self.assertLess(st["avail"], st["total"] - st["used"])
+        self.assertEqual(st["counts"]["host"], None)
+        self.assertEqual(self.sim.pbs("/admin/datastore/store1/snapshots?ns=nope")[0], 400)
+
+    def test_snapshots_agree_with_pve(self):
+        archives = self.sim.pve_data("shop", "/nodes/shop1/storage/shop-pbs/content?content=backup")
+        snaps = self.sim.pbs_data("/admin/datastore/store1/snapshots")
+        finished = [s for s in snaps if "size" in s]
+        self.assertEqual(sorted((str(a["vmid"]), a["ctime"]) for a in archives),
+                         sorted((s["backup-id"], s["backup-time"]) for s in finished if s["backup-type"] != "host"))
+        running = [s for s in snaps if "size" not in s]
+        self.assertEqual([(s["backup-type"], s["backup-id"]) for s in running], [("host", "files")])
+        self.assertNotIn("verification", running[0])
+        failed = [s for s in finished if s.get("verification", {}).get("state") == "failed"]
+        self.assertEqual([(s["backup-id"]) for s in failed], ["204"])
+        lab = self.sim.pbs_data("/admin/datastore/store1/snapshots?ns=site-b/lab")
+        self.assertEqual({s["backup-id"] for s in lab}, {"300"})
+        one = self.sim.pbs_data("/admin/datastore/store1/snapshots?backup-type=vm&backup-id=204")
+        self.assertEqual({s["backup-id"] for s in one}, {"204"})
+        groups = self.sim.pbs_data("/admin/datastore/store1/groups")
+        self.assertEqual(len(groups), 14)
+
+    def test_jobs_gc_and_overdue_sync(self):
+        now = time.time()
+        sync = {j["id"]: j for j in self.sim.pbs_data("/admin/sync?sync-direction=all")}
+        self.assertEqual(set(sync), {"s-siteb-pull", "s-offsite", "s-push-cloud"})
+        self.assertLess(sync["s-offsite"]["next-run"], now - 3600)   # overdue
+        self.assertGreater(sync["s-siteb-pull"]["next-run"], now)
+        pull_only = {j["id"] for j in self.sim.pbs_data("/admin/sync")}
+        self.assertEqual(pull_only, {"s-siteb-pull", "s-offsite"})
+        verify = {j["id"]: j for j in self.sim.pbs_data("/admin/verify")}
+        self.assertTrue(verify["v-store1"]["last-run-state"].startswith("verification failed"))
+        prune = {j["id"]: j for j in self.sim.pbs_data("/admin/prune")}
+        self.assertNotIn("next-run", prune["p-offsite"])
+        self.assertNotIn("last-run-state", prune["p-offsite"])
+        gc = self.sim.pbs_data("/admin/datastore/offsite/gc")
+        self.assertTrue(gc["last-run-state"].startswith("unable to access chunk store"))
+        self.assertEqual(self.sim.pbs_data("/admin/datastore/store1/gc")["still-bad"], 1)
+        self.assertEqual(len(self.sim.pbs_data("/admin/gc")), 2)
+        status, _, _, body = self.sim.pbs("/admin/verify?foo=1")
+        self.assertEqual((status, body.split(b"\n")[-2]), (400, b"foo: schema does not allow additional properties"))
+
+    def test_usage_and_tasks(self):
+        now = time.time()
+        usage = {u["store"]: u for u in self.sim.pbs_data("/status/datastore-usage")}
+        self.assertEqual(len(usage["store1"]["history"]), 1440)
+        self.assertIsNone(usage["offsite"]["history"][0])     # created 20 days ago
+        self.assertAlmostEqual((usage["offsite"]["estimated-full-date"] - now) / DAY, 10.4, delta=0.5)
+        status, _, _, body = self.sim.pbs("/nodes/localhost/tasks?statusfilter=error&limit=500")
+        doc = json.loads(body)
+        self.assertEqual(sorted(t["worker_type"] for t in doc["data"]),
+                         ["backup", "garbage_collection", "verificationjob"])
+        self.assertTrue(all(t["node"] == "localhost" for t in doc["data"]))
+        everything = json.loads(self.sim.pbs("/nodes/pbs1/tasks?limit=3")[3])
+        self.assertEqual((len(everything["data"]), everything["total"]), (3, 4))
+        self.assertNotIn("endtime", everything["data"][0])   # the running backup comes first
+
+    def test_auth_and_knobs(self):
+        status, _, hdrs, body = self.sim.pbs("/version", headers={"Authorization": "PBSAPIToken=x@pbs!y:z"})
+        self.assertEqual((status, body), (401, b"authentication failed - invalid credentials\n"))
+        self.assertEqual(self.sim.pbs_data("/version", headers={
+            "Authorization": "PBSAPIToken monitor@pbs!exporter:sim-pbs-secret-pbs1"})["version"], "3.4")
+        self.knobs(datastore="offsite", denied=True)
+        self.assertEqual(self.sim.pbs("/admin/datastore/offsite/status")[0], 403)
+        self.assertEqual(self.sim.pbs("/admin/datastore/store1/status")[0], 200)
+        self.assertNotIn("v-offsite", {j["id"] for j in self.sim.pbs_data("/admin/verify")})
+        self.assertEqual(self.sim.pbs_data("/status/datastore-usage")[1], {"store": "offsite"})
+        self.knobs(datastore="store1", delay=1.0)
+        t0 = time.monotonic()
+        self.sim.pbs_data("/admin/datastore/store1/snapshots")
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        self.knobs(version="3.2")
+        self.assertEqual(self.sim.pbs("/admin/sync?sync-direction=all")[0], 400)
+        self.assertEqual(self.sim.request("POST", "/_sim/pbs", body={"datastore": "nope"})[0], 400)
+        self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})   # knobs reset
+        self.assertEqual(self.sim.pbs("/admin/datastore/offsite/status")[0], 200)
+
+    def test_healthy(self):
+        self.sim.request("POST", "/_sim/scenario", body={"name": "healthy"})
+        now = time.time()
+        for kind in ("verify", "prune", "sync"):
+            for job in self.sim.pbs_data("/admin/%s?sync-direction=all" % kind if kind == "sync" else "/admin/" + kind):
+                if "last-run-state" in job:
+                    self.assertEqual(job["last-run-state"], "OK", job["id"])
+                    self.assertGreater(job["next-run"], now, job["id"])
+        for store in ("store1", "offsite"):
+            gc = self.sim.pbs_data("/admin/datastore/%s/gc" % store)
+            self.assertEqual((gc["last-run-state"], gc["still-bad"]), ("OK", 0))
+        snaps = self.sim.pbs_data("/admin/datastore/store1/snapshots")
+        self.assertFalse([s for s in snaps if s.get("verification", {}).get("state") == "failed"])
+
+
 class ScenarioSwitchTest(unittest.TestCase):
     def test_healthy_after_switch(self):
         sim = SimProcess("--scenario", "incident", "--fast-401")
@@ -796,7 +923,8 @@ class ScenarioSwitchTest(unittest.TestCase):
 class BenchTest(unittest.TestCase):
     def test_bench_sizes(self):
         sim = SimProcess("--scenario", "bench", "--guests", "60", "--nodes", "3",
-                         "--archives-per-guest", "4", "--workflows", "520")
+                         "--archives-per-guest", "4", "--workflows", "520", "--pbs-groups", "40",
+                         "--pbs-snapshots", "3")
         try:
             self.assertEqual(len(sim.pve_data("bench", "/nodes")), 3)
             self.assertEqual(len(sim.pve_data("bench", "/cluster/resources?type=vm")), 60)
@@ -805,6 +933,9 @@ class BenchTest(unittest.TestCase):
             doc = json.loads(sim.request("GET", "/n8n/app/api/v1/workflows?limit=250", N8N_KEY)[3])
             self.assertEqual(len(doc["data"]), 250)
             self.assertEqual(json.loads(base64.b64decode(doc["nextCursor"])), {"limit": 250, "offset": 250})
+            snaps = sim.pbs_data("/admin/datastore/bench/snapshots", name="bench",
+                                 headers={"Authorization": "PBSAPIToken=monitor@pbs!exporter:sim-pbs-secret-bench"})
+            self.assertEqual((len(snaps), len({s["backup-id"] for s in snaps})), (40 * 3, 40))
         finally:
             sim.stop()
 

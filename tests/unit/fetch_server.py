@@ -93,6 +93,8 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = route
     do_POST = route
     do_PUT = route
+    do_DELETE = route
+    do_PATCH = route  # never sent by fetch: test_bad_arguments checks it does not arrive
 
 
 class QuietMixin:

@@ -353,6 +353,88 @@ START_TEST(test_vmid)
 }
 END_TEST
 
+START_TEST(test_exempt)
+{
+	struct config *c;
+	struct buf errs;
+	ck_assert_int_eq(chmod("secrets/home.token", 0600), 0);
+	ck_assert_int_eq(load("exempt_good.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(buf_str(&errs), "");
+	ck_assert_uint_eq(c->pve[0].nexempt, 2);
+	ck_assert_int_eq(c->pve[0].exempt[0].vmid, 112);
+	ck_assert_ptr_null(c->pve[0].exempt[0].storage);
+	ck_assert_str_eq(c->pve[0].exempt[0].reason, "scratch container, rebuilt from git");
+	ck_assert_int_eq(c->pve[0].exempt[1].vmid, -1);
+	ck_assert_str_eq(c->pve[0].exempt[1].storage, "usb-offsite");
+	ck_assert_str_eq(c->pve[0].exempt[1].reason, "plugged in on Sundays only");
+	buf_free(&errs);
+	config_unref(c);
+	expect_errors("bad_exempt.yml",
+		      "bad_exempt.yml:7:9: pve[0].exempt[0]: missing required key \"reason\"\n"
+		      "bad_exempt.yml:8:21: pve[0].exempt[1]: vmid and storage are mutually exclusive\n"
+		      "bad_exempt.yml:9:9: pve[0].exempt[2]: missing one of vmid, storage\n"
+		      "bad_exempt.yml:11:9: pve[0].exempt[4]: this guest is already exempted above\n"
+		      "bad_exempt.yml:13:9: pve[0].exempt[6]: this storage is already exempted above\n"
+		      "bad_exempt.yml:18:13: pve[1].exempt: expected a sequence, got a mapping\n");
+}
+END_TEST
+
+START_TEST(test_drill)
+{
+	struct config *c;
+	struct buf errs;
+	ck_assert_int_eq(chmod("secrets/home.token", 0600), 0);
+	ck_assert_int_eq(load("drill_good.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(buf_str(&errs), "");
+	ck_assert_str_eq(c->global.drill_state_file, "/srv/state/drills.jsonl");
+	const struct config_drill *d = c->pve[0].drill;
+	ck_assert_ptr_nonnull(d);
+	ck_assert_str_eq(d->token_id, "drill@pve!drill");
+	ck_assert_str_eq(d->token_secret, "sim-drill-secret");
+	ck_assert_int_eq(d->vmid_lo, 9900);
+	ck_assert_int_eq(d->vmid_hi, 9999);
+	ck_assert_str_eq(d->storage, "local-lvm");
+	ck_assert_str_eq(d->pool, "drill");
+	ck_assert_double_eq(d->boot_timeout, 300);
+	ck_assert_double_eq(d->restore_timeout, 4 * 3600); /* default */
+	ck_assert_str_eq(d->name_prefix, "drill-"); /* default */
+	d = c->pve[1].drill;
+	ck_assert_int_eq(d->vmid_lo, 9000);
+	ck_assert_int_eq(d->vmid_hi, 9000);
+	ck_assert_str_eq(d->pool, "scratch_1");
+	ck_assert_double_eq(d->boot_timeout, 600); /* default */
+	ck_assert_double_eq(d->restore_timeout, 3600);
+	ck_assert_str_eq(d->name_prefix, "rt-");
+	ck_assert_double_eq(c->targets[0].max_restore_test_age, 30 * 86400);
+	ck_assert_double_eq(c->targets[0].rto, 7200);
+	ck_assert_double_eq(c->targets[1].max_restore_test_age, 0); /* unset */
+	ck_assert_double_eq(c->targets[1].rto, 0);
+	buf_free(&errs);
+	config_unref(c);
+	ck_assert_int_eq(load("good.yml", &c, &errs), PE_OK);
+	ck_assert_ptr_null(c->pve[0].drill);
+	ck_assert_str_eq(c->global.drill_state_file, "/var/lib/persistence_exporter/drills.jsonl");
+	buf_free(&errs);
+	config_unref(c);
+	expect_errors(
+		"bad_drill.yml",
+		"bad_drill.yml:8:17: pve[0].drill.token_id: the drill token must be its own token, not the "
+		"read "
+		"token\n"
+		"bad_drill.yml:10:19: pve[0].drill.vmid_range: first id 9999 is greater than last id 9900\n"
+		"bad_drill.yml:11:16: pve[0].drill.storage: invalid PVE id (letters, digits, '-', '_', '.') "
+		"\"local lvm\"\n"
+		"bad_drill.yml:13:20: pve[0].drill.name_prefix: invalid name prefix (up to 20 letters, "
+		"digits "
+		"or '-') \"drill_\"\n"
+		"bad_drill.yml:18:12: pve[1].drill: missing required key \"storage\"\n"
+		"bad_drill.yml:18:97: pve[1].drill.vmid_range: expected [first, last], two guest ids\n"
+		"bad_drill.yml:19:40: pve[1].drill.boot_timeout: duration must be greater than 0\n"
+		"bad_drill.yml:21:83: targets[0].max_restore_test_age: invalid duration \"soon\"\n"
+		"bad_drill.yml:21:94: targets[0].rto: duration must be greater than 0\n");
+}
+END_TEST
+
 START_TEST(test_secret_files)
 {
 	expect_errors("bad_secret_missing.yml",
@@ -759,6 +841,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_missing_required);
 	tcase_add_test(tc, test_exclusive);
 	tcase_add_test(tc, test_vmid);
+	tcase_add_test(tc, test_exempt);
+	tcase_add_test(tc, test_drill);
 	tcase_add_test(tc, test_secret_files);
 	tcase_add_test(tc, test_secret_world_readable);
 	tcase_add_test(tc, test_secret_unreadable);

@@ -266,6 +266,28 @@ START_TEST(test_routes_and_methods)
 	ck_assert_str_eq(val, "application/json");
 	ck_assert_str_eq(buf_str(&r.body), "{\"targets\":[]}");
 	resp_free(&r);
+
+	/* the runbooks compiled in: the index, a page (also by its .md name), and 404s */
+	do_req(&v, "/runbooks/", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(resp_header(&r, "Content-Type", val, sizeof val));
+	ck_assert_str_eq(val, "text/html; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr(buf_str(&r.body), "<a href=\"PVEBackupJobOverdue\">"));
+	resp_free(&r);
+	expect(&v, "GET", "/runbooks", 200);
+	static const char *const pages[] = {"/runbooks/PVEBackupJobOverdue",
+					    "/runbooks/PVEBackupJobOverdue.md",
+					    "/runbooks/PVEBackupJobOverdue?from=alert"};
+	for (size_t i = 0; i < 3; i++) {
+		do_req(&v, pages[i], NULL, &r);
+		ck_assert_msg(r.status == 200, "%s: %ld", pages[i], r.status);
+		ck_assert_ptr_nonnull(strstr(buf_str(&r.body), "<h1>PVEBackupJobOverdue</h1>"));
+		resp_free(&r);
+	}
+	expect(&v, "HEAD", "/runbooks/PVEBackupJobOverdue", 200);
+	expect(&v, "GET", "/runbooks/NoSuchAlert", 404);
+	expect(&v, "GET", "/runbooks/PVEBackupJobOverdue/x", 404);
+	expect(&v, "GET", "/runbooksX", 404);
 	http_stop(v.s);
 }
 END_TEST
@@ -588,6 +610,8 @@ START_TEST(test_basic_auth)
 	ck_assert_int_eq(v.st.reloads, 0);
 	resp_free(&r);
 	expect(&v, "GET", "/-/healthy", 200);
+	/* runbooks are open: whoever receives a page can open its link (they hold no secret) */
+	expect(&v, "GET", "/runbooks/PVEBackupJobOverdue", 200);
 
 	struct req ok = {NULL, {NULL}, "prometheus:s3cret pass"};
 	do_req(&v, "/metrics", &ok, &r);

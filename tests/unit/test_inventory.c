@@ -149,10 +149,11 @@ struct run {
 	double now; /* floor of the scrape's start */
 };
 
-static void run_scrape(struct run *x, struct config *cfg, double timeout)
+/* A scrape on st (a fresh state when NULL; run_free() frees it either way). */
+static void run_scrape_on(struct run *x, struct scrape_state *st, struct config *cfg, double timeout)
 {
 	memset(x, 0, sizeof(*x));
-	x->st = scrape_state_new();
+	x->st = st ? st : scrape_state_new();
 	ck_assert_ptr_nonnull(x->st);
 	scrape_state_set_collectors(x->st, table);
 	x->s = scrape_new(x->st, cfg, timeout, NULL, 0);
@@ -166,6 +167,11 @@ static void run_scrape(struct run *x, struct config *cfg, double timeout)
 	x->r = scrape_attached(x->s, INVENTORY_ATTACHMENT);
 	ck_assert_ptr_nonnull(x->r);
 	x->now = floor(scrape_now(x->s));
+}
+
+static void run_scrape(struct run *x, struct config *cfg, double timeout)
+{
+	run_scrape_on(x, NULL, cfg, timeout);
 }
 
 static void run_free(struct run *x)
@@ -331,6 +337,74 @@ START_TEST(test_pve_guest_in_inventory)
 	ck_assert_str_eq(g->type, "lxc");
 	ck_assert_str_eq(g->node, "pve1");
 	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+/* ---------- remembered last backups ---------- */
+
+/* 0: shop answers with a 3-day-old backup of 200; 1: shop is down; 2: shop answers, no backup of 200. */
+static int shop_phase;
+static double shop_last;
+
+static enum perr fill_memory(struct collect *c, const char *kind)
+{
+	if (strcmp(kind, "pve") != 0 || strcmp(c->source, "shop") != 0)
+		return PE_OK;
+	if (shop_phase == 1) {
+		collect_fail(c, "GET /nodes: HTTP 595: no route to host");
+		return PE_HTTP;
+	}
+	fact(c, "pve", "guest/200/template", 0, NULL);
+	if (shop_phase == 0) {
+		shop_last = now0(c) - 3 * D;
+		fact(c, "pve", "guest/200/last_backup", shop_last, NULL);
+	}
+	return PE_OK;
+}
+
+/* One more scrape on the state of prev (which is freed, all but its state). */
+static void run_again(struct run *next, struct run *prev, struct config *cfg)
+{
+	struct scrape_state *st = prev->st;
+	prev->st = NULL;
+	run_free(prev);
+	run_scrape_on(next, st, cfg, 5);
+}
+
+/* A down source does not erase a known stale backup: the time read last stands in, marked as such. */
+START_TEST(test_remembered_while_source_down)
+{
+	struct config *cfg = pve_config();
+	struct run a, b, c, d;
+	char line[256];
+	fake_fill = fill_memory;
+	shop_phase = 0;
+	run_scrape(&a, cfg, 5);
+	has_last(&a, "down", shop_last);
+	has_line(&a, "persistence_target_last_backup_remembered{target=\"down\"} 0");
+	check_state(&a, "down", INVENTORY_DEGRADED, "backup 3d old, max 26h");
+
+	shop_phase = 1;
+	run_again(&b, &a, cfg);
+	has_last(&b, "down", shop_last);
+	has_line(&b, "persistence_target_last_backup_remembered{target=\"down\"} 1");
+	check_state(&b, "down", INVENTORY_DEGRADED, "source shop down");
+	ck_assert_int_eq(target(&b, "down")->remembered, 1);
+	/* a target never read is not made up */
+	lacks(&b, "persistence_target_last_backup_timestamp_seconds{target=\"missing\"}");
+	tu_assert_promtool_clean(b.text);
+
+	/* the source answers that the backup is gone: forgotten, also for the next outage */
+	shop_phase = 2;
+	run_again(&c, &b, cfg);
+	lacks(&c, "persistence_target_last_backup_timestamp_seconds{target=\"down\"}");
+	lacks(&c, "persistence_target_last_backup_remembered{target=\"down\"}");
+	shop_phase = 1;
+	run_again(&d, &c, cfg);
+	snprintf(line, sizeof(line), "persistence_target_last_backup_timestamp_seconds{target=\"down\"}");
+	lacks(&d, line);
+	run_free(&d);
 	config_unref(cfg);
 }
 END_TEST
@@ -911,6 +985,7 @@ static Suite *inventory_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pve_ok_rule);
 	tcase_add_test(tc, test_pve_guest_in_inventory);
+	tcase_add_test(tc, test_remembered_while_source_down);
 	tcase_add_test(tc, test_mount_ok_rule);
 	tcase_add_test(tc, test_n8n_ok_rule);
 	tcase_add_test(tc, test_file_kind);

@@ -798,7 +798,12 @@ START_TEST(test_collect_slow_listing)
 				     "persistence_pve_backup_job_next_due_timestamp_seconds{source=\"home\","
 				     "backup_job=\"backup-single\",node=\"pve2\"} 1791496800\n"));
 	/* backup-prod's last run comes from archives: its calendar request came too late, only it is absent */
-	ck_assert_ptr_null(strstr(text, "backup_job=\"backup-prod\",node=\"pve2\""));
+	ck_assert_ptr_null(strstr(text,
+				  "persistence_pve_backup_job_next_due_timestamp_seconds{source=\"home\","
+				  "backup_job=\"backup-prod\",node=\"pve2\"}"));
+	/* ... while the job still selects guests there: the rules see a job without a due slot */
+	ck_assert_ptr_nonnull(strstr(text, "persistence_pve_backup_job_guests{source=\"home\","
+					   "backup_job=\"backup-prod\",node=\"pve2\"} "));
 	ck_assert_ptr_nonnull(strstr(run.log, "calendar request got no answer in time"));
 	ck_assert_ptr_null(strstr(text, "persistence_pve_guest_backups{"));
 	free(text);

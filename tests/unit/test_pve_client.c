@@ -66,6 +66,45 @@ START_TEST(test_no_action_token_refuses)
 }
 END_TEST
 
+/* The drill token is a third target; the read token never mutates; a missing drill token refuses. */
+START_TEST(test_drill_token)
+{
+	struct config_drill d = {.token_id = (char *)"drill@pve!drill",
+				 .token_secret = (char *)"drill-secret-9"};
+	struct config_pve p = source(NULL, NULL, 0);
+	struct pve_client *c;
+	struct buf why;
+	char upid[256] = "x";
+
+	buf_init(&why, 0);
+	ck_assert_int_eq(pve_client_new(&p, &c), PE_OK);
+	ck_assert_int_eq(pve_client_has_token(c, PVE_TOKEN_DRILL), 0);
+	ck_assert_str_eq(pve_client_token_id(c, PVE_TOKEN_DRILL), "(none)");
+	ck_assert_int_eq(
+		pve_client_mutate(c, PVE_TOKEN_DRILL, "DELETE", "/nodes/pve1/qemu/9900", NULL, NULL, &why),
+		PE_DENIED);
+	ck_assert_str_eq(buf_str(&why), "refused: no drill token configured; nothing was sent");
+	pve_client_free(c);
+	p.drill = &d;
+	ck_assert_int_eq(pve_client_new(&p, &c), PE_OK);
+	ck_assert_int_eq(pve_client_has_token(c, PVE_TOKEN_DRILL), 1);
+	ck_assert_int_eq(pve_client_has_token(c, PVE_TOKEN_ACTION), 0);
+	ck_assert_str_eq(pve_client_target(c, PVE_TOKEN_DRILL)->auth_header,
+			 "Authorization: PVEAPIToken=drill@pve!drill=drill-secret-9");
+	ck_assert_str_eq(pve_client_token_id(c, PVE_TOKEN_DRILL), "drill@pve!drill");
+	ck_assert_int_eq(pve_client_mutate(c, PVE_TOKEN_READ, "PUT", "/nodes/pve1/qemu/9900/config",
+					   "onboot=0", NULL, &why),
+			 PE_DENIED);
+	ck_assert_str_eq(buf_str(&why), "refused: no mutating token configured; nothing was sent");
+	ck_assert_int_eq(pve_client_start_task_as(c, PVE_TOKEN_READ, "POST", "/nodes/pve1/qemu", "vmid=9900",
+						  upid, sizeof(upid), &why),
+			 PE_DENIED);
+	ck_assert_str_eq(upid, "");
+	buf_free(&why);
+	pve_client_free(c);
+}
+END_TEST
+
 START_TEST(test_node_path)
 {
 	char *p = pve_node_path("pve 1", "/storage/", "nfs/a&b", "/content?content=backup");
@@ -132,6 +171,7 @@ static Suite *pve_client_suite(void)
 
 	tcase_add_test(tc, test_targets);
 	tcase_add_test(tc, test_no_action_token_refuses);
+	tcase_add_test(tc, test_drill_token);
 	tcase_add_test(tc, test_node_path);
 	tcase_add_test(tc, test_task_init);
 	tcase_add_test(tc, test_target_constructor);

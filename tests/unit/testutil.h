@@ -187,7 +187,7 @@ static inline char *tu_filter_families(const char *text, const char *const *pref
 	return buf_steal(&out, NULL);
 }
 
-/* Removes families whose values change run to run (durations, build info, wall times). */
+/* Removes families whose values change run to run (durations, build info, start and wall times). */
 static inline char *tu_strip_volatile(const char *text)
 {
 	/* a trailing space or brace keeps each prefix to exactly one family */
@@ -196,6 +196,7 @@ static inline char *tu_strip_volatile(const char *text)
 		"persistence_scrape_collector_duration_seconds{",
 		"persistence_exporter_build_info ",
 		"persistence_exporter_build_info{",
+		"persistence_exporter_start_time_seconds ",
 		"persistence_source_last_success_timestamp_seconds ",
 		"persistence_source_last_success_timestamp_seconds{",
 		"persistence_config_last_reload_success_timestamp_seconds ",
