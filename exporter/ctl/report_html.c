@@ -29,7 +29,7 @@ static const char report_css[] =
 	"table{border-collapse:collapse;width:100%;font-size:.9rem}"
 	"th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}"
 	"th{background:#f5f5f5;white-space:nowrap}td.num,th.num{text-align:right;white-space:nowrap}"
-	"table.overview td{white-space:nowrap}"
+	"table.overview td,table.gaps td.when{white-space:nowrap}"
 	"article{border:1px solid var(--line);border-radius:8px;padding:.75rem;margin:.75rem 0;"
 	"break-inside:avoid}"
 	"article.notmet{border-left:6px solid var(--bad)}article.met{border-left:6px solid var(--ok)}"

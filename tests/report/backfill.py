@@ -30,8 +30,8 @@ Where this differs from a live Prometheus, and why it does not matter here:
   every alert starts from pending again (a live Prometheus may restore `for` state from
   ALERTS_FOR_STATE; the difference is at most one `for:` period after that outage, and no
   alert of the story is pending across it).
-- Labels with templates are not supported (none of the bundled rules has one); a rule that
-  has one makes this script fail, not guess.
+- Label templates: only `{{ $labels.x }}` is expanded; any other template in a label makes
+  this script fail, not guess.
 
 The result is cached in build/report-tsdb/<hash of world.py, this file, rules/*.yml and the
 promtool version>, so the integration suite (which runs twice in `make test`) builds it once.
@@ -40,6 +40,7 @@ import argparse
 import glob
 import hashlib
 import json
+import re
 import math
 import os
 import shutil
@@ -201,10 +202,18 @@ def load_rules(rule_files):
                 raise RuntimeError("%s: group %s evaluates every %s; only 1m is emulated" % (path, g["name"], interval))
             for r in g.get("rules", []):
                 for v in (r.get("labels") or {}).values():
-                    if "{{" in str(v):
+                    if "{{" in LABEL_TEMPLATE.sub("", str(v)):
                         raise RuntimeError("%s: templated label in %s is not emulated" % (path, r))
                 out.append(("record" if "record" in r else "alert", r))
     return out
+
+
+LABEL_TEMPLATE = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+def expand(value, labels):
+    """An alert label's value with {{ $labels.x }} replaced, as Prometheus' templates do."""
+    return LABEL_TEMPLATE.sub(lambda m: labels.get(m.group(1), ""), str(value))
 
 
 def duration(s):
@@ -268,12 +277,12 @@ def alert_series(prom, rule, times):
     res = prom.query_range(rule["expr"], times)
     hold = duration(rule.get("for"))
     keep = duration(rule.get("keep_firing_for"))
-    extra = {k: str(v) for k, v in (rule.get("labels") or {}).items()}
+    extra = rule.get("labels") or {}
     by_time = {}
     for labels, points in res.items():
         lab = dict(labels)
         lab.pop("__name__", None)
-        lab.update(extra)
+        lab.update({k: expand(v, dict(labels)) for k, v in extra.items()})
         lab["alertname"] = rule["alert"]
         key = tuple(sorted(lab.items()))
         for t in points:
@@ -372,13 +381,13 @@ def build(dest, rule_files, log=print):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def rule_files():
-    return sorted(glob.glob(os.path.join(ROOT, "rules", "*.yml")))
+def rule_files(folder=None):
+    return sorted(glob.glob(os.path.join(folder or os.path.join(ROOT, "rules"), "*.yml")))
 
 
-def tsdb(log=print):
-    """The cached TSDB folder for the current world, rules and promtool; built when missing."""
-    files = rule_files()
+def tsdb(log=print, rules=None):
+    """The cached TSDB folder for the current world, rules (default: rules/) and promtool; built when missing."""
+    files = rule_files(rules)
     base = os.path.join(ROOT, "build", "report-tsdb")
     os.makedirs(base, exist_ok=True)
     dest = os.path.join(base, cache_key(files))
@@ -388,6 +397,11 @@ def tsdb(log=print):
         except OSError as e:  # another run built it at the same time
             if not os.path.isdir(dest):
                 raise RuntimeError("cannot build %s: %s" % (dest, e))
+        # keep the four newest builds (other rule sets, older worlds), drop the rest
+        old = sorted((os.path.getmtime(p), p) for p in glob.glob(os.path.join(base, "*")) if os.path.isdir(p))
+        for _, p in old[:-4]:
+            if p != dest and not os.path.basename(p).startswith("pe-report-build-"):
+                shutil.rmtree(p, ignore_errors=True)
     return dest
 
 
@@ -405,19 +419,48 @@ def serve_copy(src, extra=(), tls=False):
     return prom
 
 
+def screenshots(path, out):
+    """The README's pictures: the HTML report of the thirty days in headless Chromium."""
+    sys.path.insert(0, os.path.join(ROOT, "deploy", "demo"))
+    import screenshot
+    prom = serve_copy(path)
+    tmp = tempfile.mkdtemp(prefix="pe-report-shot-")
+    try:
+        html = os.path.join(tmp, "report.html")
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(world.REPORT_END))
+        with open(html, "wb") as f:
+            subprocess.run([os.path.join(ROOT, "build", "persistencectl"), "report", "--prometheus.url=" + prom.url,
+                            "--end=" + end, "--format=html"], stdout=f, check=False)
+        os.makedirs(out, exist_ok=True)
+        for name, size in (("report.png", (1200, 1800)), ("report-phone.png", (412, 1400))):
+            png = screenshot.screenshot("file://" + html, os.path.join(out, name), size)
+            print("wrote %s (%dx%d)" % (png, *screenshot.png_info(png)[:2]))
+    finally:
+        prom.close()
+        shutil.rmtree(prom.copy, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--serve", action="store_true", help="run Prometheus on the data until Ctrl-C")
+    ap.add_argument("--serve", action="store_true", help="run Prometheus on the data until Ctrl-C or SIGTERM")
+    ap.add_argument("--rules", help="derive the alerts from this folder's *.yml instead of rules/")
+    ap.add_argument("--screenshot", metavar="DIR",
+                    help="write report.png and report-phone.png of the HTML report to DIR (docs/img)")
     args = ap.parse_args()
-    path = tsdb()
-    print("TSDB: " + path)
+    path = tsdb(rules=args.rules)
+    print("TSDB: " + path, flush=True)
+    if args.screenshot:
+        screenshots(path, args.screenshot)
     if args.serve:
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))  # stop Prometheus and clean up
         prom = serve_copy(path)
         try:
             print("Prometheus: %s\n  build/persistencectl report --prometheus.url=%s --end=%s --range=30d"
                   % (prom.url, prom.url, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(world.REPORT_END))))
+            sys.stdout.flush()
             signal.pause()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemExit):
             pass
         finally:
             prom.close()

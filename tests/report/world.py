@@ -79,6 +79,12 @@ def scrape_times():
         t += SCRAPE_INTERVAL
 
 
+def last_scrape_before(x):
+    """The last scrape time strictly before x."""
+    k = -((DATA_START + SCRAPE_OFFSET - x) // SCRAPE_INTERVAL) - 1
+    return DATA_START + SCRAPE_OFFSET + k * SCRAPE_INTERVAL
+
+
 def prometheus_up(t):
     """False while Prometheus itself is down: it scrapes nothing and evaluates no rule."""
     return not within(t, PROMETHEUS_DOWN)
@@ -152,20 +158,27 @@ class Home:
         return last, sum(live)
 
     def targets(self, t):
-        """(name, site, kind, source, severity, max_age, last_backup, ok, restore_documented)."""
+        """(name, site, kind, source, severity, max_age, last_backup, ok, restore_documented, remembered).
+
+        While a source does not answer, the exporter publishes the last backup time it read
+        (remembered 1) and the target is not OK (docs/metrics.md, "Remembered while the source
+        is down"). PVE itself answers during the mount outage, without the archives."""
         out = []
         pve_up = True
         for name, vmid in (("home-vm-100", 100), ("home-lxc-105", 105)):
             last = self.last_backup(vmid, t)
             ok = pve_up and last is not None and t - last < 26 * 3600
-            out.append((name, "home", "pve", "home", "critical", 26 * 3600, last, ok, 1))
-        last = newest(self.lxc105, t) if self.mounted(t) else None
-        ok = self.mounted(t) and last is not None and t - last < 26 * 3600
-        out.append(("nas-lxc-105", "home", "mount", "synology-backups", "warning", 26 * 3600, last, ok, 0))
+            out.append((name, "home", "pve", "home", "critical", 26 * 3600, last, ok, 1, 0))
+        mounted = self.mounted(t)
+        last = newest(self.lxc105, t if mounted else MOUNT_OUTAGE[0] - 1)
+        ok = mounted and last is not None and t - last < 26 * 3600
+        out.append(("nas-lxc-105", "home", "mount", "synology-backups", "warning", 26 * 3600, last, ok, 0,
+                    int(not mounted)))
         snap_time, snap_count = self.snapshot(t)
         live = self.n8n_live(t)
         ok = live is not None and t - snap_time < 26 * 3600 and snap_count >= sum(live)
-        out.append(("app-n8n-workflows", "home", "n8n", "app", "critical", 26 * 3600, snap_time, ok, 1))
+        out.append(("app-n8n-workflows", "home", "n8n", "app", "critical", 26 * 3600, snap_time, ok, 1,
+                    int(live is None)))
         return out
 
     def sample(self, t):
@@ -176,10 +189,13 @@ class Home:
             if value is not None:
                 s[(name, tuple(sorted(labels.items())))] = float(value)
 
-        for kind, source, up in (("pve", "home", True), ("pve_local", "home", True),
-                                 ("mount", "synology-backups", self.mounted(t)),
-                                 ("n8n", "app", self.n8n_api_up(t))):
+        for kind, source, down in (("pve", "home", None), ("pve_local", "home", None),
+                                   ("mount", "synology-backups", MOUNT_OUTAGE),
+                                   ("n8n", "app", (N8N_REBUILT, N8N_NEW_KEY))):
+            up = not (down and within(t, down))
             put("persistence_source_up", int(up), source=source, kind=kind)
+            put("persistence_source_last_success_timestamp_seconds", t if up else last_scrape_before(down[0]),
+                source=source, kind=kind)
         for collector in ("pve", "pve_local", "mount", "n8n", "inventory"):
             put("persistence_scrape_collector_success", 1, collector=collector)
         put("persistence_config_last_reload_successful", 1)
@@ -198,6 +214,9 @@ class Home:
             put("persistence_pve_storage_up", int(self.mounted(t)), source="home", node=node,
                 storage="synology-backups")
         put("persistence_pve_backup_job_enabled", 1, source="home", backup_job="backup-home")
+        put("persistence_pve_backup_jobs", 1, source="home")
+        for node in ("pve1", "pve2"):
+            put("persistence_pve_backup_job_guests", 1, source="home", backup_job="backup-home", node=node)
         put("persistence_pve_scheduler_process_up", 1, source="home", node="pve1")
         put("persistence_pve_scheduler_resident_memory_bytes", round(self.scheduler_rss(t)), source="home",
             node="pve1")
@@ -243,9 +262,9 @@ class Shop:
         for name, sev, times, doc in (("shop-vm-200", "critical", self.vm200, 1),
                                       ("shop-ct-201", "warning", self.ct201, 0)):
             last = newest(times, t)
-            out.append((name, "shop", "pve", "shop", sev, 26 * 3600, last, t - last < 26 * 3600, doc))
+            out.append((name, "shop", "pve", "shop", sev, 26 * 3600, last, t - last < 26 * 3600, doc, 0))
         last = newest(self.dumps, t)
-        out.append(("shop-db-dump", "shop", "file", "", "info", 26 * 3600, last, t - last < 26 * 3600, 1))
+        out.append(("shop-db-dump", "shop", "file", "", "info", 26 * 3600, last, t - last < 26 * 3600, 1, 0))
         return out
 
     def sample(self, t):
@@ -256,6 +275,7 @@ class Shop:
                 s[(name, tuple(sorted(labels.items())))] = float(value)
 
         put("persistence_source_up", 1, source="shop", kind="pve")
+        put("persistence_source_last_success_timestamp_seconds", t, source="shop", kind="pve")
         for collector in ("pve", "inventory"):
             put("persistence_scrape_collector_success", 1, collector=collector)
         put("persistence_config_last_reload_successful", 1)
@@ -267,9 +287,16 @@ class Shop:
         put("persistence_pve_backup_job_next_due_timestamp_seconds", run - run % DAY + DAY + 3600, source="shop",
             backup_job="backup-shop", node="shop1")
         put("persistence_pve_backup_job_enabled", 1, source="shop", backup_job="backup-shop")
+        put("persistence_pve_backup_jobs", 1, source="shop")
+        put("persistence_pve_backup_job_guests", 2, source="shop", backup_job="backup-shop", node="shop1")
         put("persistence_pve_scheduler_up", 1, source="shop", node="shop1")
         put("persistence_pve_node_up", 1, source="shop", node="shop1")
         put("persistence_pve_vzdump_last_task_success", int(self.task_ok(t)), source="shop", node="shop1")
+        put("persistence_pve_vzdump_last_task_end_timestamp_seconds", newest([r + 180 for r in self.runs], t),
+            source="shop", node="shop1")
+        failed = SHOP_FAILED_RUN + 180
+        put("persistence_pve_vzdump_last_failure_timestamp_seconds", failed if t >= failed else None,
+            source="shop", node="shop1")
         put("persistence_pve_storage_up", 1, source="shop", node="shop1", storage="pbs-shop")
         targets = self.targets(t)
         add_targets(put, targets)
@@ -293,10 +320,12 @@ class Shop:
 
 
 def add_targets(put, targets):
-    for name, site, kind, source, severity, max_age, last, ok, documented in targets:
+    for name, site, kind, source, severity, max_age, last, ok, documented, remembered in targets:
         put("persistence_target_info", 1, target=name, site=site, kind=kind, source=source, severity=severity)
         put("persistence_target_max_age_seconds", max_age, target=name)
         put("persistence_target_last_backup_timestamp_seconds", last, target=name)
+        if last is not None:
+            put("persistence_target_last_backup_remembered", remembered, target=name)
         put("persistence_target_ok", int(bool(ok)), target=name)
         put("persistence_target_restore_documented", documented, target=name)
 
