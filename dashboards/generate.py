@@ -186,23 +186,23 @@ def overview():
     def in_site(expr):
         return "%s and on(job, instance, target) %s" % (expr, info)
 
-    ratio = "persistence:target_backup_age_seconds{%s} / on(job, instance, target) persistence_target_max_age_seconds{%s}" % (f, f)
+    ratio = "target:persistence_target_backup_age_seconds:last_known{%s} / on(job, instance, target) persistence_target_max_age_seconds{%s}" % (f, f)
     alerts = 'ALERTS{alertstate="firing", alertname=~"%s"}' % ALERT_RE
     panels = [
         row("Summary"),
         stat("Targets OK", "Inventory targets whose backup exists, is younger than its max_age and whose "
              "source is up (persistence_target_ok = 1), next to the number of targets. "
-             "Recording rules persistence:targets_ok:count and persistence:targets:count.", "short",
-             targets(("sum(persistence:targets_ok:count{%s})" % fs, "OK"),
-                     ("sum(persistence:targets:count{%s})" % fs, "targets")),
+             "Recording rules site:persistence_targets_ok:sum and site:persistence_targets:count.", "short",
+             targets(("sum(site:persistence_targets_ok:sum{%s})" % fs, "OK"),
+                     ("sum(site:persistence_targets:count{%s})" % fs, "targets")),
              w=5, thr=thresholds("blue"), text_mode="value_and_name"),
         stat("Degraded targets", "Targets that are not OK: backup too old, missing, or its source down. "
              "Any value above 0 needs a look at the table below.", "short",
-             targets(("sum(persistence:targets:count{%s}) - sum(persistence:targets_ok:count{%s})" % (fs, fs), "degraded")),
+             targets(("sum(site:persistence_targets:count{%s}) - sum(site:persistence_targets_ok:sum{%s})" % (fs, fs), "degraded")),
              w=4, thr=GREEN_RED),
         stat("OK per site", "OK targets and all targets per site (the `site` of each inventory target).",
-             "short", targets(("sum by (site) (persistence:targets_ok:count{%s})" % fs, "{{site}} OK"),
-                              ("sum by (site) (persistence:targets:count{%s})" % fs, "{{site}} targets")),
+             "short", targets(("sum by (site) (site:persistence_targets_ok:sum{%s})" % fs, "{{site}} OK"),
+                              ("sum by (site) (site:persistence_targets:count{%s})" % fs, "{{site}} targets")),
              w=9, thr=thresholds("blue"), text_mode="value_and_name"),
         stat("Firing alerts", "Alerts from the bundled rules (rules/*.yml) that are firing now, from the "
              "ALERTS series of this Prometheus.", "short",
@@ -211,15 +211,15 @@ def overview():
              "failed (persistence_source_up = 0).", "short",
              targets(("count(persistence_source_up{%s} == 0) or vector(0)" % f, "down")), w=3, thr=GREEN_RED),
         bargauge("OK ratio per site", "Share of each site's targets that are OK.", "percentunit",
-                 targets(("sum by (site) (persistence:targets_ok:count{%s}) / sum by (site) (persistence:targets:count{%s})"
+                 targets(("sum by (site) (site:persistence_targets_ok:sum{%s}) / sum by (site) (site:persistence_targets:count{%s})"
                           % (fs, fs), "{{site}}")),
                  w=24, h=4, thr=thresholds("red", (0.95, "orange"), (1, "green"))),
         row("Targets"),
-        table("Backup targets", "Every inventory target: last backup age (persistence:target_backup_age_seconds), "
+        table("Backup targets", "Every inventory target: last backup age (target:persistence_target_backup_age_seconds:last_known), "
               "its max_age, age as a share of max_age (red at 100 %), OK state and whether a restore path "
               "is documented. A target without any backup has no age.",
               targets((info, ""),
-                      (in_site("persistence:target_backup_age_seconds{%s}" % f), ""),
+                      (in_site("target:persistence_target_backup_age_seconds:last_known{%s}" % f), ""),
                       (in_site("persistence_target_max_age_seconds{%s}" % f), ""),
                       (in_site(ratio), ""),
                       (in_site("persistence_target_ok{%s}" % f), ""),
@@ -301,16 +301,16 @@ def pve():
              "short", targets(("count((persistence_pve_guest_in_inventory{%s} == 0) %s) or vector(0)" % (s, not_tpl),
                                "not in inventory")), w=6, thr=thresholds("green", (1, "blue"))),
         stat("Overdue backup jobs", "Enabled jobs whose next slot after their last run passed more than "
-             "30 minutes ago (persistence:pve_backup_job_overdue_seconds > 1800): the scheduler did not "
+             "30 minutes ago (backup_job:persistence_pve_backup_job_overdue_seconds:last_known > 1800): the scheduler did not "
              "start them.", "short",
-             targets(("count((persistence:pve_backup_job_overdue_seconds{%s} > 1800) %s) or vector(0)" % (s, enabled),
+             targets(("count((backup_job:persistence_pve_backup_job_overdue_seconds:last_known{%s} > 1800) %s) or vector(0)" % (s, enabled),
                       "overdue")), w=6, thr=GREEN_RED),
         table("Guest backups", "Per guest: newest archive age over every backup storage "
-              "(persistence:pve_guest_backup_age_seconds; orange after 26 h, red after 2 days), archive "
+              "(guest:persistence_pve_guest_backup_age_seconds:last10m; orange after 26 h, red after 2 days), archive "
               "count, newest archive size, whether an enabled job covers it, and whether an inventory "
               "target lists it. No age means no archive (or archives hidden from the API token).",
               targets(("persistence_pve_guest_info{%s}" % s, ""),
-                      ("persistence:pve_guest_backup_age_seconds{%s}" % s, ""),
+                      ("guest:persistence_pve_guest_backup_age_seconds:last10m{%s}" % s, ""),
                       ("persistence_pve_guest_backups{%s}" % s, ""),
                       ("persistence_pve_guest_last_backup_size_bytes{%s}" % s, ""),
                       ("persistence_pve_guest_backup_covered{%s}" % s, ""),
@@ -324,7 +324,7 @@ def pve():
               hide=("Value #A",), h=10, sort=("Value #B", True)),
         timeseries("Guest backup age", "Age of each guest's newest backup archive. A daily job draws a "
                    "saw-tooth under 1 day; a line that keeps rising is a guest no longer backed up.", "s",
-                   targets(("persistence:pve_guest_backup_age_seconds{%s} %s" % (s, guest_join),
+                   targets(("guest:persistence_pve_guest_backup_age_seconds:last10m{%s} %s" % (s, guest_join),
                             "{{source}} {{vmid}} {{name}}")), w=24,
                    thr=thresholds("green", (26 * 3600, "red")), threshold_style="line", min_zero=True),
         row("Backup jobs"),
@@ -336,16 +336,16 @@ def pve():
               hide=("Value #A",), w=12, h=8),
         table("Job runs per node", "Per job and node: time since the job last ran there and how far the "
               "first slot after that run is in the past (time() - next_due, recording rule "
-              "persistence:pve_backup_job_overdue_seconds; negative = not due yet, red after 30 minutes).",
+              "backup_job:persistence_pve_backup_job_overdue_seconds:last_known; negative = not due yet, red after 30 minutes).",
               targets(("time() - persistence_pve_backup_job_last_run_timestamp_seconds{%s}" % s, ""),
-                      ("persistence:pve_backup_job_overdue_seconds{%s}" % s, ""), table=True),
+                      ("backup_job:persistence_pve_backup_job_overdue_seconds:last_known{%s}" % s, ""), table=True),
               [column("A", "Since last run", "s"),
                column("B", "Overdue by", "s", thresholds("green", (1800, "red")), cell="color-background")],
               w=12, h=8, unit="s"),
         timeseries("Job overdue (time() - next_due)", "How long ago each enabled job's next slot passed; "
                    "negative while the slot is ahead. The red line is the 30 minute grace of "
                    "PVEBackupJobOverdue.", "s",
-                   targets(("persistence:pve_backup_job_overdue_seconds{%s}" % s,
+                   targets(("backup_job:persistence_pve_backup_job_overdue_seconds:last_known{%s}" % s,
                             "{{source}} {{backup_job}} @ {{node}}")),
                    thr=thresholds("green", (1800, "red")), threshold_style="line"),
         table("Last vzdump task per node", "The newest finished vzdump task of each node (manual runs "
@@ -396,8 +396,8 @@ def pve():
              "short", targets(("persistence_pve_storage_up{%s}" % s, "{{source}} {{node}} {{storage}}")), w=12,
              mappings=UP, thr=thresholds("red", (1, "green")), text_mode="value_and_name"),
         bargauge("Backup storage free", "Free share of each backup storage (recording rule "
-                 "persistence:pve_storage_avail:ratio). Red below 10 %.", "percentunit",
-                 targets(("persistence:pve_storage_avail:ratio{%s}" % s, "{{source}} {{node}} {{storage}}")),
+                 "storage:persistence_pve_storage_avail:ratio_last10m). Red below 10 %.", "percentunit",
+                 targets(("storage:persistence_pve_storage_avail:ratio_last10m{%s}" % s, "{{source}} {{node}} {{storage}}")),
                  thr=thresholds("red", (0.1, "orange"), (0.2, "green"))),
         timeseries("Backup storage available", "Available bytes per backup storage "
                    "(persistence_pve_storage_avail_bytes), published only while the storage is up.", "bytes",
@@ -440,9 +440,9 @@ def mounts():
         timeseries("Probe duration", "How long the last mount probe took "
                    "(persistence_mount_probe_duration_seconds). A slow NFS server shows here first.", "s",
                    targets(("persistence_mount_probe_duration_seconds{%s}" % m, "{{source}}")), w=8, min_zero=True),
-        bargauge("Free space", "Available share of each mount (recording rule persistence:mount_avail:ratio). "
+        bargauge("Free space", "Available share of each mount (recording rule mount:persistence_mount_avail:ratio_last10m). "
                  "Red below 10 %.", "percentunit",
-                 targets(("persistence:mount_avail:ratio{%s}" % m, "{{source}}")), w=8,
+                 targets(("mount:persistence_mount_avail:ratio_last10m{%s}" % m, "{{source}}")), w=8,
                  thr=thresholds("red", (0.1, "orange"), (0.2, "green"))),
         timeseries("Size and available", "Mount size and available bytes (persistence_mount_size_bytes, "
                    "persistence_mount_avail_bytes).", "bytes",
@@ -476,8 +476,8 @@ def n8n():
     panels = [
         row("Workflows"),
         stat("Live workflows", "Workflows the n8n API lists, every state (recording rule "
-             "persistence:n8n_workflows:sum). Absent, not 0, when the API cannot be read.", "short",
-             targets(("persistence:n8n_workflows:sum{%s}" % n, "{{source}}")), w=4, thr=thresholds("blue"),
+             "source:persistence_n8n_workflows:sum_last10m). Absent, not 0, when the API cannot be read.", "short",
+             targets(("source:persistence_n8n_workflows:sum_last10m{%s}" % n, "{{source}}")), w=4, thr=thresholds("blue"),
              text_mode="value_and_name", color_mode="value"),
         stat("In the newest snapshot", "Workflows held by the newest export snapshot "
              "(persistence_n8n_snapshot_workflows).", "short",
@@ -485,12 +485,12 @@ def n8n():
              text_mode="value_and_name", color_mode="value"),
         stat("Live / snapshot", "Live workflows as a share of the newest snapshot. Below 90 % "
              "N8nWorkflowCountDropped fires: workflows were lost (restore them from the snapshot).",
-             "percentunit", targets(("persistence:n8n_workflows:sum{%s} / on(job, instance, source) "
+             "percentunit", targets(("source:persistence_n8n_workflows:sum_last10m{%s} / on(job, instance, source) "
                                      "persistence_n8n_snapshot_workflows{%s}" % (n, n), "{{source}}")),
              w=4, thr=thresholds("red", (0.9, "green")), text_mode="value_and_name"),
-        stat("Snapshot age", "Age of the newest snapshot (recording rule persistence:n8n_snapshot_age_seconds). "
+        stat("Snapshot age", "Age of the newest snapshot (recording rule source:persistence_n8n_snapshot_age_seconds:last10m). "
              "Red after 26 hours: the daily export stopped.", "s",
-             targets(("persistence:n8n_snapshot_age_seconds{%s}" % n, "{{source}}")), w=4,
+             targets(("source:persistence_n8n_snapshot_age_seconds:last10m{%s}" % n, "{{source}}")), w=4,
              thr=thresholds("green", (26 * 3600, "red")), text_mode="value_and_name"),
         stat("Snapshots kept", "Snapshot files or folders in the `snapshots:` location (persistence_n8n_snapshots).",
              "short", targets(("persistence_n8n_snapshots{%s}" % n, "{{source}}")), w=4, thr=thresholds("blue"),
@@ -502,11 +502,11 @@ def n8n():
                    "their total, and the count in the newest snapshot. A total falling below the snapshot "
                    "line is the 35 -> 1 rebuild incident.", "short",
                    targets(("persistence_n8n_workflows{%s}" % n, "{{source}} {{state}}"),
-                           ("persistence:n8n_workflows:sum{%s}" % n, "{{source}} live total"),
+                           ("source:persistence_n8n_workflows:sum_last10m{%s}" % n, "{{source}} live total"),
                            ("persistence_n8n_snapshot_workflows{%s}" % n, "{{source}} snapshot")),
                    w=16, min_zero=True),
         timeseries("Snapshot age", "Age of the newest snapshot over time; the red line is 26 hours.", "s",
-                   targets(("persistence:n8n_snapshot_age_seconds{%s}" % n, "{{source}}")), w=8,
+                   targets(("source:persistence_n8n_snapshot_age_seconds:last10m{%s}" % n, "{{source}}")), w=8,
                    thr=thresholds("green", (26 * 3600, "red")), threshold_style="line", min_zero=True),
     ]
     return dashboard("persistence-n8n", "Backups / n8n",

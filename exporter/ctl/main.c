@@ -1,6 +1,7 @@
-/* main.c - persistencectl: one-shot status, the governed vzdump trigger, the compliance report from Prometheus. */
+/* main.c - persistencectl: one-shot status, the governed vzdump trigger, the restore drill, the compliance report. */
 #include "collector.h"
 #include "config.h"
+#include "drill.h"
 #include "fetch.h"
 #include "log.h"
 #include "report.h"
@@ -21,10 +22,12 @@ static void ctl_usage(FILE *f)
 		"                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
 		"  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
 		"                        [--restart-scheduler] [--execute] [--wait]\n"
+		"  persistencectl restore-test --config.file=FILE --target=NAME [--boot] [--execute]\n"
+		"                        [--keep-on-failure] [--poll-interval=DURATION]\n"
 		"  persistencectl report --prometheus.url=URL [--range=30d] [--end=TIME] [--step=DURATION]\n"
-		"                        [--format=text|markdown|html|csv|json] [--target=NAME]... "
-		"[--site=NAME]...\n"
-		"                        [--prometheus.config.file=FILE] [--prometheus.timeout=2m]\n");
+		"                        [--format=text|markdown|html|csv|json] [--target=NAME]...\n"
+		"                        [--site=NAME]... [--prometheus.config.file=FILE] "
+		"[--prometheus.timeout=2m]\n");
 }
 
 static const char *arg_value(const char *arg, const char *name)
@@ -157,6 +160,21 @@ static int ctl_vzdump(int argc, char **argv)
 	return vzdump_run(&o, stdout, stderr);
 }
 
+/* The governed restore drill (exporter/ctl/drill.c): a dry run unless --execute. */
+static int ctl_restore_test(int argc, char **argv)
+{
+	struct drill_opts o;
+	char msg[256];
+
+	if (drill_parse_args(argc, argv, 2, &o, msg, sizeof(msg)) != PE_OK) {
+		fprintf(stderr, "persistencectl restore-test: %s\n", msg);
+		ctl_usage(stderr);
+		return DRILL_EXIT_USAGE;
+	}
+	log_setup(LOG_LVL_INFO, LOG_FMT_LOGFMT); /* the audit lines of executed mutations are info */
+	return drill_run(&o, stdout, stderr);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -171,6 +189,8 @@ int main(int argc, char **argv)
 		rc = ctl_status(argc, argv);
 	else if (strcmp(argv[1], "vzdump") == 0)
 		rc = ctl_vzdump(argc, argv);
+	else if (strcmp(argv[1], "restore-test") == 0)
+		rc = ctl_restore_test(argc, argv);
 	else if (strcmp(argv[1], "report") == 0)
 		rc = report_command(argc, argv, 2);
 	else

@@ -57,6 +57,12 @@ INCIDENT = ALWAYS | {
 }
 
 
+# The demo's NAS is a folder on this machine: its free space and trend are the host disk's
+# (other processes write to it), so whether BackupMountFillingUp fires here says nothing about
+# the rules. rules/tests/mounts.yml covers it; it is left out of the comparison.
+HOST_DEPENDENT = {"BackupMountFillingUp"}
+
+
 def alert_key(labels):
     return (labels.get("alertname"), tuple(sorted((k, labels[k]) for k in KEY_LABELS if labels.get(k))))
 
@@ -136,7 +142,8 @@ class FullStack:
     @classmethod
     def alerts(cls):
         return {alert_key(a["labels"]) for a in cls.st.alertmanager_alerts()
-                if a.get("status", {}).get("state") == "active"}
+                if a.get("status", {}).get("state") == "active"
+                and a["labels"].get("alertname") not in HOST_DEPENDENT}
 
     @classmethod
     def wait_for_alerts(cls):
@@ -219,10 +226,17 @@ class FullStack:
         return p.returncode, json.loads(p.stdout or b"{}"), p.stderr.decode()
 
     def test_alerts_carry_severity_and_runbook(self):
-        for a in self.st.alertmanager_alerts():
+        """Every page links to its runbook, and the link opens: the exporter serves it."""
+        alerts = self.st.alertmanager_alerts()
+        self.assertTrue(alerts)
+        for a in alerts:
+            name = a["labels"]["alertname"]
             self.assertIn(a["labels"].get("severity"), ("critical", "warning", "info"), a["labels"])
             self.assertTrue(a["annotations"].get("summary"), a["labels"])
-            self.assertIn("/docs/runbooks/%s.md" % a["labels"]["alertname"], a["annotations"].get("runbook_url", ""))
+            url = a["annotations"].get("runbook_url", "")
+            self.assertEqual(url, "http://%s/runbooks/%s" % (a["labels"]["instance"], name))
+            page = stack.http_get(url, 10)
+            self.assertIn("<h1>%s</h1>" % name, page, url)
 
 
 class IncidentTest(FullStack, unittest.TestCase):

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Creates a vzdump dump folder (sparse archives, .log/.notes side files, matching mtimes) for the demo and the bench.
 
+Each archive gets the task log vzdump copies beside it ("<base name>.log"): a finished backup by
+default; --failed-log-vmids makes the newest archive's log end in an ERROR: line (the archive was
+written, a later step failed), --truncated-log-vmids cuts it off mid-line, --missing-log-vmids
+leaves it out.
+
 Defaults agree with the simulator's `home` cluster (SPEC §9): guests 100..., LXC 105, and
 VM 100 and LXC 105 whose newest archives are four days old while the others are fresh.
 
@@ -27,9 +32,32 @@ def archive_name(guest_type, vmid, local):
     return "vzdump-%s-%d-%s.%s" % (guest_type, vmid, local.strftime("%Y_%m_%d-%H_%M_%S"), ext)
 
 
-def touch(path, size, mtime):
+def log_text(guest_type, vmid, start, archive, state, tz):
+    """A vzdump task log as PVE::VZDump writes it: "YYYY-MM-DD HH:MM:SS LEVEL: text" lines."""
+    def stamp(dt):
+        return datetime.datetime.fromtimestamp(start + dt, tz).strftime("%Y-%m-%d %H:%M:%S")
+    lines = [(0, "INFO", "Starting Backup of VM %d (%s)" % (vmid, guest_type)),
+             (0, "INFO", "status = running"),
+             (0, "INFO", "backup mode: snapshot"),
+             (1, "INFO", "creating vzdump archive '%s'" % archive),
+             (110, "INFO", "archive file size: 3.02GB")]
+    if state == "failed":
+        lines += [(111, "INFO", "marking backup as protected"),
+                  (111, "ERROR", "Backup of VM %d failed - unable to set protected flag - the number of "
+                   "protected backups per guest is limited to 5" % vmid)]
+    else:
+        lines += [(112, "INFO", "Finished Backup of VM %d (00:01:52)" % vmid)]
+    text = "".join("%s %s: %s\n" % (stamp(dt), level, msg) for dt, level, msg in lines)
+    if state == "truncated":
+        text = text[:text.index("archive file size") + 12]  # the copy stopped mid-line
+    return text
+
+
+def touch(path, size, mtime, text=None):
     with open(path, "wb") as f:
-        if size:
+        if text is not None:
+            f.write(text.encode())
+        elif size:
             f.truncate(size)  # sparse: no disk space used
     os.utime(path, (mtime, mtime))
 
@@ -44,6 +72,10 @@ def make(args):
     os.makedirs(args.out, exist_ok=True)
     stale = set(parse_ids(args.stale_vmids))
     lxc = set(parse_ids(args.lxc_vmids))
+    log_state = {}
+    for state in ("failed", "truncated", "missing"):
+        for vmid in parse_ids(getattr(args, state + "_log_vmids")):
+            log_state[vmid] = state
     files = 0
     for i in range(args.guests):
         vmid = args.first_vmid + i
@@ -56,9 +88,13 @@ def make(args):
             end = start + 120  # the archive is finished two minutes after its start
             touch(os.path.join(args.out, name), args.size, end)
             stem = name.rsplit(".", 2)[0] if name.endswith(".zst") else name
-            touch(os.path.join(args.out, stem + ".log"), 0, end)
+            state = log_state.get(vmid, "finished") if k == 0 else "finished"
+            if state != "missing":
+                touch(os.path.join(args.out, stem + ".log"), 0, end,
+                      log_text(guest_type, vmid, start, os.path.join(args.out, name), state, tz))
+                files += 1
             touch(os.path.join(args.out, name + ".notes"), 0, end)
-            files += 3
+            files += 2
     for p in range(args.partial):
         start = int(now - (p + 2) * 86400)
         local = datetime.datetime.fromtimestamp(start, tz)
@@ -81,6 +117,9 @@ def main(argv=None):
     ap.add_argument("--timezone", default="", help="IANA zone of the names (the PVE node's); default UTC")
     ap.add_argument("--size", type=int, default=0, help="sparse size of each archive in bytes")
     ap.add_argument("--partial", type=int, default=0, help="leftover *.dat files older than a day")
+    ap.add_argument("--failed-log-vmids", default="", help="newest archive's log reports an ERROR:")
+    ap.add_argument("--truncated-log-vmids", default="", help="newest archive's log is cut off")
+    ap.add_argument("--missing-log-vmids", default="", help="newest archive has no log")
     ap.add_argument("--now", type=float, default=0, help="Unix time to build around (default: now)")
     args = ap.parse_args(argv)
     n = make(args)

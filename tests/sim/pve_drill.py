@@ -150,7 +150,8 @@ def scratch_guest(c, role, node, gtype, vmid, priv):
     if g is None or g["type"] != gtype or g["node"] != node:
         what = "qemu-server" if gtype == "qemu" else "lxc"
         fail(500, "Configuration file 'nodes/%s/%s/%s.conf' does not exist" % (node, what, vmid))
-    if not g.get("_scratch"):
+    if not g.get("_scratch") or g.get("pool") not in POOLS:
+        # the drill role is granted on the pool: a guest outside it (a failed restore's stub) is out of reach
         fail(403, "Permission check failed (/vms/%s, %s)" % (vmid, priv))
     return g
 
@@ -206,6 +207,8 @@ def get_config(c, role, node, gtype, vmid):
     if g is None or g["type"] != gtype or g["node"] != node:
         fail(500, "Configuration file 'nodes/%s/%s/%s.conf' does not exist"
              % (node, "qemu-server" if gtype == "qemu" else "lxc", vmid))
+    if role == "drill" and g.get("pool") not in POOLS:
+        fail(403, "Permission check failed (/vms/%s, VM.Audit)" % vmid)
     conf = dict(guest_config(c, g))
     if g.get("lock"):
         conf["lock"] = g["lock"]
@@ -232,8 +235,10 @@ def restore(c, role, node, gtype, form):
     archive = form.get("archive") if gtype == "qemu" else form.get("ostemplate")
     if gtype == "lxc" and archive and str(form.get("restore", "0")) not in ("1", "true"):
         fail(501, "sim: creating a container from a template is not simulated (restore=1 only)")
+    if not archive and gtype == "qemu":
+        return create_empty(c, role, node, form)
     if not archive:
-        fail(501, "sim: only restores are simulated (archive=/ostemplate= missing)")
+        fail(501, "sim: only restores are simulated (ostemplate= missing)")
     vmid = str(form.get("vmid", ""))
     if not re.match(r"^[1-9][0-9]{2,8}$", vmid):
         fail(400, "Parameter verification failed.", {"vmid": "value does not look like a valid VM ID"})
@@ -256,16 +261,26 @@ def restore(c, role, node, gtype, form):
         if want not in st["content"].split(","):
             fail(500, "storage '%s' does not support %s" % (storage, "vm images" if gtype == "qemu"
                                                              else "container directories"))
-    if c.guest(vmid) is not None:
-        fail(500, "unable to restore VM %d - VM %d already exists on node '%s'"
-             % (vmid, vmid, c.guest(vmid)["node"]))
+    g = c.guest(vmid)
+    force = str(form.get("force", "0")) in ("1", "true")
+    if g is not None and not (force and gtype == "qemu"):
+        fail(500, "unable to restore VM %d - VM %d already exists on node '%s'" % (vmid, vmid, g["node"]))
+    if g is not None:                      # force=1 over an existing VM: it must be the drill's to touch
+        g = scratch_guest(c, role, node, gtype, vmid, "VM.Allocate")
+        if g.get("lock") or g.get("status") == "running":
+            fail(500, "unable to restore VM %d - %s" % (vmid, "VM is locked (%s)" % g["lock"] if g.get("lock")
+                                                         else "vm is running"))
+        if str(guest_config(c, g).get("protection", "0")) in ("1", "true"):
+            fail(500, "unable to restore VM %d - protection mode enabled" % vmid)
     arch = find_archive(c, node, archive)
     if arch["subtype"] != gtype:
         fail(500, "unable to restore %s %d - archive is a %s backup" % (gtype, vmid, arch["subtype"]))
     source = c.guest(arch["vmid"]) or {"vmid": arch["vmid"], "type": gtype}
-    g = {"vmid": vmid, "type": gtype, "node": node, "status": "stopped", "lock": "create",
-         "name": "", "_scratch": True, "no_rrd": False, "config": {}}
-    c.guests.append(g)
+    if g is None:
+        g = {"vmid": vmid, "type": gtype, "node": node, "status": "stopped", "name": "", "_scratch": True,
+             "no_rrd": False, "config": {}}
+        c.guests.append(g)
+    g["lock"] = "create"
     k = knobs(c)
     outcome = k.restores.pop(0) if k.restores else "ok"
     seconds = SLOW_SECONDS if outcome == "slow" else k.restore_seconds
@@ -273,6 +288,37 @@ def restore(c, role, node, gtype, form):
                       finish_restore, g, arch, source, dict(form), outcome)
     task["_log"] += restore_log_start(c, gtype, arch, vmid, storage)
     return task["upid"]
+
+
+def create_empty(c, role, node, form):
+    """POST /nodes/{node}/qemu without archive: an empty VM (no disks), in its pool once the task ends."""
+    vmid = str(form.get("vmid", ""))
+    if not re.match(r"^[1-9][0-9]{2,8}$", vmid):
+        fail(400, "Parameter verification failed.", {"vmid": "value does not look like a valid VM ID"})
+    vmid = int(vmid)
+    for key in form:
+        if DISK_KEY_RE.match(key) or NET_KEY_RE.match(key):
+            fail(501, "sim: only empty VMs (no disks, no netN) are created")
+    pool = form.get("pool")
+    if pool and pool not in POOLS:
+        fail(403, "pool '%s' does not exist" % pool)
+    if role != "drill":
+        fail(403, "Permission check failed (/vms/%d, VM.Allocate)" % vmid)
+    if c.guest(vmid) is not None:
+        fail(500, "unable to create VM %d - VM %d already exists on node '%s'" % (vmid, vmid, c.guest(vmid)["node"]))
+    conf = {k: v for k, v in form.items() if k not in ("vmid", "pool")}
+    conf.update({"smbios1": "uuid=00000000-0000-4000-8000-%012d" % vmid, "vmgenid": "sim", "boot": " ",
+                 "meta": "creation-qemu=9.2.0,ctime=%d" % int(time.time())})
+    g = {"vmid": vmid, "type": "qemu", "node": node, "status": "stopped", "lock": "create",
+         "name": conf.get("name", ""), "_scratch": True, "no_rrd": False, "config": conf}
+    c.guests.append(g)
+    return start_task(c, node, "qmcreate", vmid, knobs(c).step_seconds, finish_create, g, pool)["upid"]
+
+
+def finish_create(c, task, g, pool):
+    g.pop("lock", None)
+    if pool:
+        g["pool"] = pool
 
 
 def restore_log_start(c, gtype, arch, vmid, storage):
@@ -333,14 +379,25 @@ def finish_restore(c, task, g, arch, source, form, outcome):
 
 
 def restore_failed(c, task, g):
-    """qemu keeps a config stub (PVE: 'VM N state is NOT cleaned up'); a container is removed."""
+    """qemu keeps a config stub (PVE: 'VM N state is NOT cleaned up'; over an existing VM the temporary
+    'memory: 128', still in its pool); a new container is removed."""
     g.pop("lock", None)
     if g["type"] == "qemu":
         task["_log"].append("error before or during data restore, some or all disks were not "
                             "completely restored. VM %d state is NOT cleaned up." % g["vmid"])
-        g["config"] = {}
-    else:
+        g["config"] = {"memory": "128"} if g.get("pool") else {}
+    elif g in c.guests:
         c.guests.remove(g)
+
+
+def admin_destroy(c, vmid):
+    """What root does with `qm destroy N --purge`: removes any scratch guest (control API)."""
+    with c.lock:
+        g = c.guest(int(vmid))
+        if g is None or not g.get("_scratch"):
+            raise ValueError("no scratch guest %s" % vmid)
+        c.guests.remove(g)
+        c.cache.clear()
 
 
 def abort_task(c, role, node, upid):
@@ -527,6 +584,8 @@ def control(c, spec):
             if outcome not in ("ok", "fail", "slow"):
                 raise ValueError("restores: each is ok, fail or slow")
             k.restores.append(outcome)
+        for vmid in spec.get("admin_destroy", []):
+            admin_destroy(c, vmid)
         if "agent_silent" in spec:
             k.agent_silent = bool(spec["agent_silent"])
         if "destroy_failures" in spec:

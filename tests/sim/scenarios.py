@@ -113,6 +113,16 @@ SHOP_JOBS = [
 PBS_SITEB_VM = "100"                 # store1/site-b: vm/100 pulled from remote pbs-siteb
 PBS_LAB_CT = "300"                   # store1/site-b/lab: ct/300, never verified
 PBS_VERIFY_FAILED = (204, 1)         # incident: vmid, age rank (0 = newest) of the corrupt snapshot
+
+# Restorability facts on shop's PBS storage, as PVE passes them through (every scenario):
+SHOP_ENCRYPTED_VMID = 206            # files: client-side encrypted, PVE shows the key fingerprint
+SHOP_ENCRYPTION_KEY = ":".join(["3c", "9a", "41", "d7", "0e", "b2", "58", "6f"] * 4)
+SHOP_PROTECTED_VMID = 205            # erp: its newest snapshot is protected from pruning
+# The `restore` scenario (the incident plus): mail's newest snapshot failed verification; wiki's
+# snapshots are unverified but for one 9 days old.
+RESTORE_NEWEST_FAILED_VMID = 204
+RESTORE_UNVERIFIED_VMID = 208
+RESTORE_LAST_VERIFIED_AGE = 9 * 86400
 PBS_JOBS = [
     # type, id, store, schedule, config
     ("verify", "v-store1", "store1", "03:30", {"ignore-verified": True, "outdated-after": 30}),
@@ -226,7 +236,30 @@ def build_home(now, incident, opts):
     return c
 
 
-def build_shop(now, opts):
+def verify_upid(start):
+    """The UPID of a verify job run on pbs1 (PBS's form: a task id before the start time)."""
+    return pbs.make_upid("pbs1", 0x4A9, 0x2A7, int(start), "verificationjob", "store1:v-store1", "root@pam")
+
+
+def shop_restorability(c, now, restore):
+    """PBS snapshot flags on shop-pbs: an encrypted guest, a protected snapshot, and in the
+    `restore` scenario a newest snapshot that failed verification and a guest verified 9 days ago."""
+    snaps = lambda vmid: sorted((a for a in c.archives["shop-pbs"] if a["vmid"] == vmid), key=lambda a: -a["ctime"])
+    for a in snaps(SHOP_ENCRYPTED_VMID):
+        a["encrypted"] = SHOP_ENCRYPTION_KEY
+    snaps(SHOP_PROTECTED_VMID)[0]["protected"] = 1
+    if not restore:
+        return
+    snaps(RESTORE_NEWEST_FAILED_VMID)[0]["verification"] = {"state": "failed", "upid": verify_upid(now - 2 * HOUR)}
+    for a in snaps(RESTORE_UNVERIFIED_VMID):
+        a.pop("verification", None)
+    c.add_archive(c.guest(RESTORE_UNVERIFIED_VMID), "shop-pbs", int(now - RESTORE_LAST_VERIFIED_AGE),
+                  c.guest_size(c.guest(RESTORE_UNVERIFIED_VMID)), None,
+                  {"notes": "wiki", "verification": {"state": "ok",
+                                                     "upid": verify_upid(now - RESTORE_LAST_VERIFIED_AGE + 5 * HOUR)}})
+
+
+def build_shop(now, opts, restore=False):
     c = pve.Cluster("shop", [dict(n) for n in SHOP_NODES], [dict(g) for g in SHOP_GUESTS],
                     {k: dict(v) for k, v in SHOP_STORAGES.items()}, [dict(j) for j in SHOP_JOBS],
                     PVE8, now, seed=23, task_seconds=opts.task_seconds)
@@ -244,6 +277,7 @@ def build_shop(now, opts):
     for a in c.archives["shop-pbs"][::3]:
         a["verification"] = {"state": "ok", "upid": "UPID:pbs:000016F6:00037CAD:00000001:%08X:"
                                                     "verify_datastore:store1:root@pam:" % a["ctime"]}
+    shop_restorability(c, now, restore)
     return c
 
 
@@ -284,7 +318,7 @@ def shop_pbs_snapshots(cluster, extra):
             ver = a.get("verification") or {}
             out.append(pbs.snapshot("vm" if a["subtype"] == "qemu" else "ct", str(a["vmid"]), a["ctime"],
                                     int(a["size"]), ver.get("state"), ver.get("upid"), a.get("notes"),
-                                    "pve-shop@pbs!shop", bool(a.get("protected"))))
+                                    "pve-shop@pbs!shop", bool(a.get("protected")), bool(a.get("encrypted"))))
         return out + extra
     return read
 
@@ -405,9 +439,10 @@ class World:
             self.clusters = {"bench": build_bench(now, opts)}
             self.pbs = {"bench": build_pbs_bench(now, opts)}
             workflows = n8n_workflows(opts.workflows)
-        elif name in ("incident", "healthy"):
-            incident = name == "incident"
-            self.clusters = {"home": build_home(now, incident, opts), "shop": build_shop(now, opts)}
+        elif name in ("incident", "healthy", "restore"):
+            incident = name in ("incident", "restore")  # restore: the incident plus restorability problems
+            self.clusters = {"home": build_home(now, incident, opts),
+                             "shop": build_shop(now, opts, restore=name == "restore")}
             self.pbs = {"pbs1": build_pbs(now, incident, self.clusters["shop"])}
             workflows = n8n_workflows(N8N_INCIDENT if incident else N8N_HEALTHY)
         else:

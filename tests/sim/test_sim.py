@@ -628,9 +628,10 @@ class RestoreSideTest(unittest.TestCase):
     def test_qemu_restore_edit_boot_destroy(self):
         upid = self.restore_qemu()
         self.assertIn(":qmrestore:9900:drill@pve!drill:", upid)
-        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config")["lock"], "create")
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config", token=READ["home"])["lock"], "create")
+        # until the restore ends the guest is not in the pool, so the drill token cannot touch it yet
         status, doc = self.call("PUT", "/nodes/pve1/qemu/9900/config", {"onboot": "0"}, ok=False)
-        self.assertEqual((status, doc["message"]), (500, "VM is locked (create)\n"))
+        self.assertEqual((status, doc["message"]), (403, "Permission check failed (/vms/9900, VM.Config.Options)\n"))
         self.assertEqual(self.wait("pve1", upid), "OK")
         conf = self.call("GET", "/nodes/pve1/qemu/9900/config")
         self.assertNotIn("lock", conf)
@@ -720,7 +721,13 @@ class RestoreSideTest(unittest.TestCase):
         rep = self.report()
         self.assertEqual([(g["vmid"], g["config"], g["pool"], g["lock"]) for g in rep["scratch"]],
                          [(9900, {}, None, None)])
-        self.assertEqual(self.wait("pve1", self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1")), "OK")
+        # the stub is outside the pool: the drill token (granted on the pool) may neither read nor remove it
+        status, doc = self.call("DELETE", "/nodes/pve1/qemu/9900?purge=1", ok=False)
+        self.assertEqual((status, doc["message"]), (403, "Permission check failed (/vms/9900, VM.Allocate)\n"))
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config", ok=False)[0], 403)
+        self.assertEqual(self.call("GET", "/nodes/pve1/qemu/9900/config", token=READ["home"]), {"digest": pve_drill.digest({})})
+        self.assertEqual(self.sim.request("POST", "/_sim/drill", body={"admin_destroy": [9900]})[0], 200)
+        self.assertEqual(self.report()["scratch"], [])
 
     def test_slow_restore_and_abort(self):
         self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "restores": ["slow"]})
@@ -730,7 +737,7 @@ class RestoreSideTest(unittest.TestCase):
         self.assertEqual(st["status"], "running")
         self.assertIsNone(self.call("DELETE", "/nodes/pve1/tasks/%s" % upid))
         self.assertEqual(self.wait("pve1", upid), "received interrupt")
-        self.assertEqual([g["lock"] for g in self.report()["scratch"]], [None])
+        self.assertEqual([(g["lock"], g["pool"]) for g in self.report()["scratch"]], [(None, None)])
 
     def test_agent_silent_and_destroy_failing_once(self):
         self.sim.request("POST", "/_sim/drill", body={"cluster": "home", "agent_silent": True,
@@ -969,6 +976,52 @@ class SlowAuthAndTlsTest(unittest.TestCase):
         finally:
             sim.stop()
             shutil.rmtree(d, ignore_errors=True)
+
+
+class RestorabilityTest(unittest.TestCase):
+    """shop-pbs through PVE: verification ok / failed / absent, protected, encrypted; the `restore` scenario."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = SimProcess("--scenario", "restore", "--fast-401")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+    def newest_first(self, vmid):
+        items = self.sim.pve_data("shop", "/nodes/shop2/storage/shop-pbs/content?content=backup")
+        return sorted((a for a in items if a["vmid"] == vmid), key=lambda a: -a["ctime"])
+
+    def test_flags_pass_through(self):
+        states = {a.get("verification", {}).get("state") for a in
+                  self.sim.pve_data("shop", "/nodes/shop1/storage/shop-pbs/content?content=backup")}
+        self.assertEqual(states, {None, "ok", "failed"})
+        files = self.newest_first(206)
+        self.assertTrue(files and all(a["encrypted"].count(":") == 31 for a in files))
+        erp = self.newest_first(205)
+        self.assertEqual(erp[0].get("protected"), 1)
+        self.assertTrue(all("protected" not in a for a in erp[1:]))
+        self.assertTrue(all("encrypted" not in a for a in erp))
+        # PBS sees the same flags on the same snapshots
+        snaps = self.sim.pbs_data("/admin/datastore/store1/snapshots?backup-type=ct&backup-id=206")
+        self.assertTrue(all(f.get("crypt-mode") in ("encrypt", "sign-only") for s in snaps
+                            for f in s["files"] if "crypt-mode" in f))
+        vm205 = self.sim.pbs_data("/admin/datastore/store1/snapshots?backup-type=vm&backup-id=205")
+        self.assertEqual([s["protected"] for s in sorted(vm205, key=lambda s: -s["backup-time"])][:2], [True, False])
+
+    def test_newest_failed_and_old_verification(self):
+        now = time.time()
+        mail = self.newest_first(204)
+        self.assertEqual(mail[0]["verification"]["state"], "failed")
+        fields = mail[0]["verification"]["upid"].split(":")
+        self.assertEqual(len(fields), 10)                              # PBS's UPID: a task id before the start
+        self.assertAlmostEqual(int(fields[5], 16), now - 2 * 3600, delta=120)
+        wiki = self.newest_first(208)
+        verified = [a for a in wiki if a.get("verification", {}).get("state") == "ok"]
+        self.assertEqual(len(verified), 1)
+        self.assertAlmostEqual(now - verified[0]["ctime"], 9 * DAY, delta=120)
+        self.assertLess(now - wiki[0]["ctime"], DAY)
 
 
 class CalendarTest(unittest.TestCase):
