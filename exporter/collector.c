@@ -11,6 +11,7 @@ const struct collector *const collector_table[] = {
 	&collector_n8n,
 	&collector_docker,
 	&collector_inventory,
+	&collector_restore_test,
 	NULL,
 };
 /* clang-format on */

@@ -30,6 +30,7 @@ extern const struct collector collector_mount;
 extern const struct collector collector_n8n;
 extern const struct collector collector_docker;
 extern const struct collector collector_inventory;
+extern const struct collector collector_restore_test;
 
 /* NULL-terminated, in run order. */
 extern const struct collector *const collector_table[];

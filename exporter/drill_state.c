@@ -169,6 +169,102 @@ enum perr drill_state_parse(const char *data, size_t len, int head_partial, cons
 	return PE_OK;
 }
 
+/* ---------------------------------------------------------------- for people (pure) */
+
+void drill_report_free(void *report)
+{
+	struct drill_report *r = report;
+
+	if (!r)
+		return;
+	free(r->e);
+	free(r);
+}
+
+double drill_record_duration(const struct drill_record *r)
+{
+	return (r->restore_seconds > 0 ? r->restore_seconds : 0) +
+	       (r->boot_seconds > 0 ? r->boot_seconds : 0);
+}
+
+/* An age in its largest unit: "6d", "5h", "12m", "40s". */
+static void ds_age(double secs, char *out, size_t n)
+{
+	long s = secs > 0 ? (long)secs : 0;
+
+	if (s >= 86400)
+		snprintf(out, n, "%ldd", s / 86400);
+	else if (s >= 3600)
+		snprintf(out, n, "%ldh", s / 3600);
+	else if (s >= 60)
+		snprintf(out, n, "%ldm", s / 60);
+	else
+		snprintf(out, n, "%lds", s);
+}
+
+/* A duration: "40 s", "14 min", "1 h 12 min". */
+static void ds_took(double secs, char *out, size_t n)
+{
+	long s = secs > 0 ? (long)(secs + 0.5) : 0;
+
+	if (s < 60)
+		snprintf(out, n, "%ld s", s);
+	else if (s < 3600)
+		snprintf(out, n, "%ld min", (s + 30) / 60);
+	else
+		snprintf(out, n, "%ld h %ld min", s / 3600, s % 3600 / 60);
+}
+
+/* A configured span in the largest unit that divides it: "30d", "2h", "90m". */
+static void ds_span(double secs, char *out, size_t n)
+{
+	long v = secs > 0 ? (long)secs : 0;
+
+	if (v && v % 86400 == 0)
+		snprintf(out, n, "%ldd", v / 86400);
+	else if (v && v % 3600 == 0)
+		snprintf(out, n, "%ldh", v / 3600);
+	else if (v && v % 60 == 0)
+		snprintf(out, n, "%ldm", v / 60);
+	else
+		snprintf(out, n, "%lds", v);
+}
+
+void drill_state_summary(const struct drill_entry *e, double now, double max_age, double rto, char *out,
+			 size_t n, int *bad)
+{
+	char age[32], took[48], span[32];
+	int len = 0;
+
+	*bad = 0;
+	if (!e || !e->has_last) {
+		*bad = max_age > 0;
+		snprintf(out, n, "never restore-tested");
+		return;
+	}
+	if (!e->last.ok) {
+		ds_age(now - e->last.finished, age, sizeof(age));
+		len = snprintf(out, n, "restore test failed %s ago: %s", age, e->last.reason);
+		*bad = 1;
+	} else {
+		ds_age(now - e->last_ok.finished, age, sizeof(age));
+		ds_took(drill_record_duration(&e->last_ok), took, sizeof(took));
+		len = snprintf(out, n, "restore tested %s ago, %s", age, took);
+	}
+	if (len < 0 || (size_t)len >= n)
+		return;
+	if (max_age > 0 && (!e->has_ok || now - e->last_ok.finished > max_age)) {
+		ds_span(max_age, span, sizeof(span));
+		len += snprintf(out + len, n - (size_t)len, "; overdue (every %s)", span);
+		*bad = 1;
+	}
+	if (len >= 0 && (size_t)len < n && rto > 0 && e->has_ok && drill_record_duration(&e->last_ok) > rto) {
+		ds_span(rto, span, sizeof(span));
+		snprintf(out + len, n - (size_t)len, "; slower than the RTO of %s", span);
+		*bad = 1;
+	}
+}
+
 /* ---------------------------------------------------------------- file I/O */
 
 enum perr drill_state_read(const char *path, size_t max, struct buf *out, int *head_partial, char *msg,

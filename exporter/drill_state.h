@@ -38,6 +38,28 @@ struct drill_parse_stats {
 	int torn; /* 1: the last line had no newline (a crash mid-write): ignored */
 };
 
+/* What the restore_test collector read, attached to the scrape for the status page. */
+#define DRILL_ATTACHMENT "restore_tests"
+struct drill_report {
+	size_t n; /* the config's targets, in order */
+	struct drill_entry *e;
+	int unreadable; /* 1: the state file could not be read (the entries are empty) */
+};
+void drill_report_free(void *report); /* takes NULL */
+
+/*
+ * One line for people about e at now, as the status page and
+ * `persistencectl status` show it: "restore tested 6d ago, 14 min",
+ * "restore test failed 2d ago: <reason>", "never restore-tested"; with
+ * "; overdue (every 30d)" when max_age (0: none) has passed since the
+ * last success, and "; slower than the RTO of 2h" when its duration is
+ * over rto (0: none). *bad is set to 1 when any of that is a problem.
+ */
+void drill_state_summary(const struct drill_entry *e, double now, double max_age, double rto, char *out,
+			 size_t n, int *bad);
+/* The duration of a successful drill: restore plus boot (a missing boot counts 0). */
+double drill_record_duration(const struct drill_record *r);
+
 /* One record as a JSON line with its trailing newline. */
 enum perr drill_state_format(const struct drill_record *r, struct buf *out) PE_WUR;
 

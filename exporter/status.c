@@ -1,5 +1,6 @@
 /* status.c - the status page, /status JSON and persistencectl's text: targets, sources, unlisted guests. */
 #include "status.h"
+#include "drill_state.h"
 #include "inventory.h"
 
 #include <cjson/cJSON.h>
@@ -50,6 +51,32 @@ static void format_time(char *out, size_t n, double t)
 	struct tm tm;
 	gmtime_r(&tt, &tm);
 	strftime(out, n, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+/*
+ * The restore-drill line of target i ("restore tested 6d ago, 14 min"):
+ * 1 with out set, 0 when there is nothing to say (the collector did not
+ * run, or the target was never drilled and has no max_restore_test_age).
+ */
+static int restore_test_line(struct scrape *s, size_t i, char *out, size_t n, int *bad)
+{
+	const struct drill_report *d = scrape_attached(s, DRILL_ATTACHMENT);
+	const struct config *cfg = scrape_config(s);
+
+	*bad = 0;
+	out[0] = '\0';
+	if (!d || i >= d->n || i >= cfg->ntargets)
+		return 0;
+	if (d->unreadable) {
+		snprintf(out, n, "restore tests unknown: the drill state file is unreadable");
+		*bad = 1;
+		return 1;
+	}
+	if (!d->e[i].has_last && cfg->targets[i].max_restore_test_age <= 0)
+		return 0;
+	drill_state_summary(&d->e[i], scrape_now(s), cfg->targets[i].max_restore_test_age,
+			    cfg->targets[i].rto, out, n, bad);
+	return 1;
 }
 
 /* The summary after "backup.status: ". */
@@ -175,9 +202,10 @@ static void render_doc_html(const struct inventory_target *t, struct buf *out)
 	}
 }
 
-static void render_target_html(struct scrape *s, const struct inventory_target *t, struct buf *out)
+static void render_target_html(struct scrape *s, size_t i, const struct inventory_target *t, struct buf *out)
 {
-	char last[64], age[32], max[32], reason[512];
+	char last[64], age[32], max[32], reason[512], drill[640];
+	int drill_bad;
 	format_time(last, sizeof(last), t->has_last ? t->last : 0);
 	target_age(s, t, age, sizeof(age));
 	inventory_format_max_age(max, sizeof(max), t->max_age);
@@ -198,6 +226,11 @@ static void render_target_html(struct scrape *s, const struct inventory_target *
 		 t->remembered ? " <span class=\"muted\">(remembered)</span>" : "", age, max);
 	buf_addf(out, "<td class=\"%s\">%s</td><td>", state_class(t->state), inventory_state_str(t->state));
 	render_doc_html(t, out);
+	if (restore_test_line(s, i, drill, sizeof(drill), &drill_bad)) {
+		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
+		status_html_escape(out, drill);
+		buf_adds(out, "</span>");
+	}
 	buf_adds(out, "</td><td>");
 	status_html_escape(out, reason);
 	buf_adds(out, "</td></tr>\n");
@@ -216,7 +249,7 @@ static void render_targets_html(struct scrape *s, struct buf *out)
 		 "<th>last backup</th><th>age</th><th>max age</th><th>state</th><th>restore</th>"
 		 "<th>reason</th></tr>\n");
 	for (size_t i = 0; i < r->ntargets; i++)
-		render_target_html(s, &r->targets[i], out);
+		render_target_html(s, i, &r->targets[i], out);
 	buf_adds(out, "</table></div>\n");
 }
 
@@ -333,7 +366,35 @@ static void add_number_or_null(cJSON *o, const char *name, int known, double v)
 		cJSON_AddNullToObject(o, name);
 }
 
-static void target_json(struct scrape *s, const struct inventory_target *t, cJSON *o)
+/* "restore_test": what the newest drills say, or null when there is nothing to say. */
+static void restore_test_json(struct scrape *s, size_t i, cJSON *o)
+{
+	const struct drill_report *d = scrape_attached(s, DRILL_ATTACHMENT);
+	char line[640];
+	int bad;
+	cJSON *rt;
+
+	if (!restore_test_line(s, i, line, sizeof(line), &bad) ||
+	    !(rt = cJSON_AddObjectToObject(o, "restore_test"))) {
+		cJSON_AddNullToObject(o, "restore_test");
+		return;
+	}
+	const struct drill_entry *e = d->unreadable ? NULL : &d->e[i];
+	cJSON_AddStringToObject(rt, "summary", line);
+	cJSON_AddBoolToObject(rt, "problem", bad);
+	add_number_or_null(rt, "last", e && e->has_last, e ? e->last.finished : 0);
+	if (e && e->has_last)
+		cJSON_AddStringToObject(rt, "last_result", e->last.ok ? "ok" : "failed");
+	else
+		cJSON_AddNullToObject(rt, "last_result");
+	if (e && e->has_last && !e->last.ok)
+		cJSON_AddStringToObject(rt, "last_reason", e->last.reason);
+	add_number_or_null(rt, "last_success", e && e->has_ok, e ? e->last_ok.finished : 0);
+	add_number_or_null(rt, "duration_seconds", e && e->has_ok,
+			   e ? drill_record_duration(&e->last_ok) : 0);
+}
+
+static void target_json(struct scrape *s, size_t i, const struct inventory_target *t, cJSON *o)
 {
 	char reason[512];
 	target_reason(s, t, reason, sizeof(reason));
@@ -357,6 +418,7 @@ static void target_json(struct scrape *s, const struct inventory_target *t, cJSO
 		cJSON_AddBoolToObject(o, "restore_documented", t->documented);
 	else
 		cJSON_AddNullToObject(o, "restore_documented");
+	restore_test_json(s, i, o);
 }
 
 static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
@@ -368,7 +430,7 @@ static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
 			cJSON_Delete(o);
 			break;
 		}
-		target_json(s, &r->targets[i], o);
+		target_json(s, i, &r->targets[i], o);
 	}
 	return arr;
 }
@@ -433,7 +495,7 @@ enum perr status_render_json(struct scrape *s, struct buf *out)
 
 /* ---------- aligned text for persistencectl ---------- */
 
-#define TXT_COLS 9
+#define TXT_COLS 10
 
 /* One table of text cells; cells are sanitized copies (no control characters reach the terminal). */
 struct txt_table {
@@ -515,8 +577,8 @@ static void txt_write(const struct txt_table *t, size_t ncols, size_t color_col,
 
 static void text_targets(struct scrape *s, const struct inventory_report *r, int color, struct buf *out)
 {
-	static const char *const head[] = {"SITE",    "TARGET", "KIND",    "LAST BACKUP", "AGE",
-					   "MAX AGE", "STATE",  "RESTORE", "REASON"};
+	static const char *const head[] = {"SITE",    "TARGET", "KIND",    "LAST BACKUP",  "AGE",
+					   "MAX AGE", "STATE",  "RESTORE", "RESTORE TEST", "REASON"};
 	struct txt_table t = {NULL, 0, 0, 0};
 	const char **colors = calloc(r->ntargets + 1, sizeof(*colors));
 	if (!colors) {
@@ -527,15 +589,25 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 	txt_row(&t, head, TXT_COLS);
 	for (size_t i = 0; i < r->ntargets; i++) {
 		const struct inventory_target *x = &r->targets[i];
-		char last[64], age[32], max[32], reason[512];
+		char last[64], age[32], max[32], reason[512], drill[640];
+		int drill_bad;
 		format_time(last, sizeof(last), x->has_last ? x->last : 0);
 		target_age(s, x, age, sizeof(age));
 		inventory_format_max_age(max, sizeof(max), x->max_age);
 		target_reason(s, x, reason, sizeof(reason));
+		if (!restore_test_line(s, i, drill, sizeof(drill), &drill_bad))
+			snprintf(drill, sizeof(drill), "-");
 		const char *doc = !x->doc_known ? "unknown" : x->documented ? x->restore_doc : "missing";
-		const char *row[] = {x->site[0] ? x->site : "-",    x->name, x->kind,
-				     x->has_last ? last : "none",   age,     max,
-				     inventory_state_str(x->state), doc,     reason};
+		const char *row[] = {x->site[0] ? x->site : "-",
+				     x->name,
+				     x->kind,
+				     x->has_last ? last : "none",
+				     age,
+				     max,
+				     inventory_state_str(x->state),
+				     doc,
+				     drill,
+				     reason};
 		txt_row(&t, row, TXT_COLS);
 		colors[i + 1] = !color                           ? ""
 				: x->state == INVENTORY_OK       ? "\033[32m"

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import CTL, PVE_SECRET, ROOT, Sim, wait_for, write_secret
+from harness import CTL, PVE_SECRET, ROOT, Exporter, Sim, promtool_check, samples, value, wait_for, write_secret
 
 DRILL_ID = "drill@pve!drill"
 DRILL_SECRET = "sim-drill-secret-%s"
@@ -483,6 +483,48 @@ class DrillTest(unittest.TestCase):
         self.assertEqual([r["result"] for r in rec], ["ok", "failed"])
         self.assertEqual(rec[1]["reason"], "1 of 2 workflows cannot work: 2025-11-02.json: workflow 2 \"Invoices\": "
                                            "no connections")
+
+
+    # ----- the exporter reads the state file -----
+    def test_exporter_publishes_drills_and_the_status_page_shows_them(self):
+        p = self.ctl("home-vm-100", "--boot", "--execute")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.sim.control("POST", "/_sim/drill", {"cluster": "home", "restores": ["fail"]})
+        p = self.ctl("home-ct-105", "--execute")
+        self.assertEqual(p.returncode, 1)
+        ok, failed = self.records()
+        with open(self.config()) as f:
+            text = f.read()
+        with Exporter(text) as exp:
+            m = exp.metrics()
+            promtool_check(m)
+            self.assertEqual(value(m, "persistence_target_restore_test_last_result", target="home-vm-100"), 1)
+            self.assertEqual(value(m, "persistence_target_restore_test_last_result", target="home-ct-105"), 0)
+            self.assertAlmostEqual(value(m, "persistence_target_restore_test_last_success_timestamp_seconds",
+                                         target="home-vm-100"), ok["finished"], places=2)
+            self.assertAlmostEqual(value(m, "persistence_target_restore_test_duration_seconds", target="home-vm-100"),
+                                   ok["restore_seconds"] + ok["boot_seconds"], places=2)
+            self.assertEqual(samples(m, "persistence_target_restore_test_last_success_timestamp_seconds",
+                                     target="home-ct-105"), [])
+            self.assertEqual(value(m, "persistence_target_restore_test_max_age_seconds", target="home-vm-100"), 30 * 86400)
+            self.assertEqual(value(m, "persistence_target_rto_seconds", target="home-vm-100"), 7200)
+            self.assertEqual(samples(m, "persistence_target_rto_seconds", target="home-ct-105"), [])
+            self.assertEqual(value(m, "persistence_restore_test_state_readable"), 1)
+            status, _, page = exp.get("/")
+            self.assertEqual(status, 200)
+            self.assertRegex(page, r'<br><span class="muted">restore tested \d+s ago, \d+ s</span>')
+            self.assertIn('<br><span class="bad">restore test failed ', page)
+            status, _, body = exp.get("/status")
+            targets = {t["name"]: t for t in json.loads(body)["targets"]}
+            self.assertEqual(targets["home-vm-100"]["restore_test"]["last_result"], "ok")
+            self.assertEqual(targets["home-ct-105"]["restore_test"]["last_result"], "failed")
+            self.assertIn("restore task failed", targets["home-ct-105"]["restore_test"]["last_reason"])
+            self.assertIsNone(targets["db-dumps"]["restore_test"])
+        st = subprocess.run([CTL, "status", "--config.file=" + self.config()], capture_output=True, text=True,
+                            timeout=60)
+        self.check_secrets(st.stdout + st.stderr)
+        self.assertIn("RESTORE TEST", st.stdout)
+        self.assertRegex(st.stdout, r"home-vm-100 .* restore tested \d+s ago, \d+ s")
 
 
 if __name__ == "__main__":
