@@ -278,8 +278,8 @@ static enum perr report_windows(struct report_q *q, const char **names)
 	}
 	prom_result_free(&res);
 	if (!rc)
-		rc = report_range(q, "max", "job, instance, target", "count_over_time", "persistence_target_ok", &sel,
-				  &res);
+		rc = report_range(q, "max", "job, instance, target", "count_over_time",
+				  "persistence_target_ok", &sel, &res);
 	for (size_t i = 0; !rc && i < res.nseries; i++) {
 		struct report_target *t = report_find(r, &res.series[i]);
 		if (t && !t->count && !(t->count = calloc(r->grid.n, sizeof(*t->count))))
@@ -329,8 +329,9 @@ static enum perr report_ups(struct report_q *q, const char **names)
 	buf_adds(&sel, ",instance=~");
 	report_re_alt(&sel, names, r->ntargets);
 	buf_addc(&sel, '}');
-	enum perr rc = buf_err(&sel) ? PE_NOMEM
-				     : report_range(q, "min", "job, instance", "min_over_time", "up", &sel, &res);
+	enum perr rc = buf_err(&sel)
+			       ? PE_NOMEM
+			       : report_range(q, "min", "job, instance", "min_over_time", "up", &sel, &res);
 	if (!rc && res.nseries && !(r->ups = calloc(res.nseries, sizeof(*r->ups))))
 		rc = PE_NOMEM;
 	for (size_t i = 0; !rc && i < res.nseries; i++)

@@ -33,12 +33,14 @@ Where this differs from a live Prometheus, and why it does not matter here:
 - Label templates: only `{{ $labels.x }}` is expanded; any other template in a label makes
   this script fail, not guess.
 
-The result is cached in build/report-tsdb/<hash of world.py, this file, rules/*.yml and the
-promtool version>, so the integration suite (which runs twice in `make test`) builds it once.
+The result is cached in build/report-tsdb/<hash of world.py, the building code here, rules/*.yml
+and the promtool version>, so the integration suite (which runs twice in `make test`) builds it
+once.
 """
 import argparse
 import glob
 import hashlib
+import inspect
 import json
 import re
 import math
@@ -318,10 +320,15 @@ def alert_series(prom, rule, times):
 
 
 def cache_key(rule_files):
+    """Hash of what the data depends on: world.py, the code below that builds it, the rules, promtool."""
     h = hashlib.sha256()
-    for path in [os.path.join(HERE, "world.py"), os.path.abspath(__file__)] + sorted(rule_files):
+    for fn in (fmt_value, esc, write_families, group, backfill, load_rules, expand, duration, eval_times, levels,
+               record_series, alert_series, build):
+        h.update(inspect.getsource(fn).encode())
+    h.update(repr((EVAL_INTERVAL, EVAL_OFFSET, LABEL_TEMPLATE.pattern)).encode())
+    for path in [os.path.join(HERE, "world.py")] + sorted(rule_files):
         with open(path, "rb") as f:
-            h.update(path.encode() + b"\0" + f.read())
+            h.update(os.path.basename(path).encode() + b"\0" + f.read())
     v = subprocess.run(["promtool", "--version"], capture_output=True, text=True)
     h.update((v.stdout + v.stderr).encode())
     return h.hexdigest()[:16]
