@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include "config.h"
 #include "err.h"
-#include "scrape.h"
+#include "collect.h"
 
 /*
  * A collector turns one configured source into samples on c->out. It is

@@ -308,7 +308,7 @@ static void dk_warn_dropped(struct dk_ctx *x, const char *why, const char *ctr_k
 	char key[512], n[32], total[32];
 
 	snprintf(key, sizeof(key), "docker\x1f%s\x1f%s\x1f%.400s\x1f%zu", x->c->source, why, ctr, dropped);
-	if (!scrape_once(x->c->scrape, key))
+	if (!collect_once(x->c, key))
 		return;
 	snprintf(n, sizeof(n), "%zu", dropped);
 	snprintf(total, sizeof(total), "%zu", mounts);

@@ -128,10 +128,10 @@ static void inv_job_run(void *arg)
  */
 static enum perr inv_probe(struct collect *c, const char *key, struct inv_job *j)
 {
-	double timeout = scrape_remaining(c->scrape) - INV_PROBE_MARGIN;
+	double timeout = collect_remaining(c) - INV_PROBE_MARGIN;
 	if (timeout > INV_PROBE_MAX)
 		timeout = INV_PROBE_MAX;
-	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
+	struct probe_pool *pool = collect_probes(c);
 	if (timeout <= 0 || !pool) {
 		inv_job_free(j);
 		return PE_TIMEOUT;
@@ -185,7 +185,7 @@ static void judge_age(struct inventory_target *t, double now, const char *missin
 static int judge_source_up(struct collect *c, struct inventory_target *t)
 {
 	double up;
-	if (!scrape_fact_get(c->scrape, t->source_kind, t->source, "up", &up, NULL)) {
+	if (!collect_fact_get(c, t->source_kind, t->source, "up", &up, NULL)) {
 		set_state(t, INVENTORY_UNKNOWN, "source %s not collected before the deadline", t->source);
 		return 0;
 	}
@@ -199,7 +199,7 @@ static int judge_source_up(struct collect *c, struct inventory_target *t)
 
 static int fact_number(struct collect *c, const char *kind, const char *source, const char *key, double *v)
 {
-	return scrape_fact_get(c->scrape, kind, source, key, v, NULL);
+	return collect_fact_get(c, kind, source, key, v, NULL);
 }
 
 static void judge_pve(struct collect *c, const struct config_target *ct, struct inventory_target *t)
@@ -213,7 +213,7 @@ static void judge_pve(struct collect *c, const struct config_target *ct, struct 
 		snprintf(missing, sizeof(missing), "no backup of guest %ld found", ct->vmid);
 	else
 		snprintf(missing, sizeof(missing), "guest %ld not found on %s", ct->vmid, ct->source);
-	judge_age(t, scrape_now(c->scrape), missing);
+	judge_age(t, collect_now(c), missing);
 }
 
 static void judge_mount(struct collect *c, const struct config_target *ct, struct inventory_target *t)
@@ -222,7 +222,7 @@ static void judge_mount(struct collect *c, const struct config_target *ct, struc
 	snprintf(key, sizeof(key), "vmid/%ld/last_backup", ct->vmid);
 	t->has_last = fact_number(c, "mount", ct->source, key, &t->last);
 	snprintf(missing, sizeof(missing), "no archive of guest %ld found on %s", ct->vmid, ct->source);
-	judge_age(t, scrape_now(c->scrape), missing);
+	judge_age(t, collect_now(c), missing);
 }
 
 /* A snapshot taken after workflows were lost is not a good backup: it must hold at least the live count. */
@@ -230,7 +230,7 @@ static void judge_n8n(struct collect *c, const struct config_target *ct, struct 
 {
 	double live, snap;
 	t->has_last = fact_number(c, "n8n", ct->source, "snapshot_last", &t->last);
-	judge_age(t, scrape_now(c->scrape), "no snapshot found");
+	judge_age(t, collect_now(c), "no snapshot found");
 	if (!t->ok)
 		return;
 	int have_live = fact_number(c, "n8n", ct->source, "live_total", &live);
@@ -266,7 +266,7 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	if (j->glob_failed)
 		set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
 	else
-		judge_age(t, scrape_now(c->scrape), "no file matches the pattern");
+		judge_age(t, collect_now(c), "no file matches the pattern");
 	inv_job_free(j);
 }
 
@@ -285,7 +285,7 @@ static void memory_key(const struct config_target *ct, char *out, size_t n)
  */
 static void remember_last(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
-	struct lastknown *m = scrape_state_memory(scrape_get_state(c->scrape));
+	struct lastknown *m = collect_memory(c);
 	char key[1024];
 	double v, at;
 	if (!m)
@@ -294,11 +294,11 @@ static void remember_last(struct collect *c, const struct config_target *ct, str
 	if (t->answered && !t->has_last) {
 		lastknown_forget(m, key);
 	} else if (t->answered) {
-		enum perr rc = lastknown_put(m, key, t->last, scrape_now(c->scrape));
+		enum perr rc = lastknown_put(m, key, t->last, collect_now(c));
 		if (rc != PE_OK)
 			collect_warn(c, "cannot remember a target's last backup", "target", ct->name, "err",
 				     err_str(rc));
-	} else if (!t->has_last && lastknown_get(m, key, scrape_now(c->scrape), &v, &at)) {
+	} else if (!t->has_last && lastknown_get(m, key, collect_now(c), &v, &at)) {
 		t->has_last = 1;
 		t->last = v;
 		t->remembered = 1;
@@ -416,7 +416,7 @@ static char *guest_fact_str(struct collect *c, const char *source, long vmid, co
 	char key[64];
 	const char *s = NULL;
 	snprintf(key, sizeof(key), "guest/%ld/%s", vmid, what);
-	if (!scrape_fact_get(c->scrape, "pve", source, key, NULL, &s) || !s)
+	if (!collect_fact_get(c, "pve", source, key, NULL, &s) || !s)
 		s = "";
 	return strdup(s);
 }
@@ -449,7 +449,7 @@ static enum perr inventory_guests(struct collect *c, struct inventory_report *r)
 	for (size_t i = 0; i < c->cfg->npve; i++) {
 		const char *src = c->cfg->pve[i].name;
 		struct guest_list l = {NULL, 0, 0, 0};
-		scrape_fact_each(c->scrape, "pve", src, "guest/", guest_list_add, &l);
+		collect_fact_each(c, "pve", src, "guest/", guest_list_add, &l);
 		if (l.failed)
 			rc = PE_NOMEM;
 		if (l.n > 1)
@@ -506,7 +506,7 @@ static enum perr inventory_collect(struct collect *c)
 		emit_target(c, t);
 	}
 	enum perr rc = inventory_guests(c, r);
-	scrape_attach(c->scrape, INVENTORY_ATTACHMENT, r, inventory_report_free);
+	collect_attach(c, INVENTORY_ATTACHMENT, r, inventory_report_free);
 	if (rc != PE_OK)
 		collect_fail(c, "out of memory");
 	return rc;

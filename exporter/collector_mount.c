@@ -10,11 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "collector.h"
 #include "log.h"
 #include "mountinfo.h"
 #include "probe.h"
-#include "scrape.h"
 #include "archive_name.h"
 
 #define MOUNTINFO_MAX_BYTES (8u << 20)
@@ -96,13 +96,6 @@ static void mount_job_free(void *arg)
 	free(j->dump);
 	free(j->groups);
 	free(j);
-}
-
-static double mount_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Creates, writes, syncs and removes a dot-file; errno of the first failing step or 0. */
@@ -388,8 +381,8 @@ static void mount_emit_archives(struct collect *c, const struct config_mount *m,
 		expfmt_add(c->out, &d_archives, (double)g->count, "source", m->name, "vmid", vmid,
 			   "guest_type", gt, NULL);
 		snprintf(key, sizeof(key), "vmid/%ld/last_backup", g->vmid);
-		if (!scrape_fact_get(c->scrape, "mount", m->name, key, &prev, NULL) || prev < (double)ts[i])
-			scrape_fact_set(c->scrape, "mount", m->name, key, (double)ts[i], NULL);
+		if (!collect_fact_get(c, "mount", m->name, key, &prev, NULL) || prev < (double)ts[i])
+			collect_fact_set(c, "mount", m->name, key, (double)ts[i], NULL);
 	}
 	expfmt_add(c->out, &d_partial, (double)j->partial, "source", m->name, NULL);
 out:
@@ -428,8 +421,8 @@ static enum perr mount_collect(struct collect *c)
 	enum perr rc = mount_presence(c, m);
 	if (rc != PE_OK)
 		return rc;
-	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
-	struct mount_job *j = mount_job_new(m, scrape_now(c->scrape));
+	struct probe_pool *pool = collect_probes(c);
+	struct mount_job *j = mount_job_new(m, collect_now(c));
 	if (!pool || !j) {
 		mount_job_free(j);
 		collect_fail(c, "%s", pool ? "out of memory" : "no probe pool");
@@ -437,14 +430,14 @@ static enum perr mount_collect(struct collect *c)
 	}
 	char key[300];
 	snprintf(key, sizeof(key), "mount:%s", m->name);
-	double timeout = m->timeout, left = scrape_remaining(c->scrape);
+	double timeout = m->timeout, left = collect_remaining(c);
 	if (left < timeout)
 		timeout = left;
-	double t0 = mount_mono();
+	double t0 = clock_mono();
 	rc = probe_run(pool, key, mount_job_run, j, mount_job_free, timeout);
 	if (rc == PE_OK) {
 		/* only for a finished probe: after a timeout the time waited says nothing */
-		expfmt_add(c->out, &d_duration, mount_mono() - t0, "source", m->name, NULL);
+		expfmt_add(c->out, &d_duration, clock_mono() - t0, "source", m->name, NULL);
 		rc = mount_emit_probe(c, m, j);
 		mount_job_free(j);
 		return rc;

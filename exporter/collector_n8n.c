@@ -130,8 +130,8 @@ static void n8n_emit_live(struct collect *c, const struct n8n_counts *n)
 	expfmt_add(c->out, &d_workflows, (double)n->active, "source", c->source, "state", "active", NULL);
 	expfmt_add(c->out, &d_workflows, (double)n->inactive, "source", c->source, "state", "inactive", NULL);
 	expfmt_add(c->out, &d_workflows, (double)n->archived, "source", c->source, "state", "archived", NULL);
-	scrape_fact_set(c->scrape, "n8n", c->source, "live_total",
-			(double)(n->active + n->inactive + n->archived), NULL);
+	collect_fact_set(c, "n8n", c->source, "live_total", (double)(n->active + n->inactive + n->archived),
+			 NULL);
 }
 
 /* The instance's target: base_url without a trailing slash, the API key header. NULL when out of memory. */
@@ -210,7 +210,7 @@ static void n8n_snap_job_free(void *arg)
  */
 static struct n8n_snap_job *n8n_snapshots_scan(struct collect *c, const struct config_n8n *n)
 {
-	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
+	struct probe_pool *pool = collect_probes(c);
 	struct n8n_snap_job *j = calloc(1, sizeof(*j));
 	if (j)
 		j->spec = strdup(n->snapshots);
@@ -221,7 +221,7 @@ static struct n8n_snap_job *n8n_snapshots_scan(struct collect *c, const struct c
 	}
 	char key[300];
 	snprintf(key, sizeof(key), "n8n-snap:%s", c->source);
-	double timeout = n->timeout, left = scrape_remaining(c->scrape);
+	double timeout = n->timeout, left = collect_remaining(c);
 	if (left < timeout)
 		timeout = left;
 	if (probe_run(pool, key, n8n_snap_job_run, j, n8n_snap_job_free, timeout) != PE_OK) {
@@ -251,14 +251,14 @@ static void n8n_snapshots(struct collect *c, const struct config_n8n *n)
 		goto out;
 	}
 	expfmt_add(c->out, &d_snap_time, info->newest_mtime, "source", c->source, NULL);
-	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_last", info->newest_mtime, NULL);
+	collect_fact_set(c, "n8n", c->source, "snapshot_last", info->newest_mtime, NULL);
 	if (!info->counted) {
 		collect_warn(c, "n8n: newest snapshot not counted", "source", c->source, "snapshot",
 			     info->newest, "err", info->msg);
 		goto out;
 	}
 	expfmt_add(c->out, &d_snap_workflows, (double)info->workflows, "source", c->source, NULL);
-	scrape_fact_set(c->scrape, "n8n", c->source, "snapshot_workflows", (double)info->workflows, NULL);
+	collect_fact_set(c, "n8n", c->source, "snapshot_workflows", (double)info->workflows, NULL);
 out:
 	n8n_snap_job_free(j);
 }

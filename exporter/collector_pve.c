@@ -186,7 +186,7 @@ static enum log_level pve_level(struct pve_ctx *x, const char *what, const char 
 	char key[768];
 	snprintf(key, sizeof(key), "pve\x1f%s\x1f%s\x1f%s\x1f%s", x->c->source, what, where ? where : "",
 		 err ? err : "");
-	return scrape_warn_level(x->c->scrape, key);
+	return collect_warn_level(x->c, key);
 }
 
 static void pve_log_denied(struct pve_ctx *x, const char *what, const char *priv, const char *msg)
@@ -666,9 +666,8 @@ static enum perr pve_eval_pending(struct pve_ctx *x)
 			continue;
 		jn->last_run = pve_job_archive_evidence(x, jn->job, jn->node, &nsel);
 		/* the fallback start is whole hours, so that its calendar request can be cached */
-		start = jn->last_run > 0
-				? jn->last_run
-				: floor((scrape_now(x->c->scrape) - PVE_NO_EVIDENCE_WINDOW) / 3600) * 3600;
+		start = jn->last_run > 0 ? jn->last_run
+					 : floor((collect_now(x->c) - PVE_NO_EVIDENCE_WINDOW) / 3600) * 3600;
 		if ((e = pve_next_due(x, pve_json_str(jn->job, "schedule"), start, &jn->next_due)) != PE_OK)
 			return e;
 	}
@@ -784,7 +783,7 @@ static void pve_emit_guest(struct pve_ctx *x, const struct pve_guest *g)
 		if (g->last_size >= 0)
 			expfmt_add(o, &d_last_size, g->last_size, "source", src, "vmid", id, NULL);
 		snprintf(key, sizeof(key), "guest/%ld/last_backup", g->vmid);
-		scrape_fact_set(x->c->scrape, "pve", src, key, g->last_ctime, NULL);
+		collect_fact_set(x->c, "pve", src, key, g->last_ctime, NULL);
 	}
 	if (!x->incomplete)
 		expfmt_add(o, &d_backups, (double)g->count, "source", src, "vmid", id, NULL);
@@ -792,13 +791,13 @@ static void pve_emit_guest(struct pve_ctx *x, const struct pve_guest *g)
 		expfmt_add(o, &d_covered, pve_guest_covered(x->jobs, g->res), "source", src, "vmid", id,
 			   NULL);
 	snprintf(key, sizeof(key), "guest/%ld/template", g->vmid);
-	scrape_fact_set(x->c->scrape, "pve", src, key, tmpl, NULL);
+	collect_fact_set(x->c, "pve", src, key, tmpl, NULL);
 	snprintf(key, sizeof(key), "guest/%ld/name", g->vmid);
-	scrape_fact_set(x->c->scrape, "pve", src, key, 0, name ? name : "");
+	collect_fact_set(x->c, "pve", src, key, 0, name ? name : "");
 	snprintf(key, sizeof(key), "guest/%ld/type", g->vmid);
-	scrape_fact_set(x->c->scrape, "pve", src, key, 0, type);
+	collect_fact_set(x->c, "pve", src, key, 0, type);
 	snprintf(key, sizeof(key), "guest/%ld/node", g->vmid);
-	scrape_fact_set(x->c->scrape, "pve", src, key, 0, node ? node : "");
+	collect_fact_set(x->c, "pve", src, key, 0, node ? node : "");
 }
 
 /*

@@ -89,7 +89,7 @@ static enum perr pve_local_collect(struct collect *c)
 		}
 		node = host;
 	}
-	e = pvesched_read(&c->cfg->paths, scrape_now(c->scrape), &info);
+	e = pvesched_read(&c->cfg->paths, collect_now(c), &info);
 	if (e) {
 		collect_fail(c, "cannot list %s: %s", c->cfg->paths.procfs, err_str(e));
 		return e;

@@ -68,8 +68,8 @@ static void rt_job_run(void *arg)
 static enum perr rt_read(struct collect *c, struct rt_job **out, char *msg, size_t msglen)
 {
 	struct rt_job *j = calloc(1, sizeof(*j));
-	struct probe_pool *pool = scrape_state_probes(scrape_get_state(c->scrape));
-	double timeout = scrape_remaining(c->scrape) - RT_PROBE_MARGIN;
+	struct probe_pool *pool = collect_probes(c);
+	double timeout = collect_remaining(c) - RT_PROBE_MARGIN;
 	enum perr rc;
 
 	*out = NULL;
@@ -160,7 +160,7 @@ static enum perr rt_collect(struct collect *c)
 	expfmt_add(c->out, &d_readable, rc == PE_OK, NULL);
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		rt_emit(c, &cfg->targets[i], &r->e[i]);
-	scrape_attach(c->scrape, DRILL_ATTACHMENT, r, drill_report_free);
+	collect_attach(c, DRILL_ATTACHMENT, r, drill_report_free);
 	r = NULL;
 out:
 	if (rc == PE_NOMEM)

@@ -1,4 +1,4 @@
-/* config.h - the configuration model (SPEC §5) and the YAML loaders; the only libyaml user. */
+/* config.h - the configuration model (SPEC §5) and its loaders (config.c, web_config.c; YAML via ytree.c). */
 #ifndef PE_CONFIG_H
 #define PE_CONFIG_H
 
@@ -24,7 +24,8 @@ struct config_exempt {
 /* pve[].drill: what persistencectl restore-test may use (a third token, a scratch range, storage and pool). */
 struct config_drill {
 	char *token_id; /* user@realm!tokenname: neither the read nor the action token */
-	char *token_secret;
+	char *token_secret_file; /* resolved path; read only by persistencectl (config_read_secret) */
+	char *token_secret; /* inline token_secret (with a warning); NULL with token_secret_file */
 	long vmid_lo, vmid_hi; /* vmid_range: [lo, hi], scratch guests only ever get these ids */
 	char *storage; /* scratch storage for the restored disks */
 	char *pool; /* scratch pool the restored guest joins */
@@ -137,6 +138,14 @@ struct config {
 enum perr config_load_file(const char *path, struct config **out, struct buf *errors) PE_WUR;
 struct config *config_ref(struct config *c);
 void config_unref(struct config *c); /* takes NULL */
+
+/*
+ * Reads a secret file as the loader reads *_secret_file (size cap, one
+ * line, trailing newline dropped, registered with the logger for
+ * redaction, a warning when others may read it). *secret is the caller's
+ * (secret_free()). PE_IO/PE_CONFIG/PE_NOMEM with why set (never the secret).
+ */
+enum perr config_read_secret(const char *file, char **secret, char *why, size_t n) PE_WUR;
 
 /* Prometheus duration ("90s", "1h30m", "7d", "500ms"); -1 when invalid. */
 double config_parse_duration(const char *s);

@@ -30,12 +30,20 @@ struct fetch_pin {
 	int ok; /* and the leaf matched */
 };
 
-/* Write-callback state: the body buffer, whether the cap was hit, whether it was presized. */
+/*
+ * Write-callback state: the body buffer, whether the cap was hit, whether
+ * it was presized; with a stream, whether this answer streams (a 2xx) and
+ * how many bytes went to it.
+ */
 struct fetch_sink {
 	struct buf *body;
 	CURL *h;
 	int toobig;
 	int sized;
+	const struct fetch_stream *stream;
+	struct fetch_resp *r;
+	int streaming; /* -1 not decided yet, 0 into body, 1 into the stream */
+	size_t streamed;
 };
 
 /* Everything one request owns or refers to. */
@@ -289,12 +297,46 @@ static CURLcode fetch_ssl_ctx(CURL *curl, void *ssl_ctx, void *arg)
 	return CURLE_OK;
 }
 
+/* After a transfer that got a response (or at its first body byte): status and Content-Type. */
+static void fetch_collect(CURL *h, struct fetch_resp *r)
+{
+	char *ct = NULL;
+
+	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK)
+		r->status = 0;
+	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+		snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
+}
+
+/* A 2xx body goes to the stream (counted against the cap); 0 when the cap is passed. */
+static int fetch_write_stream(struct fetch_sink *sink, const char *p, size_t len)
+{
+	if (sink->streaming < 0) {
+		fetch_collect(sink->h, sink->r);
+		sink->streaming = sink->r->status >= 200 && sink->r->status < 300;
+	}
+	if (!sink->streaming)
+		return -1;
+	if (len > sink->body->max - sink->streamed) {
+		sink->toobig = 1;
+		return 0;
+	}
+	sink->streamed += len;
+	sink->stream->chunk(sink->stream->ctx, p, len);
+	return 1;
+}
+
 static size_t fetch_write(char *p, size_t size, size_t n, void *arg)
 {
 	struct fetch_sink *sink = arg;
 	size_t len = size * n;
 	curl_off_t cl = -1;
 
+	if (sink->stream) {
+		int rc = fetch_write_stream(sink, p, len);
+		if (rc >= 0)
+			return rc ? len : 0; /* 0 aborts the transfer with CURLE_WRITE_ERROR */
+	}
 	/* one allocation of the announced size instead of doubling (a 3.5 MB body in an 8 MB buffer) */
 	if (!sink->sized && sink->body->len == 0 &&
 	    curl_easy_getinfo(sink->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0 &&
@@ -605,17 +647,6 @@ static void fetch_resp_reset(struct fetch_resp *r, size_t max)
 	r->err[0] = '\0';
 }
 
-/* After a transfer that got a response: status and Content-Type. */
-static void fetch_collect(CURL *h, struct fetch_resp *r)
-{
-	char *ct = NULL;
-
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status) != CURLE_OK)
-		r->status = 0;
-	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
-		snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
-}
-
 /* Builds the easy handle for one call; r->err is set on failure. */
 static enum perr fetch_prepare(struct fetch_call *call, const char *method, const char *path,
 			       const char *form_body, struct fetch_resp *r)
@@ -644,10 +675,15 @@ static enum perr fetch_prepare(struct fetch_call *call, const char *method, cons
 	return e;
 }
 
-enum perr fetch_request(const struct fetch_target *t, const char *method, const char *path,
-			const char *form_body, double timeout, struct fetch_resp *r)
+enum perr fetch_request_stream(const struct fetch_target *t, const char *method, const char *path,
+			       const char *form_body, double timeout, const struct fetch_stream *stream,
+			       struct fetch_resp *r)
 {
-	struct fetch_call call = {.t = t, .sink = {&r->body, 0}, .secs = fetch_deadline(t, timeout)};
+	struct fetch_call call = {
+		.t = t,
+		.sink = {.body = &r->body, .stream = stream, .r = r, .streaming = -1},
+		.secs = fetch_deadline(t, timeout),
+	};
 	CURLcode c;
 	enum perr e;
 
@@ -674,4 +710,10 @@ out:
 	curl_easy_cleanup(call.h);
 	buf_free(&call.url);
 	return e;
+}
+
+enum perr fetch_request(const struct fetch_target *t, const char *method, const char *path,
+			const char *form_body, double timeout, struct fetch_resp *r)
+{
+	return fetch_request_stream(t, method, path, form_body, timeout, NULL, r);
 }

@@ -72,6 +72,24 @@ void fetch_resp_free(struct fetch_resp *r);
 enum perr fetch_request(const struct fetch_target *t, const char *method, const char *path,
 			const char *form_body, double timeout, struct fetch_resp *r) PE_WUR;
 
+/* Where fetch_request_stream() hands a 2xx body, chunk by chunk, as it arrives. */
+struct fetch_stream {
+	void (*chunk)(void *ctx, const char *data, size_t len);
+	void *ctx;
+};
+
+/*
+ * fetch_request(), except that a 2xx body is not kept: it goes to stream
+ * (when not NULL) as it arrives, in order, and r->body stays empty; the
+ * cap (max_body) still applies to its length. Other statuses keep their
+ * body in r as usual. r->status and r->content_type are set before the
+ * first chunk. A transfer that breaks after some chunks returns its error:
+ * the stream's consumer must then discard what it got.
+ */
+enum perr fetch_request_stream(const struct fetch_target *t, const char *method, const char *path,
+			       const char *form_body, double timeout, const struct fetch_stream *stream,
+			       struct fetch_resp *r) PE_WUR;
+
 /* Percent-encodes s for a query or form value into out. */
 void fetch_urlencode(struct buf *out, const char *s);
 

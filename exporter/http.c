@@ -1,10 +1,8 @@
-/* http.c - the HTTP server: routes, web-config TLS and basic auth, gzip; the only libmicrohttpd user. */
+/* http.c - the HTTP server: listening, routes, responses; the only libmicrohttpd user (rules in http_auth.c). */
 #include "http.h"
 
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <errno.h>
-#include <gnutls/gnutls.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -17,8 +15,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <zlib.h>
 
+#include "http_auth.h"
+#include "http_parse.h"
 #include "log.h"
 #include "runbook.h"
 #include "secret.h"
@@ -28,16 +27,7 @@
 #define HTTP_TEXT_TYPE "text/plain; charset=utf-8"
 #define HTTP_BODY_MAX (64u << 20) /* cap on a handler's response body */
 #define HTTP_UPLOAD_MAX (64u << 10) /* request body bytes dropped before the connection is cut */
-#define HTTP_PEM_MAX (1u << 20) /* cap on a PEM file */
 #define HTTP_CONN_MEMORY (32u << 10) /* per-connection pool: bounds request line + headers */
-
-enum http_client_auth {
-	HTTP_CA_NONE = 0, /* NoClientCert */
-	HTTP_CA_REQUEST, /* RequestClientCert */
-	HTTP_CA_REQUIRE_ANY, /* RequireAnyClientCert */
-	HTTP_CA_VERIFY_IF_GIVEN, /* VerifyClientCertIfGiven */
-	HTTP_CA_REQUIRE_VERIFY, /* RequireAndVerifyClientCert */
-};
 
 /* Methods a route accepts, as a bit set. */
 enum { HTTP_M_GET = 1, HTTP_M_POST = 2 };
@@ -57,14 +47,9 @@ struct http_server {
 	struct http_handlers h;
 	char *telemetry_path;
 	int enable_lifecycle;
-	struct web_user *users; /* deep copies */
-	char (*cached)[CRYPT_OUTPUT_SIZE]; /* per user: fast hash of the last password that passed bcrypt */
-	char cache_salt[CRYPT_GENSALT_OUTPUT_SIZE]; /* "$5$rounds=1000$..." random per start */
-	pthread_mutex_t cache_lock;
-	size_t nusers;
+	struct http_auth *auth; /* basic-auth users */
 	struct web_header *headers;
 	size_t nheaders;
-	char dummy_hash[CRYPT_OUTPUT_SIZE]; /* checked for unknown users so timing does not tell */
 	enum http_client_auth client_auth;
 };
 
@@ -79,233 +64,6 @@ static void http_msg(char *msg, size_t msglen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, msglen, fmt, ap);
 	va_end(ap);
-}
-
-/* Compares a computed hash with the stored one without an early exit. */
-static int http_ct_equal(const char *computed, const char *stored)
-{
-	size_t lc = strlen(computed), ls = strlen(stored);
-	volatile unsigned char diff = lc != ls;
-	for (size_t i = 0; i < ls; i++)
-		diff |= (unsigned char)((i < lc ? computed[i] : 0) ^ stored[i]);
-	return diff == 0;
-}
-
-/* Reads a whole (small) file into a NUL-terminated heap string. */
-static enum perr http_read_file(const char *path, char **out, char *msg, size_t msglen)
-{
-	struct buf b;
-	char chunk[4096];
-	enum perr e = PE_OK;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		http_msg(msg, msglen, "cannot open %s: %s", path, strerror(errno));
-		return PE_IO;
-	}
-	buf_init(&b, HTTP_PEM_MAX);
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		(void)buf_add(&b, chunk, n);
-	if (ferror(f) || buf_err(&b) || b.len == 0) {
-		e = ferror(f) ? PE_IO : b.len == 0 ? PE_TLS : buf_err(&b);
-		http_msg(msg, msglen, "cannot read %s: %s", path, b.len == 0 ? "empty file" : err_str(e));
-		buf_free(&b);
-		goto out;
-	}
-	*out = buf_steal(&b, NULL);
-out:
-	fclose(f);
-	return e;
-}
-
-/* ---- request parsing ---- */
-
-static int http_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes src[0..n) into dst (room for cap bytes incl. NUL); -1 if it does not fit or is bad. */
-static long http_unescape(const char *src, size_t n, char *dst, size_t cap)
-{
-	size_t o = 0;
-	if (cap == 0)
-		return -1; /* not even room for the NUL (storage used up); found by fuzz_http_collect */
-	for (size_t i = 0; i < n; i++) {
-		char c = src[i];
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%') {
-			if (i + 2 >= n)
-				return -1;
-			int hi = http_hexval(src[i + 1]), lo = http_hexval(src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = (char)(hi * 16 + lo);
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= cap)
-			return -1;
-		dst[o++] = c;
-	}
-	dst[o] = '\0';
-	return (long)o;
-}
-
-static int http_collect_seen(char **names, size_t n, const char *v)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], v) == 0)
-			return 1;
-	return 0;
-}
-
-/* Contract in http.h; e.g. "/metrics?a=1&collect%5B%5D=pve&collect[]=mount". */
-size_t http_parse_collect(const char *query, char **names, size_t max, char *storage, size_t storagelen)
-{
-	size_t n = 0, used = 0;
-	char key[16];
-	if (!query || !names || !storage)
-		return 0;
-	const char *q = strchr(query, '?');
-	q = q ? q + 1 : query;
-	while (*q && n < max) {
-		size_t len = strcspn(q, "&");
-		const char *eq = memchr(q, '=', len);
-		if (eq && http_unescape(q, (size_t)(eq - q), key, sizeof key) >= 0 &&
-		    strcmp(key, "collect[]") == 0) {
-			size_t vlen = len - (size_t)(eq - q) - 1;
-			size_t room = storagelen - used;
-			if (room > HTTP_COLLECT_LEN + 1)
-				room = HTTP_COLLECT_LEN + 1;
-			long got = http_unescape(eq + 1, vlen, storage + used, room);
-			if (got > 0 && !http_collect_seen(names, n, storage + used)) {
-				names[n++] = storage + used;
-				used += (size_t)got + 1;
-			}
-		}
-		q += len;
-		if (*q == '&')
-			q++;
-	}
-	return n;
-}
-
-/* X-Prometheus-Scrape-Timeout-Seconds: a plain positive decimal, else 0. */
-static double http_scrape_timeout(const char *v)
-{
-	if (!v)
-		return 0;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	size_t digits = strspn(v, "0123456789.");
-	if (digits == 0 || digits > 32 || strspn(v + digits, " \t") != strlen(v + digits))
-		return 0;
-	char tmp[40];
-	memcpy(tmp, v, digits);
-	tmp[digits] = '\0';
-	char *end;
-	double d = strtod(tmp, &end);
-	if (*end || !isfinite(d) || d <= 0)
-		return 0;
-	return d;
-}
-
-/* 1 if an Accept-Encoding q parameter is zero ("q=0", "q=0.000"). */
-static int http_q_is_zero(const char *p, size_t n)
-{
-	if (n < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
-		return 0;
-	p += 2;
-	n -= 2;
-	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	if (n == 0 || p[0] != '0')
-		return 0;
-	if (n == 1)
-		return 1;
-	if (p[1] != '.' || n > 5)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] != '0')
-			return 0;
-	return 1;
-}
-
-/* Whether one Accept-Encoding element ("gzip;q=0.5") names gzip with q > 0. */
-static int http_element_gzip(const char *p, size_t n)
-{
-	while (n && (*p == ' ' || *p == '\t')) {
-		p++;
-		n--;
-	}
-	size_t name = 0;
-	while (name < n && p[name] != ';' && p[name] != ' ' && p[name] != '\t')
-		name++;
-	if (name != 4 || strncasecmp(p, "gzip", 4) != 0)
-		return 0;
-	const char *par = memchr(p, ';', n);
-	while (par) {
-		par++;
-		while (par < p + n && (*par == ' ' || *par == '\t'))
-			par++;
-		size_t plen = (size_t)(p + n - par);
-		const char *next = memchr(par, ';', plen);
-		if (http_q_is_zero(par, next ? (size_t)(next - par) : plen))
-			return 0;
-		par = next;
-	}
-	return 1;
-}
-
-static int http_accepts_gzip(const char *ae)
-{
-	if (!ae)
-		return 0;
-	while (*ae) {
-		size_t len = strcspn(ae, ",");
-		if (http_element_gzip(ae, len))
-			return 1;
-		ae += len;
-		if (*ae == ',')
-			ae++;
-	}
-	return 0;
-}
-
-enum perr http_gzip(const char *in, size_t len, char **out, size_t *outlen)
-{
-	z_stream zs;
-	memset(&zs, 0, sizeof zs);
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return PE_NOMEM;
-	enum perr e = PE_OK;
-	uLong bound = deflateBound(&zs, (uLong)len);
-	unsigned char *p = malloc(bound);
-	if (!p) {
-		e = PE_NOMEM;
-		goto out;
-	}
-	zs.next_in = (Bytef *)(uintptr_t)(in ? in : "");
-	zs.avail_in = (uInt)len;
-	zs.next_out = p;
-	zs.avail_out = (uInt)bound;
-	if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
-		free(p);
-		e = PE_INTERNAL;
-		goto out;
-	}
-	*out = (char *)p;
-	*outlen = zs.total_out;
-out:
-	deflateEnd(&zs);
-	return e;
 }
 
 /* ---- responses ---- */
@@ -391,14 +149,14 @@ static void http_body_release(void *cls)
 	free(b);
 }
 
-/* Serves handler-owned bytes (metrics_body) without copying them. */
+/* Serves handler-owned bytes (the metrics handler's) without copying them. */
 static enum MHD_Result http_serve_body(struct http_server *s, struct MHD_Connection *c, double timeout,
 				       char **names, size_t n, int gz)
 {
 	struct http_body *b = calloc(1, sizeof(*b));
 	if (!b)
 		return MHD_NO;
-	enum perr e = s->h.metrics_body(s->h.ctx, timeout, (const char *const *)names, n, gz, b);
+	enum perr e = s->h.metrics(s->h.ctx, timeout, (const char *const *)names, n, gz, b);
 	if (e) {
 		http_body_release(b);
 		struct buf none;
@@ -421,24 +179,12 @@ static enum MHD_Result http_serve_metrics(struct http_server *s, struct MHD_Conn
 {
 	char *names[HTTP_COLLECT_MAX];
 	char storage[HTTP_COLLECT_MAX * (HTTP_COLLECT_LEN + 1)];
-	struct buf out;
 	size_t n = http_parse_collect(uri ? uri : "", names, HTTP_COLLECT_MAX, storage, sizeof storage);
-	double timeout = http_scrape_timeout(
+	double timeout = http_parse_timeout(
 		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Prometheus-Scrape-Timeout-Seconds"));
-	int want_gz = http_accepts_gzip(
+	int want_gz = http_parse_accepts_gzip(
 		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
-	if (s->h.metrics_body)
-		return http_serve_body(s, c, timeout, names, n, want_gz);
-	buf_init(&out, HTTP_BODY_MAX);
-	enum perr e = s->h.metrics(s->h.ctx, timeout, (const char *const *)names, n, &out);
-	if (e || buf_err(&out) || !want_gz)
-		return http_body(s, c, "metrics", e, &out, HTTP_METRICS_TYPE, "identity");
-	char *gz = NULL;
-	size_t gzlen = 0;
-	if (http_gzip(out.data, out.len, &gz, &gzlen) != PE_OK) /* identity still works */
-		return http_body(s, c, "metrics", PE_OK, &out, HTTP_METRICS_TYPE, "identity");
-	buf_free(&out);
-	return http_ok(s, c, gz, gzlen, HTTP_METRICS_TYPE, "gzip");
+	return http_serve_body(s, c, timeout, names, n, want_gz);
 }
 
 static enum MHD_Result http_serve_html(struct http_server *s, struct MHD_Connection *c, const char *uri)
@@ -547,71 +293,14 @@ static unsigned http_method_bit(const char *method)
 	return 0;
 }
 
-/* ---- authentication ---- */
+/* ---- access ---- */
 
-/* Checks one password against a bcrypt hash with crypt_r; the work area is scrubbed. */
-static int http_bcrypt_ok(const char *password, const char *hash)
-{
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd)
-		return 0;
-	const char *got = crypt_r(password, hash, cd);
-	int ok = got && got[0] == '$' && http_ct_equal(got, hash);
-	secret_wipe(cd, sizeof *cd);
-	free(cd);
-	return ok;
-}
-
-/* A cheap salted hash of the password (SHA-256 crypt, 1000 rounds) for the success cache. */
-static void http_fast_hash(const struct http_server *s, const char *password, char *out)
-{
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	const char *h = cd ? crypt_r(password, s->cache_salt, cd) : NULL;
-	snprintf(out, CRYPT_OUTPUT_SIZE, "%s", h && h[0] == '$' ? h : "!");
-	if (cd)
-		secret_wipe(cd, sizeof *cd);
-	free(cd);
-}
-
-/*
- * Checks one user's password. bcrypt (tens of ms at cost 10) runs only
- * when the password differs from the last one that passed for that
- * user, as exporter-toolkit caches; an unknown user costs one bcrypt run
- * against a dummy hash, so timing does not tell users apart.
- */
-static int http_password_ok(struct http_server *s, size_t user, const char *password)
-{
-	char fast[CRYPT_OUTPUT_SIZE];
-	http_fast_hash(s, password, fast);
-	if (user < s->nusers) {
-		pthread_mutex_lock(&s->cache_lock);
-		int hit = fast[0] == '$' && http_ct_equal(fast, s->cached[user]);
-		pthread_mutex_unlock(&s->cache_lock);
-		if (hit)
-			return 1;
-	}
-	const char *hash = user < s->nusers ? s->users[user].bcrypt_hash : s->dummy_hash;
-	int ok = http_bcrypt_ok(password, hash) && user < s->nusers;
-	if (ok && fast[0] == '$') {
-		pthread_mutex_lock(&s->cache_lock);
-		memcpy(s->cached[user], fast, sizeof fast);
-		pthread_mutex_unlock(&s->cache_lock);
-	}
-	return ok;
-}
-
-/* Basic auth when users are configured. */
+/* Basic auth when users are configured; the password is wiped once checked. */
 static int http_auth_ok(struct http_server *s, struct MHD_Connection *c)
 {
-	if (s->nusers == 0)
-		return 1;
 	char *pass = NULL;
 	char *user = MHD_basic_auth_get_username_password(c, &pass);
-	size_t idx = s->nusers; /* unknown */
-	for (size_t i = 0; user && i < s->nusers; i++)
-		if (strcmp(s->users[i].name, user) == 0)
-			idx = i;
-	int ok = http_password_ok(s, idx, pass ? pass : "") && user;
+	int ok = http_auth_check(s->auth, user, pass);
 	if (pass) {
 		secret_wipe(pass, strlen(pass));
 		MHD_free(pass);
@@ -622,21 +311,50 @@ static int http_auth_ok(struct http_server *s, struct MHD_Connection *c)
 }
 
 /* Enforces client_auth_type on a TLS connection (MHD requests the certificate when a CA is set). */
-static int http_client_cert_ok(const struct http_server *s, struct MHD_Connection *c)
+static int http_client_ok(const struct http_server *s, struct MHD_Connection *c)
 {
-	if (s->client_auth == HTTP_CA_NONE || s->client_auth == HTTP_CA_REQUEST)
-		return 1;
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (!ci || !ci->tls_session)
+	const union MHD_ConnectionInfo *ci =
+		s->client_auth == HTTP_CA_NONE
+			? NULL
+			: MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return http_client_cert_ok(s->client_auth, ci ? ci->tls_session : NULL);
+}
+
+/* Headers that frame or type the body cannot be overridden; CR/LF would split the response. */
+static int http_header_allowed(const struct web_header *h)
+{
+	static const char *const fixed[] = {"Content-Type", "Content-Encoding", "Content-Length",
+					    "Transfer-Encoding", "Connection"};
+	if (!h->name || !h->value || !*h->name || strpbrk(h->name, "\r\n: \t") || strpbrk(h->value, "\r\n"))
 		return 0;
-	gnutls_session_t ts = (gnutls_session_t)ci->tls_session;
-	unsigned int ncerts = 0;
-	if (!gnutls_certificate_get_peers(ts, &ncerts) || ncerts == 0)
-		return s->client_auth == HTTP_CA_VERIFY_IF_GIVEN;
-	if (s->client_auth == HTTP_CA_REQUIRE_ANY)
-		return 1;
-	unsigned int status = 0;
-	return gnutls_certificate_verify_peers2(ts, &status) == 0 && status == 0;
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (strcasecmp(h->name, fixed[i]) == 0)
+			return 0;
+	return 1;
+}
+
+static enum perr http_setup_headers(struct http_server *s, const struct web_config *w, char *msg,
+				    size_t msglen)
+{
+	if (w->nheaders == 0)
+		return PE_OK;
+	s->headers = calloc(w->nheaders, sizeof *s->headers);
+	if (!s->headers)
+		return PE_NOMEM;
+	for (size_t i = 0; i < w->nheaders; i++) {
+		if (!http_header_allowed(&w->headers[i])) {
+			http_msg(msg, msglen,
+				 "http_server_config.headers: header \"%s\" can not be configured",
+				 w->headers[i].name ? w->headers[i].name : "");
+			return PE_CONFIG;
+		}
+		s->headers[i].name = strdup(w->headers[i].name);
+		s->headers[i].value = strdup(w->headers[i].value);
+		s->nheaders = i + 1;
+		if (!s->headers[i].name || !s->headers[i].value)
+			return PE_NOMEM;
+	}
+	return PE_OK;
 }
 
 /* ---- MHD callbacks ---- */
@@ -674,7 +392,7 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, cons
 		return rq->body > HTTP_UPLOAD_MAX ? MHD_NO : MHD_YES;
 	}
 	const struct http_route *rt = http_route_find(s, url);
-	if (!http_client_cert_ok(s, c)) /* TLS-level: every route, like a refused handshake */
+	if (!http_client_ok(s, c)) /* TLS-level: every route, like a refused handshake */
 		return http_text(s, c, MHD_HTTP_FORBIDDEN, "A valid client certificate is required.\n");
 	if ((!rt || !rt->open) && !http_auth_ok(s, c))
 		return http_text(s, c, MHD_HTTP_UNAUTHORIZED, "Unauthorized.\n");
@@ -688,7 +406,7 @@ static enum MHD_Result http_on_request(void *cls, struct MHD_Connection *c, cons
 	}
 	if ((rt->serve == http_serve_html && !s->h.status_html) ||
 	    (rt->serve == http_serve_json && !s->h.status_json) ||
-	    (rt->serve == http_serve_metrics && !s->h.metrics && !s->h.metrics_body))
+	    (rt->serve == http_serve_metrics && !s->h.metrics))
 		return http_text(s, c, MHD_HTTP_NOT_FOUND, "Not found.\n");
 	return rt->serve(s, c, rq->uri);
 }
@@ -807,163 +525,6 @@ bad:
 	return PE_INVAL;
 }
 
-/* ---- web config ---- */
-
-static enum perr http_client_auth_parse(const char *v, enum http_client_auth *out)
-{
-	static const char *const names[] = {"NoClientCert", "RequestClientCert", "RequireAnyClientCert",
-					    "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"};
-	if (!v || !*v) {
-		*out = HTTP_CA_NONE;
-		return PE_OK;
-	}
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(v, names[i]) == 0) {
-			*out = (enum http_client_auth)i;
-			return PE_OK;
-		}
-	return PE_CONFIG;
-}
-
-/* GnuTLS priority string for min_version; NULL when the value is not supported. */
-static const char *http_priorities(const char *min_version)
-{
-	if (!min_version || !*min_version || strcmp(min_version, "TLS12") == 0)
-		return "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
-	if (strcmp(min_version, "TLS13") == 0)
-		return "NORMAL:-VERS-ALL:+VERS-TLS1.3";
-	return NULL;
-}
-
-static int http_bcrypt_shaped(const char *h)
-{
-	return h && strlen(h) == 60 && h[0] == '$' && h[1] == '2' && strchr("aby", h[2]) && h[2] &&
-	       h[3] == '$';
-}
-
-/* Copies the users and builds the dummy hash (same cost as the first user's) for unknown names. */
-static enum perr http_setup_users(struct http_server *s, const struct web_config *w, char *msg, size_t msglen)
-{
-	if (w->nusers == 0)
-		return PE_OK;
-	s->users = calloc(w->nusers, sizeof *s->users);
-	s->cached = calloc(w->nusers, sizeof *s->cached);
-	if (!s->users || !s->cached)
-		return PE_NOMEM;
-	for (size_t i = 0; i < w->nusers; i++) {
-		const struct web_user *u = &w->users[i];
-		if (!u->name || !http_bcrypt_shaped(u->bcrypt_hash)) {
-			http_msg(msg, msglen, "basic_auth_users: user \"%s\": password is not a bcrypt hash",
-				 u->name ? u->name : "");
-			return PE_CONFIG;
-		}
-		s->users[i].name = strdup(u->name);
-		s->users[i].bcrypt_hash = strdup(u->bcrypt_hash);
-		s->nusers = i + 1;
-		if (!s->users[i].name || !s->users[i].bcrypt_hash)
-			return PE_NOMEM;
-	}
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	unsigned long cost = strtoul(w->users[0].bcrypt_hash + 4, NULL, 10);
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	const char *h = NULL;
-	if (cd && crypt_gensalt_rn("$2b$", cost, NULL, 0, salt, sizeof salt))
-		h = crypt_r("not-a-password", salt, cd);
-	if (h && h[0] == '$')
-		snprintf(s->dummy_hash, sizeof s->dummy_hash, "%s", h);
-	free(cd);
-	if (!crypt_gensalt_rn("$5$", 1000, NULL, 0, s->cache_salt, sizeof s->cache_salt))
-		s->dummy_hash[0] = '\0';
-	if (!s->dummy_hash[0]) {
-		http_msg(msg, msglen, "basic_auth_users: bcrypt is not available from libcrypt");
-		return PE_INTERNAL;
-	}
-	return PE_OK;
-}
-
-/* Headers that frame or type the body cannot be overridden; CR/LF would split the response. */
-static int http_header_allowed(const struct web_header *h)
-{
-	static const char *const fixed[] = {"Content-Type", "Content-Encoding", "Content-Length",
-					    "Transfer-Encoding", "Connection"};
-	if (!h->name || !h->value || !*h->name || strpbrk(h->name, "\r\n: \t") || strpbrk(h->value, "\r\n"))
-		return 0;
-	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-		if (strcasecmp(h->name, fixed[i]) == 0)
-			return 0;
-	return 1;
-}
-
-static enum perr http_setup_headers(struct http_server *s, const struct web_config *w, char *msg,
-				    size_t msglen)
-{
-	if (w->nheaders == 0)
-		return PE_OK;
-	s->headers = calloc(w->nheaders, sizeof *s->headers);
-	if (!s->headers)
-		return PE_NOMEM;
-	for (size_t i = 0; i < w->nheaders; i++) {
-		if (!http_header_allowed(&w->headers[i])) {
-			http_msg(msg, msglen,
-				 "http_server_config.headers: header \"%s\" can not be configured",
-				 w->headers[i].name ? w->headers[i].name : "");
-			return PE_CONFIG;
-		}
-		s->headers[i].name = strdup(w->headers[i].name);
-		s->headers[i].value = strdup(w->headers[i].value);
-		s->nheaders = i + 1;
-		if (!s->headers[i].name || !s->headers[i].value)
-			return PE_NOMEM;
-	}
-	return PE_OK;
-}
-
-/* PEM material read at start; the key is scrubbed once MHD has loaded it. */
-struct http_tls {
-	char *cert, *key, *ca;
-	const char *priorities;
-};
-
-static void http_tls_clear(struct http_tls *t)
-{
-	free(t->cert);
-	secret_free(t->key);
-	free(t->ca);
-	memset(t, 0, sizeof *t);
-}
-
-static enum perr http_setup_tls(struct http_server *s, const struct web_config *w, struct http_tls *t,
-				char *msg, size_t msglen)
-{
-	enum perr e;
-	if (http_client_auth_parse(w->client_auth_type, &s->client_auth) != PE_OK) {
-		http_msg(msg, msglen, "tls_server_config: unknown client_auth_type \"%s\"",
-			 w->client_auth_type);
-		return PE_CONFIG;
-	}
-	t->priorities = http_priorities(w->min_version);
-	if (!t->priorities) {
-		http_msg(msg, msglen, "tls_server_config: min_version \"%s\" not supported (TLS12 or TLS13)",
-			 w->min_version);
-		return PE_CONFIG;
-	}
-	if (!w->key_file) {
-		http_msg(msg, msglen, "tls_server_config: cert_file needs key_file");
-		return PE_CONFIG;
-	}
-	if ((s->client_auth >= HTTP_CA_VERIFY_IF_GIVEN) && !w->client_ca_file) {
-		http_msg(msg, msglen, "tls_server_config: client_auth_type %s needs client_ca_file",
-			 w->client_auth_type);
-		return PE_CONFIG;
-	}
-	if ((e = http_read_file(w->cert_file, &t->cert, msg, msglen)) ||
-	    (e = http_read_file(w->key_file, &t->key, msg, msglen)))
-		return e;
-	if (w->client_ca_file && (e = http_read_file(w->client_ca_file, &t->ca, msg, msglen)))
-		return e;
-	return PE_OK;
-}
-
 /* ---- start / stop ---- */
 
 /* Starts MHD on ss; flags add TLS/IPv6 bits to the common ones. */
@@ -1038,13 +599,15 @@ static enum perr http_setup(struct http_server *s, const struct http_opts *o, st
 	s->telemetry_path = strdup(tp);
 	if (!s->telemetry_path)
 		return PE_NOMEM;
+	if ((e = http_auth_new(o->web, &s->auth, msg, msglen)) != PE_OK)
+		return e;
 	if (!o->web)
 		return PE_OK;
-	if ((e = http_setup_users(s, o->web, msg, msglen)) ||
-	    (e = http_setup_headers(s, o->web, msg, msglen)))
+	if ((e = http_setup_headers(s, o->web, msg, msglen)))
 		return e;
-	if (o->web->cert_file && (e = http_setup_tls(s, o->web, t, msg, msglen)))
+	if (o->web->cert_file && (e = http_tls_load(o->web, t, msg, msglen)))
 		return e;
+	s->client_auth = t->client_auth;
 	if (!o->web->cert_file && (o->web->client_ca_file || o->web->key_file)) {
 		http_msg(msg, msglen, "tls_server_config: key_file/client_ca_file need cert_file");
 		return PE_CONFIG;
@@ -1063,7 +626,6 @@ enum perr http_start(const struct http_opts *o, const struct http_handlers *h, s
 	struct http_server *s = calloc(1, sizeof *s);
 	if (!s)
 		return PE_NOMEM;
-	pthread_mutex_init(&s->cache_lock, NULL);
 	s->h = *h;
 	s->enable_lifecycle = o->enable_lifecycle;
 	if ((e = http_parse_listen(o->listen, &ss, msg, msglen)) || (e = http_setup(s, o, &tls, msg, msglen)))
@@ -1096,13 +658,7 @@ void http_stop(struct http_server *s)
 		return;
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
-	for (size_t i = 0; i < s->nusers; i++) {
-		free(s->users[i].name);
-		secret_free(s->users[i].bcrypt_hash);
-	}
-	free(s->users);
-	free(s->cached);
-	pthread_mutex_destroy(&s->cache_lock);
+	http_auth_free(s->auth);
 	for (size_t i = 0; i < s->nheaders; i++) {
 		free(s->headers[i].name);
 		free(s->headers[i].value);

@@ -22,21 +22,19 @@ struct http_body {
 /* What the daemon provides to the server; all called from server threads. */
 struct http_handlers {
 	void *ctx;
-	/* Exposition for /metrics; timeout from X-Prometheus-Scrape-Timeout-Seconds (0 if absent). */
-	enum perr (*metrics)(void *ctx, double timeout, const char *const *collect, size_t ncollect,
-			     struct buf *out);
+	/*
+	 * The exposition for /metrics, handed over as ready bytes the handler
+	 * keeps alive (a rendered-output cache). timeout comes from
+	 * X-Prometheus-Scrape-Timeout-Seconds (0 if absent); gzip says the
+	 * client accepts gzip, and the handler sets body->gzipped when the
+	 * bytes are gzipped. PE_INVAL answers 400, other errors 500.
+	 */
+	enum perr (*metrics)(void *ctx, double timeout, const char *const *collect, size_t ncollect, int gzip,
+			     struct http_body *body);
 	enum perr (*status_html)(void *ctx, struct buf *out);
 	enum perr (*status_json)(void *ctx, struct buf *out);
 	int (*ready)(void *ctx);
 	void (*reload)(void *ctx); /* POST /-/reload with --web.enable-lifecycle */
-	/*
-	 * Optional; when set, /metrics uses it instead of metrics. It hands
-	 * over ready bytes the handler keeps alive (a rendered-output cache):
-	 * gzip says the client accepts gzip, and the handler sets
-	 * body->gzipped when the bytes are gzipped. Errors as for metrics.
-	 */
-	enum perr (*metrics_body)(void *ctx, double timeout, const char *const *collect, size_t ncollect,
-				  int gzip, struct http_body *body);
 };
 
 struct http_opts {
@@ -65,20 +63,5 @@ enum perr http_start(const struct http_opts *o, const struct http_handlers *h, s
 		     char *msg, size_t msglen) PE_WUR;
 unsigned short http_port(const struct http_server *s); /* the bound port (useful with :0) */
 void http_stop(struct http_server *s); /* takes NULL */
-
-/* Compresses len bytes into one gzip member; *out is the caller's to free(). */
-enum perr http_gzip(const char *in, size_t len, char **out, size_t *outlen) PE_WUR;
-
-#define HTTP_COLLECT_MAX 32 /* collect[] values passed to handlers->metrics */
-#define HTTP_COLLECT_LEN 64 /* longer collect[] values are dropped */
-
-/*
- * collect[] parsing, exposed for tests and the fuzzer: splits a query
- * string (a leading "/path?" is skipped), percent-decodes keys and values,
- * and stores each collect[] value NUL-terminated in storage, pointed to
- * by names. Drops empty, duplicate, undecodable (bad %, NUL) and over-long
- * values and those that do not fit; returns how many were kept (<= max).
- */
-size_t http_parse_collect(const char *query, char **names, size_t max, char *storage, size_t storagelen);
 
 #endif

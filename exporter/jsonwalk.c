@@ -1,141 +1,286 @@
-/* jsonwalk.c - walks the elements of a JSON array in a body one at a time (pure, no I/O). */
+/* jsonwalk.c - walks the elements of a JSON array in a body one at a time, whole or fed in pieces (pure, no I/O). */
 #include "jsonwalk.h"
+#include "buf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cJSON.h"
 
-/* Cursor over a body; p is NULL after an error, bad where it was. */
-struct json_walk {
-	const char *p, *end, *bad;
+/* Where the walk is: what the next byte that is not white space may be. */
+enum jw_state {
+	JW_TOP, /* '[' (a bare array) or '{' */
+	JW_KEY_OR_END, /* after '{': a key or '}' */
+	JW_KEY, /* after ',' in the object: a key */
+	JW_COLON,
+	JW_VALUE, /* a member's value; member's array is walked */
+	JW_OBJ_NEXT, /* ',' or '}' */
+	JW_ELEM_OR_END, /* after '[': an element or ']' */
+	JW_ELEM, /* after ',' in the array: an element */
+	JW_ARR_NEXT, /* ',' or ']' */
+	JW_DONE, /* only white space may follow */
+	JW_FAILED
 };
 
-static void walk_fail(struct json_walk *w, const char *at)
+/* What the value being gathered is for. */
+enum jw_role { JW_ROLE_KEY, JW_ROLE_DROP, JW_ROLE_ELEM };
+
+struct jsonwalk {
+	const char *member;
+	void (*cb)(void *ctx, const cJSON *item);
+	void *ctx;
+	enum jw_state st;
+	int bare; /* the body is a bare array */
+	int found; /* 0 member not seen, 1 its array walked, -1 it is not an array */
+	int hit; /* the last key was member */
+	size_t pos; /* offset of the next byte */
+	size_t bad; /* offset of the error once failed */
+	int oom;
+	/* the value being gathered (a key, an element, another member's value) */
+	int gathering;
+	enum jw_role role;
+	int depth, in_str, esc, scalar;
+	size_t vstart;
+	struct buf val;
+};
+
+struct jsonwalk *jsonwalk_new(const char *member, void (*cb)(void *ctx, const cJSON *item), void *ctx)
 {
-	if (w->p)
+	struct jsonwalk *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->member = member;
+	w->cb = cb;
+	w->ctx = ctx;
+	buf_init(&w->val, 0);
+	return w;
+}
+
+void jsonwalk_free(struct jsonwalk *w)
+{
+	if (!w)
+		return;
+	buf_free(&w->val);
+	free(w);
+}
+
+static void jw_fail(struct jsonwalk *w, size_t at)
+{
+	if (w->st != JW_FAILED) {
 		w->bad = at;
-	w->p = NULL;
+		w->st = JW_FAILED;
+	}
 }
 
-/* Skips white space; 1 when a byte follows. */
-static int walk_ws(struct json_walk *w)
+static int jw_space(char c)
 {
-	if (!w->p)
-		return 0;
-	while (w->p < w->end && (*w->p == ' ' || *w->p == '\t' || *w->p == '\r' || *w->p == '\n'))
-		w->p++;
-	return w->p < w->end;
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* 1 when the next non-blank byte is ch; consumed then. */
-static int walk_take(struct json_walk *w, char ch)
+/* A complete value was gathered: parse it and do what its role says. */
+static void jw_value_done(struct jsonwalk *w)
 {
-	if (!walk_ws(w) || *w->p != ch)
-		return 0;
-	w->p++;
+	const char *stop = NULL, *data = buf_str(&w->val);
+	size_t len = w->val.len;
+	cJSON *v;
+
+	w->gathering = 0;
+	if (buf_err(&w->val) != PE_OK) {
+		w->oom = 1;
+		jw_fail(w, w->vstart);
+		return;
+	}
+	v = cJSON_ParseWithLengthOpts(data, len, &stop, 0);
+	if (!v || (size_t)(stop - data) != len) { /* a scalar parses short when junk follows it */
+		jw_fail(w, w->vstart + (stop ? (size_t)(stop - data) : 0));
+		cJSON_Delete(v);
+		return;
+	}
+	if (w->role == JW_ROLE_KEY) {
+		if (!cJSON_IsString(v))
+			jw_fail(w, w->vstart);
+		else
+			w->hit = !w->found && strcmp(v->valuestring, w->member) == 0;
+		w->st = w->st == JW_FAILED ? JW_FAILED : JW_COLON;
+	} else if (w->role == JW_ROLE_DROP) {
+		if (w->hit)
+			w->found = -1;
+		w->st = JW_OBJ_NEXT;
+	} else {
+		w->cb(w->ctx, v);
+		w->st = JW_ARR_NEXT;
+	}
+	cJSON_Delete(v);
+}
+
+/* Starts gathering a value whose first byte is c. */
+static void jw_value_start(struct jsonwalk *w, enum jw_role role, char c)
+{
+	if (c == ',' || c == ':' || c == ']' || c == '}') {
+		jw_fail(w, w->pos);
+		return;
+	}
+	w->gathering = 1;
+	w->role = role;
+	w->vstart = w->pos;
+	w->depth = c == '{' || c == '[';
+	w->in_str = c == '"';
+	w->esc = 0;
+	w->scalar = !w->depth && !w->in_str;
+	buf_reset(&w->val);
+	buf_addc(&w->val, c);
+}
+
+/* One byte of a value being gathered; 0 when it ended a scalar and still needs handling as structure. */
+static int jw_gather(struct jsonwalk *w, char c)
+{
+	if (w->scalar) {
+		if (c == ',' || c == ']' || c == '}' || jw_space(c)) {
+			jw_value_done(w);
+			return 0;
+		}
+		buf_addc(&w->val, c);
+		return 1;
+	}
+	buf_addc(&w->val, c);
+	if (w->in_str) {
+		if (w->esc) {
+			w->esc = 0;
+		} else if (c == '\\') {
+			w->esc = 1;
+		} else if (c == '"') {
+			w->in_str = 0;
+			if (w->depth == 0) /* the value was this string */
+				jw_value_done(w);
+		}
+	} else if (c == '"') {
+		w->in_str = 1;
+	} else if (c == '{' || c == '[') {
+		w->depth++;
+	} else if ((c == '}' || c == ']') && --w->depth == 0) {
+		jw_value_done(w);
+	}
 	return 1;
 }
 
-/* Consumes ch after optional white space; the walk fails when it is not there. */
-static void walk_expect(struct json_walk *w, char ch)
+/* The array ended: the document, or the member's value. */
+static void jw_array_end(struct jsonwalk *w)
 {
-	if (w->p && !walk_take(w, ch))
-		walk_fail(w, w->p);
+	w->st = w->bare ? JW_DONE : JW_OBJ_NEXT;
 }
 
-/* Parses one JSON value at the cursor; NULL (and the walk failed) when it is not one. */
-static cJSON *walk_value(struct json_walk *w)
+/* One structural byte (not white space, not inside a value). */
+static void jw_structure(struct jsonwalk *w, char c)
 {
-	const char *stop = NULL;
-	if (!walk_ws(w)) {
-		walk_fail(w, w->p);
-		return NULL;
-	}
-	cJSON *v = cJSON_ParseWithLengthOpts(w->p, (size_t)(w->end - w->p), &stop, 0);
-	if (!v)
-		walk_fail(w, stop ? stop : w->p);
-	else
-		w->p = stop;
-	return v;
-}
-
-/* Walks the array at the cursor, handing each element to cb. */
-static void walk_array(struct json_walk *w, void (*cb)(void *ctx, const cJSON *item), void *ctx)
-{
-	walk_expect(w, '[');
-	if (!w->p || walk_take(w, ']'))
-		return;
-	for (;;) {
-		cJSON *item = walk_value(w);
-		if (!item)
-			return;
-		cb(ctx, item);
-		cJSON_Delete(item);
-		if (!walk_take(w, ','))
-			break;
-	}
-	walk_expect(w, ']');
-}
-
-/*
- * Walks a top-level object: member's array streams through cb, other
- * members are parsed and dropped. 0 member missing, 1 an array, -1 another type.
- */
-static int walk_object(struct json_walk *w, const char *member, void (*cb)(void *ctx, const cJSON *item),
-		       void *ctx)
-{
-	int found = 0;
-	walk_expect(w, '{');
-	if (!w->p || walk_take(w, '}'))
-		return 0;
-	do {
-		const char *at = w->p;
-		cJSON *key = walk_value(w);
-		int hit = cJSON_IsString(key) && !found && strcmp(key->valuestring, member) == 0;
-		if (key && !cJSON_IsString(key))
-			walk_fail(w, at);
-		cJSON_Delete(key);
-		walk_expect(w, ':');
-		if (!w->p)
-			break;
-		if (hit && walk_ws(w) && *w->p == '[') {
-			found = 1;
-			walk_array(w, cb, ctx);
+	switch (w->st) {
+	case JW_TOP:
+		if (c == '[') {
+			w->bare = 1;
+			w->found = 1;
+			w->st = JW_ELEM_OR_END;
+		} else if (c == '{') {
+			w->st = JW_KEY_OR_END;
 		} else {
-			found = hit ? -1 : found;
-			cJSON_Delete(walk_value(w));
+			jw_fail(w, w->pos);
 		}
-	} while (w->p && walk_take(w, ','));
-	walk_expect(w, '}');
-	return found;
+		break;
+	case JW_KEY_OR_END:
+		if (c == '}')
+			w->st = JW_DONE;
+		else
+			jw_value_start(w, JW_ROLE_KEY, c);
+		break;
+	case JW_KEY:
+		jw_value_start(w, JW_ROLE_KEY, c);
+		break;
+	case JW_COLON:
+		if (c == ':')
+			w->st = JW_VALUE;
+		else
+			jw_fail(w, w->pos);
+		break;
+	case JW_VALUE:
+		if (w->hit && c == '[') {
+			w->found = 1;
+			w->st = JW_ELEM_OR_END;
+		} else {
+			jw_value_start(w, JW_ROLE_DROP, c);
+		}
+		break;
+	case JW_OBJ_NEXT:
+		if (c == ',')
+			w->st = JW_KEY;
+		else if (c == '}')
+			w->st = JW_DONE;
+		else
+			jw_fail(w, w->pos);
+		break;
+	case JW_ELEM_OR_END:
+		if (c == ']')
+			jw_array_end(w);
+		else
+			jw_value_start(w, JW_ROLE_ELEM, c);
+		break;
+	case JW_ELEM:
+		jw_value_start(w, JW_ROLE_ELEM, c);
+		break;
+	case JW_ARR_NEXT:
+		if (c == ',')
+			w->st = JW_ELEM;
+		else if (c == ']')
+			jw_array_end(w);
+		else
+			jw_fail(w, w->pos);
+		break;
+	default: /* JW_DONE: bytes after the document */
+		jw_fail(w, w->pos);
+		break;
+	}
+}
+
+void jsonwalk_feed(struct jsonwalk *w, const char *data, size_t len)
+{
+	for (size_t i = 0; i < len && w->st != JW_FAILED; i++, w->pos++) {
+		char c = data[i];
+		if (w->gathering && jw_gather(w, c))
+			continue;
+		if (w->st != JW_FAILED && !jw_space(c))
+			jw_structure(w, c);
+	}
+}
+
+enum perr jsonwalk_end(struct jsonwalk *w, size_t total, char *msg, size_t msglen)
+{
+	if (w->gathering && w->scalar && w->st != JW_FAILED)
+		jw_value_done(w); /* a scalar that runs to the end of the body */
+	if (w->st != JW_FAILED && (w->gathering || w->st != JW_DONE))
+		jw_fail(w, total); /* truncated */
+	if (w->oom)
+		return PE_NOMEM;
+	if (w->st == JW_FAILED) {
+		snprintf(msg, msglen, "invalid or truncated JSON near byte %zu of %zu", w->bad, total);
+		return PE_PARSE;
+	}
+	if (w->found != 1) {
+		snprintf(msg, msglen, "%s %s", w->found ? "not an array:" : "answer has no member",
+			 w->member);
+		return PE_PARSE;
+	}
+	return PE_OK;
 }
 
 enum perr jsonwalk_each(const char *body, size_t len, const char *member,
 			void (*cb)(void *ctx, const cJSON *item), void *ctx, char *msg, size_t msglen)
 {
-	struct json_walk w;
-	int found = 1;
+	struct jsonwalk *w = jsonwalk_new(member, cb, ctx);
+	enum perr e;
 
-	if (!body) {
-		body = "";
-		len = 0;
-	}
-	w = (struct json_walk){body, body + len, NULL};
-	if (walk_ws(&w) && *w.p == '[') /* a bare array (pvesh) */
-		walk_array(&w, cb, ctx);
-	else
-		found = walk_object(&w, member, cb, ctx);
-	if (walk_ws(&w)) /* bytes after the document */
-		walk_fail(&w, w.p);
-	if (!w.p) {
-		snprintf(msg, msglen, "invalid or truncated JSON near byte %zu of %zu",
-			 (size_t)(w.bad - body), len);
-		return PE_PARSE;
-	}
-	if (found != 1) {
-		snprintf(msg, msglen, "%s %s", found ? "not an array:" : "answer has no member", member);
-		return PE_PARSE;
-	}
-	return PE_OK;
+	if (!w)
+		return PE_NOMEM;
+	jsonwalk_feed(w, body ? body : "", body ? len : 0);
+	e = jsonwalk_end(w, body ? len : 0, msg, msglen);
+	jsonwalk_free(w);
+	return e;
 }

@@ -1,4 +1,4 @@
-/* jsonwalk.h - walks the elements of a JSON array in a body one at a time (pure, no I/O). */
+/* jsonwalk.h - walks the elements of a JSON array in a body one at a time, whole or fed in pieces (pure, no I/O). */
 #ifndef PE_JSONWALK_H
 #define PE_JSONWALK_H
 
@@ -21,5 +21,18 @@ struct cJSON;
 enum perr jsonwalk_each(const char *body, size_t len, const char *member,
 			void (*cb)(void *ctx, const struct cJSON *item), void *ctx, char *msg,
 			size_t msglen) PE_WUR;
+
+/*
+ * The same walk with the body fed in pieces as it arrives: only the
+ * element being read is kept, never the body. Feed every byte in order,
+ * then jsonwalk_end() with the total length says what jsonwalk_each()
+ * would have (the same messages and byte offsets; PE_NOMEM when an
+ * element could not be held). After an error the rest is ignored.
+ */
+struct jsonwalk;
+struct jsonwalk *jsonwalk_new(const char *member, void (*cb)(void *ctx, const struct cJSON *item), void *ctx);
+void jsonwalk_feed(struct jsonwalk *w, const char *data, size_t len);
+enum perr jsonwalk_end(struct jsonwalk *w, size_t total, char *msg, size_t msglen) PE_WUR;
+void jsonwalk_free(struct jsonwalk *w); /* takes NULL */
 
 #endif

@@ -1,4 +1,5 @@
 /* main.c - persistence_exporter: flags, config load, signals (sigwait loop), start and stop. */
+#include "clock.h"
 #include "collector.h"
 #include "config.h"
 #include "fetch.h"
@@ -140,13 +141,6 @@ static enum perr daemon_load(const struct flags *f, struct config **out, struct 
 	return PE_OK;
 }
 
-static double wall_time(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void log_config_errors(const char *msg, const struct buf *errors)
 {
 	const char *p = buf_str(errors);
@@ -178,7 +172,7 @@ static void daemon_reload(struct daemon *d)
 		d->cfg = cfg;
 		pthread_mutex_unlock(&d->lock);
 		config_unref(old);
-		scrape_state_set_reload(d->st, 1, wall_time());
+		scrape_state_set_reload(d->st, 1, clock_wall());
 		log_info("config reloaded", "file", d->fl->config_file);
 	}
 	/* After the reload metrics changed: no rendering made before this point is served again. */
@@ -329,7 +323,7 @@ static void daemon_signal_loop(struct daemon *d, const sigset_t *set)
 
 static int daemon_serve(struct daemon *d, const struct web_config *web, const sigset_t *set)
 {
-	struct http_handlers h = {d, NULL, on_status_html, on_status_json, on_ready, on_reload, on_metrics};
+	struct http_handlers h = {d, on_metrics, on_status_html, on_status_json, on_ready, on_reload};
 	struct http_opts o = {
 		.listen = d->fl->listen,
 		.telemetry_path = d->fl->telemetry_path,
@@ -400,7 +394,7 @@ static int daemon_main(const struct flags *f)
 	d.oc = outcache_new();
 	if (!d.st || !d.oc)
 		goto out;
-	scrape_state_set_reload(d.st, 1, wall_time());
+	scrape_state_set_reload(d.st, 1, clock_wall());
 	log_info("starting persistence_exporter", "version", PE_VERSION, "config", f->config_file);
 	status = daemon_serve(&d, web, &set);
 out:

@@ -1,6 +1,7 @@
 /* outcache.c - rendered /metrics output reused while young, made by one request at a time. */
 #include "outcache.h"
-#include "http.h"
+#include "clock.h"
+#include "zip.h"
 #include "scrape.h"
 
 #include <pthread.h>
@@ -41,13 +42,6 @@ struct outcache {
 	unsigned long made;
 	struct outcache_slot slot[OUTCACHE_SLOTS];
 };
-
-static double outcache_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 struct outcache *outcache_new(void)
 {
@@ -144,7 +138,7 @@ static enum perr entry_make(const char *const *collect, size_t n, double timeout
 	if (!rc)
 		rc = buf_err(&plain);
 	e->refs = 1;
-	e->at = outcache_now();
+	e->at = clock_mono();
 	pthread_mutex_init(&e->gzlock, NULL);
 	e->plainlen = plain.len;
 	e->plain = buf_steal(&plain, NULL);
@@ -227,7 +221,7 @@ static int outcache_step_locked(struct outcache *oc, double ttl, const char *key
 		sl = slot_claim_locked(oc, key);
 	if (!sl)
 		return 0; /* every slot busy: the caller makes a private entry */
-	sl->used = outcache_now();
+	sl->used = clock_mono();
 	if (sl->e && sl->used - sl->e->at < ttl) {
 		__atomic_add_fetch(&sl->e->refs, 1, __ATOMIC_ACQ_REL);
 		*out = sl->e;
@@ -279,7 +273,7 @@ const char *outcache_plain(const struct outcache_entry *e, size_t *len)
 const char *outcache_gzip(struct outcache_entry *e, size_t *len)
 {
 	pthread_mutex_lock(&e->gzlock);
-	if (!e->gz && !e->gz_failed && http_gzip(e->plain, e->plainlen, &e->gz, &e->gzlen) != PE_OK)
+	if (!e->gz && !e->gz_failed && zip_gzip(e->plain, e->plainlen, &e->gz, &e->gzlen) != PE_OK)
 		e->gz_failed = 1;
 	pthread_mutex_unlock(&e->gzlock);
 	*len = e->gzlen;

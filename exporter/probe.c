@@ -1,5 +1,6 @@
 /* probe.c - per-key worker threads that run possibly-hanging file system jobs under a deadline. */
 #include "probe.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -88,20 +89,12 @@ static void *worker_main(void *arg)
 static struct probe_worker *worker_new(const char *key)
 {
 	struct probe_worker *w = calloc(1, sizeof(*w));
-	pthread_condattr_t ca;
 	if (!w)
 		return NULL;
 	w->key = strdup(key);
 	if (!w->key || pthread_mutex_init(&w->mu, NULL) != 0)
 		goto fail;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	int rc = pthread_cond_init(&w->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0) {
-		pthread_mutex_destroy(&w->mu);
-		goto fail;
-	}
+	clock_cond_init(&w->cond);
 	w->refs = 2; /* the pool and the thread */
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 		pthread_cond_destroy(&w->cond);
@@ -183,21 +176,11 @@ out:
 
 static struct timespec deadline_after(double timeout)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (timeout < 0)
 		timeout = 0;
 	if (timeout > 86400.0 * 365)
 		timeout = 86400.0 * 365;
-	time_t whole = (time_t)timeout;
-	long frac = (long)((timeout - (double)whole) * 1e9);
-	ts.tv_sec += whole;
-	ts.tv_nsec += frac;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
+	return clock_abs(clock_mono() + timeout);
 }
 
 /*

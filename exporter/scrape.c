@@ -1,89 +1,23 @@
-/* scrape.c - one collection: concurrent collector tasks under a deadline, facts, upstream cache. */
+/* scrape.c - one collection: plans the collector tasks, runs them in phases to a deadline, gathers the answer. */
 #include "scrape.h"
-#include "version.h"
+#include "clock.h"
+#include "collect_task.h"
 #include "collector.h"
 #include "exempt.h"
-#include "jsonwalk.h"
 #include "lastknown.h"
 #include "log.h"
 #include "probe.h"
+#include "ratelimit.h"
+#include "version.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <zlib.h>
 
 #define SCRAPE_MAX_TASKS 256
-#define SCRAPE_MAX_ONCE 1024 /* keys scrape_once() and scrape_warn_level() remember */
-#define SCRAPE_WARN_EVERY 3600.0 /* a repeating condition is warned about once an hour */
-#define CACHE_PACK_MIN (64 * 1024) /* idle cached bodies from this size on are kept deflated */
-
-/* ---------- clocks ---------- */
-
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct timespec mono_abs(double t)
-{
-	struct timespec ts;
-	ts.tv_sec = (time_t)t;
-	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-	return ts;
-}
-
-static void cond_init_mono(pthread_cond_t *c)
-{
-	pthread_condattr_t a;
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &a);
-	pthread_condattr_destroy(&a);
-}
-
-/* ---------- the upstream cache ---------- */
-
-/* A completed HTTP answer, shared by the cache and the tasks reading it. */
-struct cached_resp {
-	int refs; /* under the state lock */
-	int no_stale; /* from collect_get_fresh(): dropped once older than cache_ttl */
-	int in_cache; /* an entry's resp points here */
-	int packing; /* a task is deflating it (see cache_pack) */
-	int packed; /* r.body dropped, pack holds it deflated: only while no task holds it */
-	size_t rawlen; /* r.body.len while packed */
-	unsigned char *pack; /* deflated copy of r.body once made, else NULL */
-	size_t packlen;
-	double at; /* monotonic time it arrived */
-	struct fetch_resp r;
-};
-
-struct cache_entry {
-	char *key;
-	struct cached_resp *resp; /* newest HTTP answer, NULL if none yet */
-	int in_flight;
-	int no_stale; /* asked for with collect_get_fresh() */
-	unsigned long gen; /* bumped when a fetch ends */
-	enum perr last_rc; /* transport outcome of the last fetch */
-	char last_msg[256];
-	double last_used;
-	struct cache_entry *next;
-};
 
 struct source_mem {
 	char *key; /* "kind\x1fname" */
@@ -93,36 +27,19 @@ struct source_mem {
 	struct source_mem *next;
 };
 
-struct once_key {
-	char *key;
-	double last; /* monotonic time it was last reported due */
-	struct once_key *next;
-};
-
 struct scrape_state {
 	pthread_mutex_t lock;
-	pthread_cond_t fetched; /* broadcast whenever a cache fetch ends */
 	int refs;
-	struct cache_entry *entries;
+	struct upcache *cache;
+	struct ratelimit *limits;
 	struct source_mem *sources;
 	struct probe_pool *probes;
-	scrape_transport_fn transport;
-	void *transport_ctx;
 	const struct collector *const *table;
 	int reload_ok;
 	double reload_ts;
-	struct once_key *once; /* scrape_once() keys */
-	size_t nonce;
 	struct lastknown *memory; /* values remembered across scrapes */
 	double started; /* unix time the state was made: the exporter's start */
 };
-
-static enum perr transport_fetch(void *ctx, const struct fetch_target *t, const char *method,
-				 const char *path, const char *body, double timeout, struct fetch_resp *r)
-{
-	(void)ctx;
-	return fetch_request(t, method, path, body, timeout, r);
-}
 
 struct scrape_state *scrape_state_new(void)
 {
@@ -130,42 +47,23 @@ struct scrape_state *scrape_state_new(void)
 	if (!st)
 		return NULL;
 	st->probes = probe_pool_new();
+	st->cache = upcache_new();
+	st->limits = ratelimit_new(RATELIMIT_MAX_KEYS);
 	st->memory = lastknown_new();
-	if (!st->probes || !st->memory) {
+	if (!st->probes || !st->cache || !st->limits || !st->memory) {
 		probe_pool_free(st->probes);
+		upcache_free(st->cache);
+		ratelimit_free(st->limits);
 		lastknown_free(st->memory);
 		free(st);
 		return NULL;
 	}
-	st->started = wall_now();
+	st->started = clock_wall();
 	pthread_mutex_init(&st->lock, NULL);
-	cond_init_mono(&st->fetched);
 	st->refs = 1;
-	st->transport = transport_fetch;
 	st->table = collector_table;
 	st->reload_ok = 1;
 	return st;
-}
-
-static void cached_resp_unref_locked(struct cached_resp *cr)
-{
-	if (cr && --cr->refs == 0) {
-		fetch_resp_free(&cr->r);
-		free(cr->pack);
-		free(cr);
-	}
-}
-
-/* Points e at cr (which may be NULL), dropping the cache's reference to the previous answer. */
-static void cache_set_resp_locked(struct cache_entry *e, struct cached_resp *cr)
-{
-	if (e->resp) {
-		e->resp->in_cache = 0;
-		cached_resp_unref_locked(e->resp);
-	}
-	e->resp = cr;
-	if (cr)
-		cr->in_cache = 1;
 }
 
 static void scrape_state_unref(struct scrape_state *st)
@@ -175,26 +73,16 @@ static void scrape_state_unref(struct scrape_state *st)
 	pthread_mutex_unlock(&st->lock);
 	if (left)
 		return;
-	for (struct cache_entry *e = st->entries, *n; e; e = n) {
-		n = e->next;
-		cached_resp_unref_locked(e->resp);
-		free(e->key);
-		free(e);
-	}
 	for (struct source_mem *m = st->sources, *n; m; m = n) {
 		n = m->next;
 		free(m->key);
 		free(m);
 	}
-	for (struct once_key *o = st->once, *n; o; o = n) {
-		n = o->next;
-		free(o->key);
-		free(o);
-	}
+	upcache_free(st->cache);
+	ratelimit_free(st->limits);
 	probe_pool_free(st->probes);
 	lastknown_free(st->memory);
 	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->fetched);
 	free(st);
 }
 
@@ -209,15 +97,9 @@ struct probe_pool *scrape_state_probes(struct scrape_state *st)
 	return st->probes;
 }
 
-struct lastknown *scrape_state_memory(struct scrape_state *st)
+void scrape_state_set_transport(struct scrape_state *st, upcache_transport_fn fn, void *ctx)
 {
-	return st->memory;
-}
-
-void scrape_state_set_transport(struct scrape_state *st, scrape_transport_fn fn, void *ctx)
-{
-	st->transport = fn ? fn : transport_fetch;
-	st->transport_ctx = ctx;
+	upcache_set_transport(st->cache, fn, ctx);
 }
 
 void scrape_state_set_collectors(struct scrape_state *st, const struct collector *const *table)
@@ -234,133 +116,6 @@ void scrape_state_set_reload(struct scrape_state *st, int ok, double when)
 	pthread_mutex_unlock(&st->lock);
 }
 
-/* Drops entries nobody asked for in a long while (caller holds the lock). */
-static void cache_sweep_locked(struct scrape_state *st, double now, double keep)
-{
-	struct cache_entry **pp = &st->entries;
-	while (*pp) {
-		struct cache_entry *e = *pp;
-		if (!e->in_flight && now - e->last_used > keep) {
-			*pp = e->next;
-			cache_set_resp_locked(e, NULL);
-			free(e->key);
-			free(e);
-		} else {
-			pp = &e->next;
-		}
-	}
-}
-
-static struct cache_entry *cache_lookup_locked(struct scrape_state *st, const char *key)
-{
-	for (struct cache_entry *e = st->entries; e; e = e->next)
-		if (strcmp(e->key, key) == 0)
-			return e;
-	struct cache_entry *e = calloc(1, sizeof(*e));
-	if (!e)
-		return NULL;
-	e->key = strdup(key);
-	if (!e->key) {
-		free(e);
-		return NULL;
-	}
-	e->next = st->entries;
-	st->entries = e;
-	return e;
-}
-
-/* A background fetch: owns copies of everything it needs (the auth header wiped at the end), outlives any scrape. */
-struct fetch_job {
-	struct scrape_state *st;
-	struct cache_entry *entry; /* kept alive: the sweep skips in-flight entries */
-	struct fetch_target *t;
-	char *path;
-};
-
-static void fetch_job_free(struct fetch_job *j)
-{
-	fetch_target_free(j->t);
-	free(j->path);
-	free(j);
-}
-
-static struct fetch_job *fetch_job_new(struct scrape_state *st, struct cache_entry *e,
-				       const struct fetch_target *t, const char *path)
-{
-	struct fetch_job *j = calloc(1, sizeof(*j));
-	if (!j)
-		return NULL;
-	j->st = st;
-	j->entry = e;
-	j->t = fetch_target_new(t);
-	j->path = strdup(path);
-	if (!j->t || !j->path) {
-		fetch_job_free(j);
-		return NULL;
-	}
-	return j;
-}
-
-static void *fetch_job_run(void *arg)
-{
-	struct fetch_job *j = arg;
-	struct scrape_state *st = j->st;
-	struct cached_resp *cr = calloc(1, sizeof(*cr));
-	enum perr rc = PE_NOMEM;
-	if (cr) {
-		fetch_resp_init(&cr->r);
-		rc = st->transport(st->transport_ctx, j->t, "GET", j->path, NULL, 0, &cr->r);
-	}
-	pthread_mutex_lock(&st->lock);
-	struct cache_entry *e = j->entry;
-	e->in_flight = 0;
-	e->gen++;
-	e->last_rc = rc;
-	snprintf(e->last_msg, sizeof(e->last_msg), "%s", cr && cr->r.err[0] ? cr->r.err : err_str(rc));
-	if (rc == PE_OK) {
-		cr->refs = 1;
-		cr->no_stale = e->no_stale;
-		cr->at = mono_now();
-		cache_set_resp_locked(e, cr);
-		cr = NULL;
-	}
-	pthread_cond_broadcast(&st->fetched);
-	pthread_mutex_unlock(&st->lock);
-	if (cr) {
-		fetch_resp_free(&cr->r);
-		free(cr);
-	}
-	fetch_job_free(j);
-	scrape_state_unref(st);
-	return NULL;
-}
-
-/* Starts a detached background fetch for e (caller holds the lock). */
-static enum perr cache_start_fetch_locked(struct scrape_state *st, struct cache_entry *e,
-					  const struct fetch_target *t, const char *path)
-{
-	struct fetch_job *j = fetch_job_new(st, e, t, path);
-	if (!j)
-		return PE_NOMEM;
-	pthread_attr_t attr;
-	pthread_t tid;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	st->refs++;
-	e->in_flight = 1;
-	int rc = pthread_create(&tid, &attr, fetch_job_run, j);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		st->refs--;
-		e->in_flight = 0;
-		fetch_job_free(j);
-		return PE_NOMEM;
-	}
-	return PE_OK;
-}
-
-/* ---------- the scrape ---------- */
-
 struct task {
 	struct collect c;
 	const struct collector *col;
@@ -372,156 +127,22 @@ struct task {
 	double duration;
 };
 
-/* One fact; kind, source and key point into id ("kind\x1fsource\x1fkey"). */
-struct fact {
-	char *id, *str;
-	const char *kind, *source, *key;
-	size_t idlen;
-	unsigned long hash;
-	double v;
-	struct fact *next; /* insertion order */
-	struct fact *hnext; /* hash chain */
-};
-
-struct attachment {
-	char *name;
-	void *p;
-	void (*free_fn)(void *);
-	struct attachment *next;
-};
-
 struct scrape {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int refs;
 	struct scrape_state *st;
 	struct config *cfg;
-	double start, deadline, now_wall;
+	struct collect_env env; /* what the tasks share */
+	double start, deadline;
 	double phase_end[2]; /* when the runner stops waiting for each phase */
 	double fetch_end[2]; /* when upstream waits give up, leaving time to finish the task */
 	struct task *tasks;
 	size_t ntasks;
 	struct source_result *results;
 	size_t nresults;
-	struct fact *facts, **facts_tail;
-	struct fact **buckets; /* hash index over facts; a later fact shadows an earlier one */
-	size_t nbuckets, nfacts;
-	struct attachment *att;
 	struct expfmt *out;
 };
-
-/*
- * Drops a task's hold on a cached answer (lock held). A collect_get_fresh()
- * answer past cache_ttl that nobody else holds leaves the cache too: it
- * would never be served again.
- */
-static int held_drop_locked(struct scrape_state *st, double ttl, struct cached_resp *cr)
-{
-	if (cr->no_stale && cr->refs == 2 && mono_now() - cr->at >= ttl) {
-		for (struct cache_entry *e = st->entries; e; e = e->next) {
-			if (e->resp == cr) {
-				e->resp = NULL;
-				cr->in_cache = 0;
-				cr->refs--; /* the cache's reference; ours goes below */
-				break;
-			}
-		}
-	}
-	if (cr->in_cache && cr->refs == 2 && !cr->packing && !cr->packed &&
-	    cr->r.body.len >= CACHE_PACK_MIN) {
-		cr->packing = 1; /* the caller keeps its reference for cache_pack() */
-		return 1;
-	}
-	cached_resp_unref_locked(cr);
-	return 0;
-}
-
-/* Deflates body into a new allocation; NULL when that fails or saves less than three quarters. */
-static unsigned char *pack_body(const struct buf *body, size_t *len)
-{
-	uLongf n = body->len / 4;
-	unsigned char *z = malloc(n);
-	if (z && compress2(z, &n, (const Bytef *)body->data, body->len, 1) == Z_OK) {
-		unsigned char *fit = realloc(z, n);
-		*len = n;
-		return fit ? fit : z;
-	}
-	free(z);
-	return NULL;
-}
-
-/*
- * An answer only the cache holds any more is kept deflated (a JSON listing
- * shrinks to ~10%) until a task asks for it again: otherwise a refetch of a
- * large listing holds the old copy and the new one at once. Drops the
- * reference held_drop_locked() kept for this.
- */
-static void cache_pack(struct scrape_state *st, struct cached_resp *cr)
-{
-	size_t zlen = 0;
-	/* without the lock: the packing flag makes this the only writer, and the body stays until below */
-	unsigned char *z = cr->pack ? NULL : pack_body(&cr->r.body, &zlen);
-	struct buf raw;
-	buf_init(&raw, 0);
-	pthread_mutex_lock(&st->lock);
-	if (z) {
-		cr->pack = z;
-		cr->packlen = zlen;
-	}
-	if (cr->in_cache && cr->refs == 2 && cr->pack) { /* still only the cache and us */
-		raw = cr->r.body;
-		cr->rawlen = raw.len;
-		cr->r.body.data = NULL;
-		cr->r.body.len = cr->r.body.cap = 0;
-		cr->packed = 1;
-	}
-	cr->packing = 0;
-	cached_resp_unref_locked(cr);
-	pthread_mutex_unlock(&st->lock);
-	buf_free(&raw);
-}
-
-/* Restores the body of a packed answer about to be handed out (lock held; no task holds a packed one). */
-static enum perr cache_unpack_locked(struct cached_resp *cr)
-{
-	if (!cr->packed)
-		return PE_OK;
-	uLongf n = cr->rawlen;
-	char *raw = malloc(cr->rawlen + 1);
-	if (!raw)
-		return PE_NOMEM;
-	if (uncompress((Bytef *)raw, &n, cr->pack, cr->packlen) != Z_OK || n != cr->rawlen) {
-		free(raw);
-		return PE_INTERNAL;
-	}
-	raw[n] = '\0';
-	cr->r.body.data = raw;
-	cr->r.body.len = n;
-	cr->r.body.cap = n + 1;
-	cr->packed = 0;
-	return PE_OK;
-}
-
-/* Releases what a task held: parsed documents and cached answers. */
-static void collect_release(struct collect *c, struct scrape_state *st)
-{
-	for (size_t i = 0; i < c->ndocs; i++)
-		cJSON_Delete(c->docs[i]);
-	free(c->docs);
-	c->docs = NULL;
-	c->ndocs = c->capdocs = 0;
-	size_t npack = 0;
-	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < c->nheld; i++)
-		if (held_drop_locked(st, c->cfg->global.cache_ttl, c->held[i]))
-			c->held[npack++] = c->held[i];
-	pthread_mutex_unlock(&st->lock);
-	for (size_t i = 0; i < npack; i++)
-		cache_pack(st, c->held[i]);
-	free(c->held);
-	c->held = NULL;
-	c->nheld = c->capheld = 0;
-}
 
 static void scrape_unref(struct scrape *s)
 {
@@ -530,26 +151,11 @@ static void scrape_unref(struct scrape *s)
 	pthread_mutex_unlock(&s->lock);
 	if (left)
 		return;
-	for (size_t i = 0; i < s->ntasks; i++) {
-		collect_release(&s->tasks[i].c, s->st);
-		expfmt_free(s->tasks[i].c.out);
-	}
+	for (size_t i = 0; i < s->ntasks; i++)
+		collect_task_free(&s->tasks[i].c);
 	free(s->tasks);
 	free(s->results);
-	for (struct fact *f = s->facts, *n; f; f = n) {
-		n = f->next;
-		free(f->id);
-		free(f->str);
-		free(f);
-	}
-	free(s->buckets);
-	for (struct attachment *a = s->att, *n; a; a = n) {
-		n = a->next;
-		if (a->free_fn)
-			a->free_fn(a->p);
-		free(a->name);
-		free(a);
-	}
+	facts_free(s->env.facts);
 	expfmt_free(s->out);
 	config_unref(s->cfg);
 	scrape_state_unref(s->st);
@@ -601,13 +207,9 @@ static enum perr scrape_plan(struct scrape *s, const char *const *collect, size_
 			t->col = col;
 			t->s = s;
 			t->publish = publish;
-			t->c.scrape = s;
-			t->c.cfg = s->cfg;
-			t->c.index = i;
-			t->c.fetch_end = s->fetch_end[col->phase ? 1 : 0];
-			t->c.source = col->source_name ? col->source_name(s->cfg, i) : NULL;
-			t->c.out = expfmt_new(0);
-			if (!t->c.out)
+			if (collect_task_init(&t->c, &s->env, s->cfg, i,
+					      col->source_name ? col->source_name(s->cfg, i) : NULL,
+					      s->fetch_end[col->phase ? 1 : 0]) != PE_OK)
 				return PE_NOMEM;
 		}
 	}
@@ -637,23 +239,28 @@ struct scrape *scrape_new(struct scrape_state *st, struct config *cfg, double ti
 	if (!s)
 		return NULL;
 	pthread_mutex_init(&s->lock, NULL);
-	cond_init_mono(&s->cond);
+	clock_cond_init(&s->cond);
 	s->refs = 1;
 	s->st = st;
 	pthread_mutex_lock(&st->lock);
 	st->refs++;
+	pthread_mutex_unlock(&st->lock);
 	double keep = cfg->global.max_staleness > cfg->global.cache_ttl ? cfg->global.max_staleness
 									: cfg->global.cache_ttl;
-	cache_sweep_locked(st, mono_now(), 2 * keep + 60);
-	pthread_mutex_unlock(&st->lock);
+	upcache_sweep(st->cache, 2 * keep + 60);
 	s->cfg = config_ref(cfg);
-	s->start = mono_now();
+	s->start = clock_mono();
 	s->deadline = s->start + (timeout > 0 ? timeout : cfg->global.scrape_timeout);
 	scrape_set_phases(s);
-	s->now_wall = wall_now();
-	s->facts_tail = &s->facts;
+	s->env = (struct collect_env){.facts = facts_new(),
+				      .cache = st->cache,
+				      .probes = st->probes,
+				      .limits = st->limits,
+				      .memory = st->memory,
+				      .now = clock_wall(),
+				      .deadline = s->deadline};
 	s->out = expfmt_new(0);
-	if (!s->out || scrape_plan(s, collect, ncollect) != PE_OK) {
+	if (!s->out || !s->env.facts || scrape_plan(s, collect, ncollect) != PE_OK) {
 		scrape_unref(s);
 		return NULL;
 	}
@@ -665,20 +272,9 @@ const struct config *scrape_config(const struct scrape *s)
 	return s->cfg;
 }
 
-struct scrape_state *scrape_get_state(const struct scrape *s)
-{
-	return s->st;
-}
-
 double scrape_now(const struct scrape *s)
 {
-	return s->now_wall;
-}
-
-double scrape_remaining(const struct scrape *s)
-{
-	double r = s->deadline - mono_now();
-	return r > 0 ? r : 0;
+	return s->env.now;
 }
 
 size_t scrape_nsources(const struct scrape *s)
@@ -691,487 +287,19 @@ const struct source_result *scrape_source(const struct scrape *s, size_t i)
 	return i < s->nresults ? &s->results[i] : NULL;
 }
 
-/* ---------- facts and attachments ---------- */
-
-/* Builds "kind\x1fsource\x1fkey" into out; returns its length or 0 if it does not fit. */
-static size_t fact_id(char *out, size_t n, const char *kind, const char *source, const char *key)
+struct facts *scrape_facts(const struct scrape *s)
 {
-	int len = snprintf(out, n, "%s\x1f%s\x1f%s", kind ? kind : "", source ? source : "", key ? key : "");
-	return len > 0 && (size_t)len < n ? (size_t)len : 0;
-}
-
-static unsigned long fact_hash(const char *s, size_t len)
-{
-	unsigned long h = 1469598103934665603UL; /* FNV-1a */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211UL;
-	return h;
-}
-
-/* Doubles the index when it is fuller than one fact a bucket (lock held); on failure keeps the old one. */
-static void fact_index_grow_locked(struct scrape *s)
-{
-	if (s->nfacts < s->nbuckets)
-		return;
-	size_t n = s->nbuckets ? s->nbuckets * 2 : 256;
-	struct fact **b = calloc(n, sizeof(*b));
-	if (!b)
-		return;
-	for (struct fact *f = s->facts; f; f = f->next) {
-		f->hnext = b[f->hash % n];
-		b[f->hash % n] = f;
-	}
-	free(s->buckets);
-	s->buckets = b;
-	s->nbuckets = n;
-}
-
-void scrape_fact_set(struct scrape *s, const char *kind, const char *source, const char *key, double v,
-		     const char *str)
-{
-	char id[1024];
-	size_t len = fact_id(id, sizeof(id), kind, source, key);
-	struct fact *f = len ? calloc(1, sizeof(*f)) : NULL;
-	if (f) {
-		f->id = strdup(id);
-		f->str = str ? strdup(str) : NULL;
-	}
-	if (!f || !f->id || (str && !f->str)) {
-		if (f) {
-			free(f->id);
-			free(f->str);
-		}
-		free(f);
-		log_warn("fact dropped", "key", key, "err", len ? err_str(PE_NOMEM) : "key too long");
-		return;
-	}
-	f->idlen = len;
-	f->hash = fact_hash(id, len);
-	f->kind = f->id;
-	f->source = strchr(f->id, '\x1f') + 1;
-	f->key = strchr(f->source, '\x1f') + 1;
-	f->v = v;
-	pthread_mutex_lock(&s->lock);
-	*s->facts_tail = f;
-	s->facts_tail = &f->next;
-	s->nfacts++;
-	fact_index_grow_locked(s); /* a rebuild walks every fact, this one included */
-	if (s->buckets && s->buckets[f->hash % s->nbuckets] != f) {
-		f->hnext = s->buckets[f->hash % s->nbuckets];
-		s->buckets[f->hash % s->nbuckets] = f;
-	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-static int fact_matches(const struct fact *f, const char *kind, const char *source)
-{
-	size_t kl = strlen(kind), sl = strlen(source ? source : "");
-	return strncmp(f->kind, kind, kl) == 0 && f->kind[kl] == '\x1f' &&
-	       strncmp(f->source, source ? source : "", sl) == 0 && f->source[sl] == '\x1f';
-}
-
-int scrape_fact_get(struct scrape *s, const char *kind, const char *source, const char *key, double *v,
-		    const char **str)
-{
-	char id[1024];
-	size_t len = fact_id(id, sizeof(id), kind, source, key);
-	const struct fact *hit = NULL;
-	if (!len)
-		return 0;
-	unsigned long h = fact_hash(id, len);
-	pthread_mutex_lock(&s->lock);
-	/* chains hold newer facts first, so the first match is the last one set */
-	for (const struct fact *f = s->nbuckets ? s->buckets[h % s->nbuckets] : NULL; f && !hit; f = f->hnext)
-		if (f->hash == h && f->idlen == len && memcmp(f->id, id, len) == 0)
-			hit = f;
-	pthread_mutex_unlock(&s->lock);
-	if (!hit)
-		return 0;
-	if (v)
-		*v = hit->v;
-	if (str)
-		*str = hit->str;
-	return 1;
-}
-
-void scrape_fact_each(struct scrape *s, const char *kind, const char *source, const char *prefix,
-		      void (*cb)(void *ctx, const char *key, double v, const char *str), void *ctx)
-{
-	size_t plen = prefix ? strlen(prefix) : 0;
-	size_t n = 0, cap = 0;
-	const struct fact **hits = NULL;
-	pthread_mutex_lock(&s->lock);
-	for (const struct fact *f = s->facts; f; f = f->next) {
-		if (!fact_matches(f, kind, source) || strncmp(f->key, prefix ? prefix : "", plen) != 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			const struct fact **nh = realloc(hits, ncap * sizeof(*nh));
-			if (!nh)
-				break;
-			hits = nh;
-			cap = ncap;
-		}
-		hits[n++] = f;
-	}
-	pthread_mutex_unlock(&s->lock);
-	/* facts are never freed before the scrape, so the callbacks run without the lock */
-	for (size_t i = 0; i < n; i++)
-		cb(ctx, hits[i]->key, hits[i]->v, hits[i]->str);
-	free(hits);
-}
-
-void scrape_attach(struct scrape *s, const char *name, void *p, void (*free_fn)(void *))
-{
-	struct attachment *a = calloc(1, sizeof(*a));
-	char *n = strdup(name);
-	if (!a || !n) {
-		free(a);
-		free(n);
-		if (free_fn)
-			free_fn(p);
-		return;
-	}
-	a->name = n;
-	a->p = p;
-	a->free_fn = free_fn;
-	pthread_mutex_lock(&s->lock);
-	a->next = s->att;
-	s->att = a;
-	pthread_mutex_unlock(&s->lock);
-}
-
-void *scrape_attached(const struct scrape *s, const char *name)
-{
-	void *p = NULL;
-	struct scrape *m = (struct scrape *)s; /* the lock is not part of the logical state */
-	pthread_mutex_lock(&m->lock);
-	for (const struct attachment *a = s->att; a && !p; a = a->next)
-		if (strcmp(a->name, name) == 0)
-			p = a->p;
-	pthread_mutex_unlock(&m->lock);
-	return p;
-}
-
-/* ---------- what collectors call ---------- */
-
-void collect_fail(struct collect *c, const char *fmt, ...)
-{
-	if (c->err[0])
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-}
-
-/* 1 when key was never seen or last came due `every` seconds ago or more (then it is due again). */
-static int scrape_due(struct scrape *s, const char *key, double every)
-{
-	struct scrape_state *st = s->st;
-	int due = 0;
-	double now = mono_now();
-	pthread_mutex_lock(&st->lock);
-	struct once_key *o = st->once;
-	while (o && strcmp(o->key, key) != 0)
-		o = o->next;
-	if (o && now - o->last >= every) {
-		o->last = now;
-		due = 1;
-	} else if (!o && st->nonce < SCRAPE_MAX_ONCE && (o = calloc(1, sizeof(*o))) != NULL) {
-		o->key = strdup(key);
-		if (!o->key) {
-			free(o);
-		} else {
-			o->last = now;
-			o->next = st->once;
-			st->once = o;
-			st->nonce++;
-			due = 1;
-		}
-	}
-	pthread_mutex_unlock(&st->lock);
-	return due;
+	return s->env.facts;
 }
 
 int scrape_once(struct scrape *s, const char *key)
 {
-	return scrape_due(s, key, INFINITY);
+	return ratelimit_due(s->st->limits, key, INFINITY);
 }
 
 enum log_level scrape_warn_level(struct scrape *s, const char *key)
 {
-	return scrape_due(s, key, SCRAPE_WARN_EVERY) ? LOG_LVL_WARN : LOG_LVL_DEBUG;
-}
-
-void collect_warn_kv(struct collect *c, const char *msg, ...)
-{
-	va_list ap, keys;
-	struct buf key;
-	buf_init(&key, 4096);
-	buf_addf(&key, "%s\x1f%s", c->source ? c->source : "", msg);
-	va_start(ap, msg);
-	va_copy(keys, ap);
-	for (const char *k; (k = va_arg(keys, const char *)) != NULL;) {
-		const char *v = va_arg(keys, const char *);
-		buf_addf(&key, "\x1f%s=%s", k, v ? v : "");
-	}
-	va_end(keys);
-	/* an over-long key cannot be remembered: warn rather than go quiet */
-	enum log_level level = buf_err(&key) ? LOG_LVL_WARN : scrape_warn_level(c->scrape, buf_str(&key));
-	log_kvv(level, msg, ap);
-	va_end(ap);
-	buf_free(&key);
-}
-
-static int collect_hold(struct collect *c, struct cached_resp *cr)
-{
-	if (c->nheld == c->capheld) {
-		size_t ncap = c->capheld ? c->capheld * 2 : 8;
-		void **n = realloc(c->held, ncap * sizeof(*n));
-		if (!n)
-			return 0;
-		c->held = n;
-		c->capheld = ncap;
-	}
-	c->held[c->nheld++] = cr;
-	cr->refs++;
-	return 1;
-}
-
-static enum perr status_to_err(long status)
-{
-	if (status >= 200 && status < 300)
-		return PE_OK;
-	switch (status) {
-	case 401:
-		return PE_AUTH;
-	case 403:
-		return PE_DENIED;
-	case 404:
-		return PE_NOTFOUND;
-	default:
-		return PE_HTTP;
-	}
-}
-
-/* Appends a short, printable excerpt of an upstream error's "message" (PVE and n8n both send one). */
-static void describe_error_body(const struct fetch_resp *r, char *out, size_t n)
-{
-	out[0] = '\0';
-	cJSON *doc = cJSON_ParseWithLength(buf_str(&r->body), r->body.len);
-	const cJSON *m = doc ? cJSON_GetObjectItemCaseSensitive(doc, "message") : NULL;
-	if (cJSON_IsString(m)) {
-		size_t j = 0;
-		out[j++] = ':';
-		out[j++] = ' ';
-		for (const char *p = m->valuestring; *p && j + 1 < n && j < 160; p++)
-			out[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
-		while (j > 2 && out[j - 1] == ' ')
-			j--;
-		out[j] = '\0';
-	}
-	cJSON_Delete(doc);
-}
-
-/* Waits for e's pending fetch until the deadline; the lock is held. Returns 1 if a fetch ended. */
-static int cache_wait_locked(struct scrape_state *st, struct cache_entry *e, unsigned long gen0,
-			     double deadline)
-{
-	struct timespec ts = mono_abs(deadline);
-	while (e->gen == gen0 && mono_now() < deadline)
-		if (pthread_cond_timedwait(&st->fetched, &st->lock, &ts) == ETIMEDOUT)
-			break;
-	return e->gen != gen0;
-}
-
-/* Finds the answer for key: fresh cache, a fetch that ends in time, or a stale-but-allowed one. */
-static enum perr cache_get(struct collect *c, const struct fetch_target *t, const char *key, const char *path,
-			   int fresh, struct cached_resp **out, char *msg, size_t msglen)
-{
-	struct scrape *s = c->scrape;
-	struct scrape_state *st = s->st;
-	const struct config_global *g = &s->cfg->global;
-	enum perr rc = PE_OK;
-	pthread_mutex_lock(&st->lock);
-	struct cache_entry *e = cache_lookup_locked(st, key);
-	if (!e) {
-		rc = PE_NOMEM;
-		goto out;
-	}
-	double now = mono_now();
-	e->last_used = now;
-	e->no_stale |= fresh;
-	if (e->resp && now - e->resp->at < g->cache_ttl) {
-		*out = e->resp;
-		goto out;
-	}
-	if (e->resp && (e->no_stale || now - e->resp->at >= g->max_staleness)) {
-		cache_set_resp_locked(e, NULL); /* never served again: not kept while the next one comes */
-	}
-	unsigned long gen0 = e->gen;
-	if (!e->in_flight && (rc = cache_start_fetch_locked(st, e, t, path)) != PE_OK)
-		goto out;
-	if (cache_wait_locked(st, e, gen0, c->fetch_end)) {
-		rc = e->last_rc;
-		if (rc == PE_OK)
-			*out = e->resp;
-		else
-			snprintf(msg, msglen, "GET %s: %s", path, e->last_msg);
-	} else if (e->resp && !e->no_stale && mono_now() - e->resp->at < g->max_staleness) {
-		*out = e->resp; /* still being refreshed in the background */
-	} else {
-		rc = PE_TIMEOUT;
-		snprintf(msg, msglen, "GET %s: no answer before the scrape deadline", path);
-	}
-out:
-	if (rc == PE_OK && (rc = cache_unpack_locked(*out)) == PE_OK && !collect_hold(c, *out))
-		rc = PE_NOMEM;
-	pthread_mutex_unlock(&st->lock);
-	return rc;
-}
-
-static enum perr collect_get_mode(struct collect *c, const struct fetch_target *t, const char *path,
-				  int fresh, const struct fetch_resp **resp, char *msg, size_t msglen)
-{
-	struct buf key;
-	struct cached_resp *cr = NULL;
-	buf_init(&key, 8192);
-	buf_addf(&key, "%s\x1f%s\x1f%s\x1f%s", c->source ? c->source : "", t->base_url ? t->base_url : "",
-		 t->unix_socket ? t->unix_socket : "", path);
-	msg[0] = '\0';
-	*resp = NULL;
-	enum perr rc = buf_err(&key);
-	if (rc == PE_OK)
-		rc = cache_get(c, t, buf_str(&key), path, fresh, &cr, msg, msglen);
-	buf_free(&key);
-	if (rc != PE_OK) {
-		if (!msg[0])
-			snprintf(msg, msglen, "GET %s: %s", path, err_str(rc));
-		return rc;
-	}
-	*resp = &cr->r;
-	rc = status_to_err(cr->r.status);
-	if (rc != PE_OK) {
-		char detail[200];
-		describe_error_body(&cr->r, detail, sizeof(detail));
-		snprintf(msg, msglen, "GET %s: HTTP %ld%s", path, cr->r.status, detail);
-	}
-	return rc;
-}
-
-enum perr collect_get(struct collect *c, const struct fetch_target *t, const char *path,
-		      const struct fetch_resp **resp, char *msg, size_t msglen)
-{
-	return collect_get_mode(c, t, path, 0, resp, msg, msglen);
-}
-
-enum perr collect_get_fresh(struct collect *c, const struct fetch_target *t, const char *path,
-			    const struct fetch_resp **resp, char *msg, size_t msglen)
-{
-	return collect_get_mode(c, t, path, 1, resp, msg, msglen);
-}
-
-void collect_release_resp(struct collect *c, const struct fetch_resp *resp)
-{
-	struct scrape_state *st = c->scrape->st;
-	struct cached_resp *pack = NULL;
-	pthread_mutex_lock(&st->lock);
-	for (size_t i = 0; i < c->nheld; i++) {
-		struct cached_resp *cr = c->held[i];
-		if (&cr->r == resp) {
-			if (held_drop_locked(st, c->cfg->global.cache_ttl, cr))
-				pack = cr;
-			c->held[i] = c->held[--c->nheld];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&st->lock);
-	if (pack)
-		cache_pack(st, pack);
-}
-
-static int looks_like_html(const struct fetch_resp *r)
-{
-	const char *p = buf_str(&r->body);
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	return *p == '<' || strstr(r->content_type, "html") != NULL;
-}
-
-/* A 2xx body that should be JSON: PE_PARSE with a reason when it is empty or HTML. */
-static enum perr body_check(const struct fetch_resp *r, const char *path, char *msg, size_t msglen)
-{
-	if (r->body.len == 0) {
-		snprintf(msg, msglen, "GET %s: empty body where JSON was expected", path);
-		return PE_PARSE;
-	}
-	if (looks_like_html(r)) {
-		snprintf(msg, msglen, "GET %s: HTML instead of JSON (service starting or wrong URL?)", path);
-		return PE_PARSE;
-	}
-	return PE_OK;
-}
-
-/* collect_get() for a JSON body: adds " (HTML body)" to an HTTP error, checks the 2xx body. */
-static enum perr collect_get_body(struct collect *c, const struct fetch_target *t, const char *path,
-				  const struct fetch_resp **resp, char *msg, size_t msglen)
-{
-	enum perr rc = collect_get(c, t, path, resp, msg, msglen);
-	if (rc != PE_OK) {
-		if (*resp && looks_like_html(*resp)) {
-			size_t l = strlen(msg);
-			snprintf(msg + l, msglen - l, " (HTML body)");
-		}
-		return rc;
-	}
-	return body_check(*resp, path, msg, msglen);
-}
-
-enum perr collect_get_json(struct collect *c, const struct fetch_target *t, const char *path,
-			   struct cJSON **doc, char *msg, size_t msglen)
-{
-	const struct fetch_resp *r;
-	*doc = NULL;
-	enum perr rc = collect_get_body(c, t, path, &r, msg, msglen);
-	if (rc != PE_OK)
-		return rc;
-	const char *end = NULL;
-	cJSON *j = cJSON_ParseWithLengthOpts(r->body.data, r->body.len, &end, 0);
-	if (!j) {
-		size_t off = end ? (size_t)(end - r->body.data) : 0;
-		snprintf(msg, msglen, "GET %s: invalid or truncated JSON near byte %zu of %zu", path, off,
-			 r->body.len);
-		return PE_PARSE;
-	}
-	if (c->ndocs == c->capdocs) {
-		size_t ncap = c->capdocs ? c->capdocs * 2 : 8;
-		cJSON **n = realloc(c->docs, ncap * sizeof(*n));
-		if (!n) {
-			cJSON_Delete(j);
-			return PE_NOMEM;
-		}
-		c->docs = n;
-		c->capdocs = ncap;
-	}
-	c->docs[c->ndocs++] = j;
-	*doc = j;
-	return PE_OK;
-}
-
-enum perr collect_get_json_each(struct collect *c, const struct fetch_target *t, const char *path,
-				const char *member, void (*cb)(void *ctx, const cJSON *item), void *ctx,
-				char *msg, size_t msglen)
-{
-	const struct fetch_resp *r;
-	char why[200];
-	enum perr rc = collect_get_body(c, t, path, &r, msg, msglen);
-	if (rc != PE_OK)
-		return rc;
-	rc = jsonwalk_each(r->body.data, r->body.len, member, cb, ctx, why, sizeof(why));
-	if (rc != PE_OK)
-		snprintf(msg, msglen, "GET %s: %s", path, why);
-	return rc;
+	return ratelimit_due(s->st->limits, key, RATELIMIT_WARN_EVERY) ? LOG_LVL_WARN : LOG_LVL_DEBUG;
 }
 
 /* ---------- running the tasks ---------- */
@@ -1180,16 +308,16 @@ static void *task_main(void *arg)
 {
 	struct task *t = arg;
 	struct scrape *s = t->s;
-	double t0 = mono_now();
+	double t0 = clock_mono();
 	enum perr rc = t->col->collect(&t->c);
 	if (rc != PE_OK && !t->c.err[0])
 		collect_fail(&t->c, "%s", err_str(rc));
-	collect_release(&t->c, s->st);
+	collect_task_release(&t->c);
 	if (t->col->kind && t->c.source)
-		scrape_fact_set(s, t->col->kind, t->c.source, "up", rc == PE_OK, NULL);
+		facts_set(s->env.facts, t->col->kind, t->c.source, "up", rc == PE_OK, NULL);
 	pthread_mutex_lock(&s->lock);
 	t->rc = rc;
-	t->duration = mono_now() - t0;
+	t->duration = clock_mono() - t0;
 	t->done = 1;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -1234,9 +362,9 @@ static int phase_done_locked(const struct scrape *s, int phase)
 
 static void scrape_wait_phase(struct scrape *s, int phase, double until)
 {
-	struct timespec ts = mono_abs(until);
+	struct timespec ts = clock_abs(until);
 	pthread_mutex_lock(&s->lock);
-	while (!phase_done_locked(s, phase) && mono_now() < until)
+	while (!phase_done_locked(s, phase) && clock_mono() < until)
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &ts) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&s->lock);
@@ -1264,7 +392,7 @@ static void source_remember(struct scrape_state *st, struct source_result *r)
 	int log_down = 0, log_up = 0;
 	if (m) {
 		if (r->up) {
-			m->last_success = wall_now();
+			m->last_success = clock_wall();
 			log_up = m->logged_down;
 			m->logged_down = 0;
 			m->last_error[0] = '\0';
@@ -1393,7 +521,7 @@ enum perr scrape_run(struct scrape *s)
 	scrape_wait_phase(s, 0, s->phase_end[0]);
 	scrape_start_phase(s, 1);
 	scrape_wait_phase(s, 1, s->phase_end[1]);
-	double elapsed = mono_now() - s->start;
+	double elapsed = clock_mono() - s->start;
 	enum perr rc = scrape_gather(s, elapsed);
 	scrape_add_collector_metrics(s, elapsed);
 	scrape_add_exporter_metrics(s);

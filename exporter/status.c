@@ -38,7 +38,7 @@ void status_html_escape(struct buf *out, const char *s)
 
 static const struct inventory_report *status_report(struct scrape *s)
 {
-	return scrape_attached(s, INVENTORY_ATTACHMENT);
+	return facts_attached(scrape_facts(s), INVENTORY_ATTACHMENT);
 }
 
 static void format_time(char *out, size_t n, double t)
@@ -60,7 +60,7 @@ static void format_time(char *out, size_t n, double t)
  */
 static int restore_test_line(struct scrape *s, size_t i, char *out, size_t n, int *bad)
 {
-	const struct drill_report *d = scrape_attached(s, DRILL_ATTACHMENT);
+	const struct drill_report *d = facts_attached(scrape_facts(s), DRILL_ATTACHMENT);
 	const struct config *cfg = scrape_config(s);
 
 	*bad = 0;
@@ -369,7 +369,7 @@ static void add_number_or_null(cJSON *o, const char *name, int known, double v)
 /* "restore_test": what the newest drills say, or null when there is nothing to say. */
 static void restore_test_json(struct scrape *s, size_t i, cJSON *o)
 {
-	const struct drill_report *d = scrape_attached(s, DRILL_ATTACHMENT);
+	const struct drill_report *d = facts_attached(scrape_facts(s), DRILL_ATTACHMENT);
 	char line[640];
 	int bad;
 	cJSON *rt;

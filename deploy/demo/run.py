@@ -35,6 +35,16 @@ def report_args(prometheus_url, range_="10m", step="10s"):
     return ["report", "--prometheus.url=" + prometheus_url, "--range=" + range_, "--step=" + step]
 
 
+def drill(workdir, config):
+    """One restore drill of the demo's target against the simulator, so the page shows it."""
+    log = os.path.join(workdir, "drill.log")
+    with open(log, "w") as f:
+        p = subprocess.run([os.path.join(BUILD, "persistencectl"), "restore-test", "--config.file=" + config,
+                            "--target=" + scenario.DRILL_TARGET, "--boot", "--execute", "--poll-interval=250ms"],
+                           stdout=f, stderr=subprocess.STDOUT, timeout=120)
+    return p.returncode, log
+
+
 def start(workdir, scenario_name="incident", interval="5s"):
     st = stack.Stack(workdir, keep=True)
     try:
@@ -42,6 +52,7 @@ def start(workdir, scenario_name="incident", interval="5s"):
         config, flags = scenario.build(os.path.join(workdir, "demo"), st.sim_url, st.docker_socket, scenario_name)
         st.config = config
         st.flags = flags
+        st.drill_rc, st.drill_log = drill(workdir, config)
         st.start_exporter(os.path.join(BUILD, "persistence_exporter"), config, flags)
         st.start_alertmanager()
         st.start_prometheus(demo_rules(workdir), interval)
@@ -68,8 +79,12 @@ persistence_exporter demo (%s scenario) is running. Open:
   Prometheus       %s/alerts   (alerts fire within about a minute)
   Alertmanager     %s/#/alerts
 
+A restore drill of %s ran against the simulator (%s; log: %s).
+
 Try:
   %s status --config.file=%s %s
+  %s restore-test --config.file=%s --target=home-lxc-105 --boot
+  %s restore-test --config.file=%s --target=home-lxc-105 --boot --execute
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler --execute --wait
 
@@ -78,8 +93,9 @@ The compliance report of this demo's own Prometheus (add --format=html > report.
 
 Logs and data: %s   (Ctrl-C stops everything)
 """ % (args.scenario, st.exporter_url, st.exporter_url, st.prometheus_url, st.alertmanager_url,
+       scenario.DRILL_TARGET, "OK" if st.drill_rc == 0 else "FAILED, exit %d" % st.drill_rc, st.drill_log,
        ctl, st.config, " ".join(st.flags), ctl, st.config, ctl, st.config,
-       ctl, " ".join(report_args(st.prometheus_url)), args.workdir), flush=True)
+       ctl, st.config, ctl, st.config, ctl, " ".join(report_args(st.prometheus_url)), args.workdir), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     try:

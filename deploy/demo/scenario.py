@@ -25,7 +25,10 @@ SECRETS = {
     "home-actions.token": "sim-action-secret-home",
     "shop-actions.token": "sim-action-secret-shop",
     "n8n.key": "sim-n8n-key-app",
+    "home-drill.token": "sim-drill-secret-home",
+    "shop-drill.token": "sim-drill-secret-shop",
 }
+DRILL_TARGET = "home-vm-100"   # make run drills it once (docs/restore-drills.md)
 
 
 def _run(script, *args):
@@ -77,14 +80,19 @@ def _config(d, sim_url, docker_socket):
     lines = [
         "# Demo configuration written by deploy/demo/scenario.py",
         "global:", "  scrape_timeout: 10s", "  cache_ttl: 5s", "  max_staleness: 5m",
+        "  drill_state_file: %s" % d["drills"],
         "pve:",
         "  - name: home", "    url: %s/pve/home" % sim_url, '    token_id: "monitor@pve!exporter"',
         "    token_secret_file: %s/home.token" % s, '    action_token_id: "ops@pve!actions"',
         "    action_token_secret_file: %s/home-actions.token" % s, "    timeout: 5s",
         "    local: true", "    local_node: pve1",
+        '    drill: {token_id: "drill@pve!drill", token_secret_file: %s/home-drill.token,' % s,
+        "            vmid_range: [9900, 9999], storage: local-lvm, pool: drill, boot_timeout: 2m}",
         "  - name: shop", "    url: %s/pve/shop" % sim_url, '    token_id: "monitor@pve!exporter"',
         "    token_secret_file: %s/shop.token" % s, '    action_token_id: "ops@pve!actions"',
         "    action_token_secret_file: %s/shop-actions.token" % s, "    timeout: 5s",
+        '    drill: {token_id: "drill@pve!drill", token_secret_file: %s/shop-drill.token,' % s,
+        "            vmid_range: [9900, 9999], storage: local-zfs, pool: drill, boot_timeout: 2m}",
         "mounts:",
         "  - name: synology-backups", "    path: %s" % d["nas"], "    fstype: nfs4", "    timeout: 3s",
         "    write_probe: true", "    dump_dir: dump", "    timezone: UTC",
@@ -119,6 +127,7 @@ def build(workdir, sim_url, docker_socket, scenario="incident", now=None):
     now = now or time.time()
     incident = scenario == "incident"
     d = {k: os.path.join(workdir, k) for k in ("secrets", "node", "nas", "snapshots", "files")}
+    d["drills"] = os.path.join(workdir, "drills.jsonl")
     for name, value in SECRETS.items():
         _write(os.path.join(d["secrets"], name), value + "\n", 0o600)
     _run("fake_node.py", "--scenario", "leak" if incident else "healthy", "--out", d["node"],

@@ -2,6 +2,7 @@
 #include "drill_ctx.h"
 #include "clock.h"
 #include "log.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -389,6 +390,7 @@ int drill_run(const struct drill_opts *o, FILE *out, FILE *err)
 	drill_flush(&x);
 	cJSON_Delete(x.vms);
 	pve_client_free(x.client);
+	secret_free(x.drill_secret);
 	free(x.skip);
 	buf_free(&x.out);
 	buf_free(&x.why);

@@ -34,6 +34,10 @@ struct drill_ctx {
 	const struct config_pve *p;
 	const struct config_drill *d;
 	struct pve_client *client;
+	struct config_pve
+		pcopy; /* the source with the drill token's secret read (the daemon never reads it) */
+	struct config_drill dcopy;
+	char *drill_secret;
 	struct cJSON *vms; /* /cluster/resources?type=vm */
 	char gtype[8]; /* "qemu" | "lxc" of the source guest */
 	char node[64];

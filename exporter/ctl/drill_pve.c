@@ -327,6 +327,21 @@ static int dp_prepare(struct drill_ctx *x)
 			x->t->source);
 		return DRILL_EXIT_USAGE;
 	}
+	if (!x->d->token_secret) { /* the usual case: read here, never by the daemon */
+		char why[512];
+		if (config_read_secret(x->d->token_secret_file, &x->drill_secret, why, sizeof(why)) !=
+		    PE_OK) {
+			fprintf(x->ferr, "persistencectl restore-test: the drill token of source %s: %s\n",
+				x->p->name, why);
+			return DRILL_EXIT_USAGE;
+		}
+		x->dcopy = *x->d;
+		x->dcopy.token_secret = x->drill_secret;
+		x->pcopy = *x->p;
+		x->pcopy.drill = &x->dcopy;
+		x->p = &x->pcopy;
+		x->d = &x->dcopy;
+	}
 	if (pve_client_new(x->p, &x->client) != PE_OK)
 		return DRILL_EXIT_FAILED;
 	buf_addf(&x->out, "target %s: guest %ld of pve source %s (%s)\n", x->t->name, x->t->vmid, x->p->name,

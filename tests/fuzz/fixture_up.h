@@ -66,11 +66,11 @@ static inline size_t fuzz_route_find(const struct fuzz_up *u, const char *path)
 
 static inline enum perr fuzz_transport(void *ctx, const struct fetch_target *t, const char *method,
 				       const char *path, const char *body, double timeout,
-				       struct fetch_resp *r)
+				       const struct fetch_stream *stream, struct fetch_resp *r)
 {
 	const struct fuzz_up *u = ctx;
 	size_t i = fuzz_route_find(u, path);
-	(void)t, (void)method, (void)body, (void)timeout;
+	(void)t, (void)method, (void)body, (void)timeout, (void)stream;
 	snprintf(r->content_type, sizeof(r->content_type), "%s", u->content_type);
 	if (i == u->pick) {
 		r->status = u->status;

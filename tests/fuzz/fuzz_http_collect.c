@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "http_parse.h"
 #include "replay.h"
 
 /* Parses with a roomy and a tight storage; every kept name must lie inside storage, NUL-ended. */

@@ -178,6 +178,14 @@ class FullStack:
                     fmt(self.expected - self.fired), fmt(self.fired - self.expected), "\n  ".join(diag),
                     "\n  ".join(log[-15:]) or "(none)"))
 
+    def test_demo_drill_is_on_the_page(self):
+        """`make run` runs one restore drill against the simulator; the exporter publishes it."""
+        self.assertEqual(self.st.drill_rc, 0, open(self.st.drill_log).read())
+        body = stack.http_get(self.st.exporter_url + "/")
+        self.assertRegex(body, r'<br><span class="muted">restore tested \d+[smh] ago, \d+ s</span>')
+        metrics = stack.http_get(self.st.exporter_url + "/metrics")
+        self.assertIn('persistence_target_restore_test_last_result{target="home-vm-100"} 1\n', metrics)
+
     def test_exporter_scraped_and_up(self):
         res = self.st.query('up{job="persistence_exporter"}')["result"]
         self.assertEqual([r["value"][1] for r in res], ["1"])

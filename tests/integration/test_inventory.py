@@ -27,7 +27,7 @@ DEGRADED = {"home-vm-100", "home-lxc-105", "app-n8n-workflows"}
 TARGETS = (["home-vm-100", "home-lxc-105", "app-n8n-workflows"]
            + ["shop-%s" % name for _, name in scenario.SHOP_GUESTS] + list(scenario.FILE_TARGETS))
 SECRETS = [PVE_SECRET % "home", PVE_SECRET % "shop", PVE_ACTION_SECRET % "home",
-           PVE_ACTION_SECRET % "shop", N8N_KEY % "app"]
+           PVE_ACTION_SECRET % "shop", N8N_KEY % "app", "sim-drill-secret-home", "sim-drill-secret-shop"]
 TEXT_COLUMNS = ["SITE", "TARGET", "KIND", "LAST BACKUP", "AGE", "MAX AGE", "STATE", "RESTORE", "REASON"]
 
 # Pixel colours of the summary box (exporter/status.c CSS): degraded and all-OK backgrounds.

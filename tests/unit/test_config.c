@@ -390,7 +390,18 @@ START_TEST(test_drill)
 	const struct config_drill *d = c->pve[0].drill;
 	ck_assert_ptr_nonnull(d);
 	ck_assert_str_eq(d->token_id, "drill@pve!drill");
-	ck_assert_str_eq(d->token_secret, "sim-drill-secret");
+	ck_assert_ptr_null(d->token_secret); /* read by persistencectl, never by the loader (the daemon) */
+	ck_assert_str_eq(d->token_secret_file + strlen(d->token_secret_file) -
+				 strlen("/secrets/home-drill.token"),
+			 "/secrets/home-drill.token");
+	char *secret, why[256];
+	ck_assert_int_eq(config_read_secret(d->token_secret_file, &secret, why, sizeof(why)), PE_OK);
+	ck_assert_str_eq(secret, "sim-drill-secret");
+	free(secret);
+	ck_assert_int_eq(config_read_secret("secrets/no-such.token", &secret, why, sizeof(why)), PE_IO);
+	ck_assert_str_eq(why, "cannot read secret file secrets/no-such.token: No such file or directory");
+	ck_assert_int_eq(config_read_secret("secrets/empty.token", &secret, why, sizeof(why)), PE_CONFIG);
+	ck_assert_ptr_null(secret);
 	ck_assert_int_eq(d->vmid_lo, 9900);
 	ck_assert_int_eq(d->vmid_hi, 9999);
 	ck_assert_str_eq(d->storage, "local-lvm");

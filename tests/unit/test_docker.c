@@ -138,7 +138,8 @@ struct dk_run {
 
 /* tu_transport, except that a transport failure carries the route's body as its message. */
 static enum perr dk_transport(void *ctx, const struct fetch_target *t, const char *method, const char *path,
-			      const char *body, double timeout, struct fetch_resp *r)
+			      const char *body, double timeout, const struct fetch_stream *stream,
+			      struct fetch_resp *r)
 {
 	struct dk_run *run = ctx;
 	const struct tu_route *rt = tu_route_find(&run->u, path);
@@ -152,7 +153,7 @@ static enum perr dk_transport(void *ctx, const struct fetch_target *t, const cha
 		snprintf(r->err, sizeof(r->err), "%s", rt->body ? rt->body : "simulated transport failure");
 		return rt->transport_rc;
 	}
-	return tu_transport(&run->u, t, method, path, body, timeout, r);
+	return tu_transport(&run->u, t, method, path, body, timeout, stream, r);
 }
 
 static struct config *dk_config(const struct dk_run *run)

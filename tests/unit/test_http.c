@@ -14,6 +14,8 @@
 #include <zlib.h>
 
 #include "http.h"
+#include "http_parse.h"
+#include "zip.h"
 #include "log.h"
 
 #define METRICS_BODY "# HELP pe_test A test metric.\n# TYPE pe_test gauge\npe_test{a=\"b\"} 1\n"
@@ -30,18 +32,35 @@ struct stub {
 	const char *body;
 };
 
+/* Renders the body the way the daemon's output cache hands it over: owned bytes, gzipped when asked. */
 static enum perr stub_metrics(void *ctx, double timeout, const char *const *collect, size_t ncollect,
-			      struct buf *out)
+			      int gzip, struct http_body *body)
 {
 	struct stub *st = ctx;
+	struct buf out;
 	st->metrics_calls++;
 	st->timeout = timeout;
 	st->ncollect = ncollect;
 	for (size_t i = 0; i < ncollect && i < 40; i++)
 		snprintf(st->collect[i], sizeof st->collect[i], "%s", collect[i]);
-	(void)buf_adds(out, st->body ? st->body : METRICS_BODY);
+	buf_init(&out, 0);
+	(void)buf_adds(&out, st->body ? st->body : METRICS_BODY);
 	if (st->fail)
-		(void)buf_adds(out, "secret-token-1234 internal detail");
+		(void)buf_adds(&out, "secret-token-1234 internal detail");
+	size_t len = out.len;
+	char *data = buf_steal(&out, NULL);
+	char *gz = NULL;
+	size_t gzlen = 0;
+	if (gzip && !st->fail && zip_gzip(data, len, &gz, &gzlen) == PE_OK) {
+		free(data);
+		data = gz;
+		len = gzlen;
+		body->gzipped = 1;
+	}
+	body->data = data;
+	body->len = len;
+	body->release = free;
+	body->owner = data;
 	return st->fail;
 }
 

@@ -22,12 +22,12 @@ static enum perr (*fake_fill)(struct collect *c, const char *kind);
 /* The scrape's start, whole seconds: facts are set relative to it so samples are exact. */
 static double now0(struct collect *c)
 {
-	return floor(scrape_now(c->scrape));
+	return floor(collect_now(c));
 }
 
 static void fact(struct collect *c, const char *kind, const char *key, double v, const char *str)
 {
-	scrape_fact_set(c->scrape, kind, c->source, key, v, str);
+	collect_fact_set(c, kind, c->source, key, v, str);
 }
 
 static enum perr fake_pve(struct collect *c)
@@ -164,7 +164,7 @@ static void run_scrape_on(struct run *x, struct scrape_state *st, struct config 
 	ck_assert_int_eq(scrape_write(x->s, &out), PE_OK);
 	buf_add(&out, "", 0);
 	x->text = buf_steal(&out, NULL);
-	x->r = scrape_attached(x->s, INVENTORY_ATTACHMENT);
+	x->r = facts_attached(scrape_facts(x->s), INVENTORY_ATTACHMENT);
 	ck_assert_ptr_nonnull(x->r);
 	x->now = floor(scrape_now(x->s));
 }
@@ -691,7 +691,7 @@ START_TEST(test_file_probe_hung_is_unknown)
 	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(scrape_run(s), PE_OK);
-	const struct inventory_report *r = scrape_attached(s, INVENTORY_ATTACHMENT);
+	const struct inventory_report *r = facts_attached(scrape_facts(s), INVENTORY_ATTACHMENT);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(r->targets[0].state, INVENTORY_UNKNOWN);
 	ck_assert_int_eq(r->targets[0].ok, 0);

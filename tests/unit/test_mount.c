@@ -455,10 +455,10 @@ static void mt_scrape(struct scrape_state *st, struct config *cfg, struct mt_res
 	ck_assert_uint_eq(scrape_nsources(s), 1);
 	r->up = scrape_source(s, 0)->up;
 	snprintf(r->error, sizeof(r->error), "%s", scrape_source(s, 0)->error);
-	r->has100 = scrape_fact_get(s, "mount", "nas", "vmid/100/last_backup", &r->fact100, NULL);
+	r->has100 = facts_get(scrape_facts(s), "mount", "nas", "vmid/100/last_backup", &r->fact100, NULL);
 	r->fact105 = r->fact200 = -1;
-	scrape_fact_get(s, "mount", "nas", "vmid/105/last_backup", &r->fact105, NULL);
-	scrape_fact_get(s, "mount", "nas", "vmid/200/last_backup", &r->fact200, NULL);
+	facts_get(scrape_facts(s), "mount", "nas", "vmid/105/last_backup", &r->fact105, NULL);
+	facts_get(scrape_facts(s), "mount", "nas", "vmid/200/last_backup", &r->fact200, NULL);
 	struct buf out;
 	buf_init(&out, 0);
 	ck_assert_int_eq(scrape_write(s, &out), PE_OK);

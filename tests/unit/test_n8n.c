@@ -537,7 +537,7 @@ static void run_n8n(const struct tu_route *routes, size_t n, const char *snapsho
 	const struct source_result *r = scrape_source(s, 0);
 	rr->up = r->up;
 	snprintf(rr->error, sizeof(rr->error), "%s", r->error);
-	rr->has_live_total = scrape_fact_get(s, "n8n", "app", "live_total", &rr->live_total, NULL);
+	rr->has_live_total = facts_get(scrape_facts(s), "n8n", "app", "live_total", &rr->live_total, NULL);
 	ck_assert_str_eq(up.last_auth, "X-N8N-API-KEY: test-n8n-key-secret");
 	scrape_free(s);
 	scrape_state_free(st);

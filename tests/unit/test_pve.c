@@ -485,7 +485,8 @@ struct pve_run {
 };
 
 static enum perr pve_transport(void *ctx, const struct fetch_target *t, const char *method, const char *path,
-			       const char *body, double timeout, struct fetch_resp *r)
+			       const char *body, double timeout, const struct fetch_stream *stream,
+			       struct fetch_resp *r)
 {
 	struct pve_run *run = ctx;
 
@@ -497,7 +498,7 @@ static enum perr pve_transport(void *ctx, const struct fetch_target *t, const ch
 		buf_addc(&run->unmatched, '\n');
 	}
 	pthread_mutex_unlock(&run->u.lock);
-	return tu_transport(&run->u, t, method, path, body, timeout, r);
+	return tu_transport(&run->u, t, method, path, body, timeout, stream, r);
 }
 
 static struct config *pve_config(void)
@@ -584,23 +585,25 @@ static void inspect_facts_a(struct scrape *s)
 	double v;
 	const char *str;
 
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/100/last_backup", &v, NULL));
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/100/last_backup", &v, NULL));
 	ck_assert(v == 1791415000.0); /* the PBS archive, newer than the NFS ones */
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/105/last_backup", &v, NULL));
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/105/last_backup", &v, NULL));
 	ck_assert(v == 1791400000.0); /* max ctime, not the last entry */
-	ck_assert(!scrape_fact_get(s, "pve", "home", "guest/201/last_backup", &v, NULL));
-	ck_assert(!scrape_fact_get(s, "pve", "home", "guest/999/last_backup", &v, NULL)); /* no such guest */
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/9000/template", &v, NULL));
+	ck_assert(!facts_get(scrape_facts(s), "pve", "home", "guest/201/last_backup", &v, NULL));
+	ck_assert(!facts_get(scrape_facts(s), "pve", "home", "guest/999/last_backup", &v,
+			     NULL)); /* no such guest */
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/9000/template", &v, NULL));
 	ck_assert(v == 1);
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/105/type", &v, &str));
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/105/type", &v, &str));
 	ck_assert_str_eq(str, "lxc");
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/200/node", &v, &str));
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/200/node", &v, &str));
 	ck_assert_str_eq(str, "pve2");
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/100/name", &v, &str));
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/100/name", &v, &str));
 	ck_assert_str_eq(str, "web01");
-	ck_assert(scrape_fact_get(s, "pve", "home", "guest/201/name", &v, &str));
+	ck_assert(facts_get(scrape_facts(s), "pve", "home", "guest/201/name", &v, &str));
 	ck_assert_str_eq(str, "");
-	ck_assert(!scrape_fact_get(s, "pve", "home", "guest/400/type", &v, &str)); /* openvz is not a guest */
+	ck_assert(!facts_get(scrape_facts(s), "pve", "home", "guest/400/type", &v,
+			     &str)); /* openvz is not a guest */
 }
 
 START_TEST(test_collect_full)

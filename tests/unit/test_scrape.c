@@ -1,5 +1,6 @@
 /* test_scrape.c - the scrape framework: deadline, concurrency, upstream cache, facts, filters. */
 #include "testutil.h"
+#include "collect_task.h"
 
 #include <cjson/cJSON.h>
 
@@ -47,7 +48,7 @@ static enum perr collect_json(struct collect *c)
 		return PE_PARSE;
 	}
 	expfmt_add(c->out, &d_value, v->valuedouble, "source", c->source, NULL);
-	scrape_fact_set(c->scrape, "test", c->source, "value", v->valuedouble, "note");
+	collect_fact_set(c, "test", c->source, "value", v->valuedouble, "note");
 	return PE_OK;
 }
 
@@ -65,7 +66,7 @@ static enum perr collect_phase1(struct collect *c)
 {
 	double v = -1;
 	const char *str = NULL;
-	if (scrape_fact_get(c->scrape, "test", "a", "value", &v, &str) && str && strcmp(str, "note") == 0)
+	if (collect_fact_get(c, "test", "a", "value", &v, &str) && str && strcmp(str, "note") == 0)
 		phase1_seen = v;
 	return PE_OK;
 }
@@ -244,17 +245,17 @@ START_TEST(test_facts)
 	struct scrape_state *st = new_state(&u, table);
 	struct config *cfg = tu_config_new();
 	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
-	scrape_fact_set(s, "pve", "home", "guest/100/last_backup", 10, NULL);
-	scrape_fact_set(s, "pve", "home", "guest/105/last_backup", 20, "x");
-	scrape_fact_set(s, "pve", "shop", "guest/100/last_backup", 1000, NULL);
-	scrape_fact_set(s, "pve", "home", "other", 5, NULL);
+	facts_set(scrape_facts(s), "pve", "home", "guest/100/last_backup", 10, NULL);
+	facts_set(scrape_facts(s), "pve", "home", "guest/105/last_backup", 20, "x");
+	facts_set(scrape_facts(s), "pve", "shop", "guest/100/last_backup", 1000, NULL);
+	facts_set(scrape_facts(s), "pve", "home", "other", 5, NULL);
 	double v = 0, sum = 0;
 	const char *str = NULL;
-	ck_assert_int_eq(scrape_fact_get(s, "pve", "home", "guest/105/last_backup", &v, &str), 1);
+	ck_assert_int_eq(facts_get(scrape_facts(s), "pve", "home", "guest/105/last_backup", &v, &str), 1);
 	ck_assert_double_eq(v, 20);
 	ck_assert_str_eq(str, "x");
-	ck_assert_int_eq(scrape_fact_get(s, "pve", "home", "guest/999/last_backup", &v, NULL), 0);
-	scrape_fact_each(s, "pve", "home", "guest/", count_cb, &sum);
+	ck_assert_int_eq(facts_get(scrape_facts(s), "pve", "home", "guest/999/last_backup", &v, NULL), 0);
+	facts_each(scrape_facts(s), "pve", "home", "guest/", count_cb, &sum);
 	ck_assert_double_eq(sum, 30);
 	scrape_free(s);
 	config_unref(cfg);
@@ -486,14 +487,14 @@ START_TEST(test_warn_level_once_per_condition)
 END_TEST
 
 /* Counts the lines containing needle that the logger writes to stderr while fn runs. */
-static int count_logged(void (*fn)(struct scrape *), struct scrape *s, const char *needle)
+static int count_logged(void (*fn)(struct collect *), struct collect *c, const char *needle)
 {
 	char path[] = "/tmp/pe-test-log-XXXXXX";
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	int saved = dup(STDERR_FILENO);
 	ck_assert_int_ge(dup2(fd, STDERR_FILENO), 0);
-	fn(s);
+	fn(c);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(fd);
@@ -507,28 +508,27 @@ static int count_logged(void (*fn)(struct scrape *), struct scrape *s, const cha
 	return n;
 }
 
-static void warn_three_times(struct scrape *s)
+static void warn_three_times(struct collect *c)
 {
-	struct collect c = {.scrape = s, .source = "nas"};
-	collect_warn(&c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Stale file handle");
-	collect_warn(&c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Stale file handle");
+	collect_warn(c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Stale file handle");
+	collect_warn(c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Stale file handle");
 	/* a changed error is news */
-	collect_warn(&c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Input/output error");
+	collect_warn(c, "dump folder not scanned", "dir", "/mnt/nas/dump", "err", "Input/output error");
 }
 
 START_TEST(test_collect_warn_rate_limited)
 {
-	struct tu_upstream u;
-	static const struct collector *const table[] = {NULL};
-	struct scrape_state *st = new_state(&u, table);
 	struct config *cfg = tu_config_new();
-	struct scrape *s = scrape_new(st, cfg, 5, NULL, 0);
+	struct ratelimit *limits = ratelimit_new(RATELIMIT_MAX_KEYS);
+	struct collect_env env = {.limits = limits};
+	struct collect c;
+	ck_assert_int_eq(collect_task_init(&c, &env, cfg, 0, "nas", 0), PE_OK);
 	log_setup(LOG_LVL_INFO, LOG_FMT_LOGFMT);
-	ck_assert_int_eq(count_logged(warn_three_times, s, "level=warn msg=\"dump folder not scanned\""), 2);
-	ck_assert_int_eq(count_logged(warn_three_times, s, "level=warn"), 0);
-	scrape_free(s);
+	ck_assert_int_eq(count_logged(warn_three_times, &c, "level=warn msg=\"dump folder not scanned\""), 2);
+	ck_assert_int_eq(count_logged(warn_three_times, &c, "level=warn"), 0);
+	collect_task_free(&c);
+	ratelimit_free(limits);
 	config_unref(cfg);
-	scrape_state_free(st);
 }
 END_TEST
 

@@ -95,9 +95,11 @@ static inline const struct tu_route *tu_route_find(const struct tu_upstream *u, 
 }
 
 static inline enum perr tu_transport(void *ctx, const struct fetch_target *t, const char *method,
-				     const char *path, const char *body, double timeout, struct fetch_resp *r)
+				     const char *path, const char *body, double timeout,
+				     const struct fetch_stream *stream, struct fetch_resp *r)
 {
 	struct tu_upstream *u = ctx;
+	(void)stream; /* the whole body goes back in r; the cache feeds it to a parser itself */
 	(void)method;
 	(void)body;
 	(void)timeout;
