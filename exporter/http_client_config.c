@@ -114,7 +114,8 @@ enum perr http_client_config_load_file(const char *path, struct http_client_conf
 		goto out;
 	const struct ynode *root = cfg_parse(&ctx, 1);
 	if (root && !cfg_is_null(root))
-		(void)cfg_map(&ctx, root, "", hc_root_keys, sizeof(hc_root_keys) / sizeof(hc_root_keys[0]), c);
+		(void)cfg_map(&ctx, root, "", hc_root_keys, sizeof(hc_root_keys) / sizeof(hc_root_keys[0]),
+			      c);
 	if (c->credentials && !c->auth_type)
 		c->auth_type = cfg_strdup(&ctx, "Bearer");
 	rc = cfg_finish(&ctx, errors);
