@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "report"))
 sys.path.insert(0, os.path.join(ROOT, "deploy", "demo"))
 import backfill  # noqa: E402
 import screenshot  # noqa: E402
+import vm  # noqa: E402
 import world  # noqa: E402
 from harness import CTL, check_sanitizer_report  # noqa: E402
 
@@ -350,6 +351,41 @@ class ReportData(unittest.TestCase):
             self.assertEqual(p.returncode, 2, (args, err))
             self.assertIn(message, err, args)
             self.assertEqual(p.stdout, b"", args)
+
+
+class ReportVictoriaMetrics(unittest.TestCase):
+    """The same report from VictoriaMetrics (Debian's victoria-metrics), holding the same samples."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which("victoria-metrics"):
+            raise AssertionError("the report test needs victoria-metrics (make deps)")
+        cls.prom = backfill.serve_copy(backfill.tsdb())
+        try:
+            cls.vm = vm.VictoriaMetrics()
+            cls.samples = cls.vm.copy_from(cls.prom)
+        except BaseException:
+            cls.prom.close()
+            shutil.rmtree(cls.prom.copy, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.vm.close()
+        cls.prom.close()
+        shutil.rmtree(cls.prom.copy, ignore_errors=True)
+
+    def test_same_report_as_prometheus(self):
+        self.assertGreater(self.samples, 1000000)
+        docs = []
+        for url in (self.prom.url, self.vm.url):
+            rc, out, err = run_report(url, "--end=" + END, "--format=json")
+            self.assertEqual((rc, err), (1, ""), url)
+            doc = json.loads(out)
+            self.assertEqual(doc.pop("prometheus"), url)
+            docs.append(doc)
+        self.assertEqual(len(docs[1]["targets"]), 7)
+        self.assertEqual(docs[1], docs[0])
 
 
 class FakePrometheus:
