@@ -114,9 +114,10 @@ fuzz:
 lint:
 	@tests/lint.sh
 
-# Alert rules: promtool check + unit tests (incl. the incident replay) + runbook coverage.
-rules:
-	bash tests/rules/run.sh
+# Alert rules: promtool check + unit tests (incl. the incident replay) + the record-and-replay
+# test of the real exporter against the simulator (tests/rules/replay.py) + runbook coverage.
+rules: all
+	PE_BUILD=$(CURDIR)/$(B) bash tests/rules/run.sh
 
 format:
 	clang-format -i exporter/*.[ch] exporter/*/*.[ch] tests/unit/*.[ch] tests/fuse/*.c

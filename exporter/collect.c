@@ -132,6 +132,11 @@ struct lastknown *collect_memory(struct collect *c)
 	return c->priv->env->memory;
 }
 
+struct facts *collect_facts(struct collect *c)
+{
+	return c->priv->env->facts;
+}
+
 void collect_fact_set(struct collect *c, const char *kind, const char *source, const char *key, double v,
 		      const char *str)
 {
@@ -287,6 +292,17 @@ void collect_release_resp(struct collect *c, const struct fetch_resp *resp)
 			return;
 		}
 	}
+}
+
+void collect_release_body(struct collect *c, const char *body)
+{
+	struct collect_private *p = c->priv;
+
+	for (size_t i = 0; body && i < p->nheld; i++)
+		if (upcache_resp(p->held[i])->body.data == body) {
+			collect_release_resp(c, upcache_resp(p->held[i]));
+			return;
+		}
 }
 
 static int looks_like_html(const struct fetch_resp *r)

@@ -58,6 +58,7 @@ struct probe_pool *collect_probes(struct collect *c); /* the hang-safe worker po
 struct lastknown *collect_memory(struct collect *c);
 
 /* Facts for later phases and the status page (facts.h has the documented keys). */
+struct facts *collect_facts(struct collect *c); /* the scrape's store, for pure functions that read facts */
 void collect_fact_set(struct collect *c, const char *kind, const char *source, const char *key, double v,
 		      const char *str);
 int collect_fact_get(struct collect *c, const char *kind, const char *source, const char *key, double *v,
@@ -95,6 +96,8 @@ void collect_release_resp(struct collect *c, const struct fetch_resp *resp);
  */
 enum perr collect_get_body(struct collect *c, const struct fetch_target *t, const char *path,
 			   const char **body, size_t *len, char *msg, size_t msglen) PE_WUR;
+/* Ends the task's use of bytes from collect_get_body() once parsed (a large body need not wait for the task's end). */
+void collect_release_body(struct collect *c, const char *body);
 /*
  * collect_get_body() then JSON parsing. A body that is not JSON (truncated,
  * garbage) gives PE_PARSE with a message that says where. *doc is owned by

@@ -151,99 +151,6 @@ static const char *restore_doc_path(const struct config_target *ct)
 		       : NULL;
 }
 
-static void set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
-{
-	va_list ap;
-	t->state = st;
-	t->ok = st == INVENTORY_OK;
-	va_start(ap, fmt);
-	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
-	va_end(ap);
-}
-
-/* Age rule shared by every kind; missing is the caller's "what" ("no backup of guest 100 found"). */
-static void judge_age(struct inventory_target *t, double now, const char *missing)
-{
-	if (!t->has_last) {
-		set_state(t, INVENTORY_DEGRADED, "%s", missing);
-		return;
-	}
-	if (now - t->last >= t->max_age) {
-		char age[32], max[32];
-		inventory_format_age(age, sizeof(age), now - t->last);
-		inventory_format_max_age(max, sizeof(max), t->max_age);
-		set_state(t, INVENTORY_DEGRADED, "backup %s old, max %s", age, max);
-		return;
-	}
-	set_state(t, INVENTORY_OK, "%s", "");
-}
-
-/* 1 when the source answered; otherwise sets the verdict and returns 0. */
-static int judge_source_up(struct collect *c, struct inventory_target *t)
-{
-	double up;
-	if (!collect_fact_get(c, t->source_kind, t->source, "up", &up, NULL)) {
-		set_state(t, INVENTORY_UNKNOWN, "source %s not collected before the deadline", t->source);
-		return 0;
-	}
-	if (up != 1) {
-		t->source_down = 1;
-		set_state(t, INVENTORY_DEGRADED, "source %s down", t->source);
-		return 0;
-	}
-	return 1;
-}
-
-static int fact_number(struct collect *c, const char *kind, const char *source, const char *key, double *v)
-{
-	return collect_fact_get(c, kind, source, key, v, NULL);
-}
-
-static void judge_pve(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	char key[64], missing[128];
-	double tmpl;
-	snprintf(key, sizeof(key), "guest/%ld/last_backup", ct->vmid);
-	t->has_last = fact_number(c, "pve", ct->source, key, &t->last);
-	snprintf(key, sizeof(key), "guest/%ld/template", ct->vmid);
-	if (fact_number(c, "pve", ct->source, key, &tmpl))
-		snprintf(missing, sizeof(missing), "no backup of guest %ld found", ct->vmid);
-	else
-		snprintf(missing, sizeof(missing), "guest %ld not found on %s", ct->vmid, ct->source);
-	judge_age(t, collect_now(c), missing);
-}
-
-static void judge_mount(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	char key[64], missing[128];
-	snprintf(key, sizeof(key), "vmid/%ld/last_backup", ct->vmid);
-	t->has_last = fact_number(c, "mount", ct->source, key, &t->last);
-	snprintf(missing, sizeof(missing), "no archive of guest %ld found on %s", ct->vmid, ct->source);
-	judge_age(t, collect_now(c), missing);
-}
-
-/* A snapshot taken after workflows were lost is not a good backup: it must hold at least the live count. */
-static void judge_n8n(struct collect *c, const struct config_target *ct, struct inventory_target *t)
-{
-	double live, snap;
-	t->has_last = fact_number(c, "n8n", ct->source, "snapshot_last", &t->last);
-	judge_age(t, collect_now(c), "no snapshot found");
-	if (!t->ok)
-		return;
-	int have_live = fact_number(c, "n8n", ct->source, "live_total", &live);
-	int have_snap = fact_number(c, "n8n", ct->source, "snapshot_workflows", &snap);
-	if (!have_snap)
-		set_state(t, INVENTORY_DEGRADED, "workflows in the newest snapshot could not be counted");
-	else if (!have_live)
-		set_state(t, INVENTORY_DEGRADED, "live workflow count unknown");
-	else if (snap < live)
-		set_state(t, INVENTORY_DEGRADED, "snapshot holds %.0f workflow%s, live %.0f", snap,
-			  snap == 1 ? "" : "s", live);
-}
-
 /* The newest matching file through the probe pool; the target's restore doc is checked in the same job. */
 static void judge_file(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
@@ -254,9 +161,9 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	enum perr rc = j ? inv_probe(c, key, j) : PE_NOMEM; /* on failure j is gone */
 	if (rc != PE_OK) {
 		t->doc_known = !doc;
-		set_state(t, INVENTORY_UNKNOWN, "%s",
-			  rc == PE_TIMEOUT ? "no answer from the file system in time (hung mount?)"
-					   : err_str(rc));
+		inventory_set_state(t, INVENTORY_UNKNOWN, "%s",
+				    rc == PE_TIMEOUT ? "no answer from the file system in time (hung mount?)"
+						     : err_str(rc));
 		return;
 	}
 	t->has_last = j->matches > 0;
@@ -264,9 +171,9 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 	t->answered = !j->glob_failed;
 	t->documented = doc ? j->doc_ok[0] : t->documented;
 	if (j->glob_failed)
-		set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
+		inventory_set_state(t, INVENTORY_DEGRADED, "cannot read %s", ct->file_glob);
 	else
-		judge_age(t, collect_now(c), "no file matches the pattern");
+		inventory_judge_age(t, collect_now(c), "no file matches the pattern");
 	inv_job_free(j);
 }
 
@@ -308,28 +215,11 @@ static void remember_last(struct collect *c, const struct config_target *ct, str
 /* Fills t from the config entry and judges it (restore docs on disk are checked later, together). */
 static void judge_target(struct collect *c, const struct config_target *ct, struct inventory_target *t)
 {
-	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL};
-	t->name = ct->name;
-	t->site = ct->site ? ct->site : "";
-	t->kind = config_target_kind_str(ct->kind);
-	t->source_kind = (unsigned)ct->kind < 4 ? source_kinds[ct->kind] : NULL;
-	t->source = ct->source && t->source_kind ? ct->source : "";
-	t->severity = ct->severity ? ct->severity : "warning";
-	t->restore_doc = ct->restore_doc && ct->restore_doc[0] ? ct->restore_doc : NULL;
-	t->max_age = ct->max_age;
-	t->doc_known = 1;
-	t->documented = inventory_doc_is_url(t->restore_doc);
-	if (ct->kind == TARGET_FILE) {
+	inventory_target_init(t, ct);
+	if (ct->kind == TARGET_FILE)
 		judge_file(c, ct, t);
-	} else if (judge_source_up(c, t)) {
-		t->answered = 1;
-		if (ct->kind == TARGET_PVE)
-			judge_pve(c, ct, t);
-		else if (ct->kind == TARGET_MOUNT)
-			judge_mount(c, ct, t);
-		else
-			judge_n8n(c, ct, t);
-	}
+	else
+		inventory_judge_source(collect_facts(c), ct, collect_now(c), t);
 	remember_last(c, ct, t);
 }
 

@@ -15,10 +15,9 @@
 #include "log.h"
 #include "mountinfo.h"
 #include "probe.h"
-#include "archive_name.h"
+#include "mount_scan.h"
 
 #define MOUNTINFO_MAX_BYTES (8u << 20)
-#define MOUNT_PARTIAL_AGE 86400.0 /* a *.dat / *.tmp older than this is a leftover */
 #define MOUNT_PROBE_FILE ".persistence_exporter_probe"
 
 static const struct expfmt_desc d_present = {"persistence_mount_present", EXPFMT_GAUGE,
@@ -41,29 +40,6 @@ static const struct expfmt_desc d_avail = {
 static const struct expfmt_desc d_writable = {
 	"persistence_mount_writable", EXPFMT_GAUGE,
 	"1 when a small probe file could be created, written, synced and removed (write_probe: true)."};
-static const struct expfmt_desc d_arch_ts = {"persistence_mount_archive_last_timestamp_seconds", EXPFMT_GAUGE,
-					     "Start time of the newest vzdump archive of the guest in "
-					     "dump_dir (from its file name and time zone)."};
-static const struct expfmt_desc d_arch_size = {"persistence_mount_archive_last_size_bytes", EXPFMT_GAUGE,
-					       "Size of the newest vzdump archive of the guest in dump_dir."};
-static const struct expfmt_desc d_archives = {"persistence_mount_archives", EXPFMT_GAUGE,
-					      "Number of vzdump archives of the guest in dump_dir."};
-static const struct expfmt_desc d_partial = {
-	"persistence_mount_partial_files", EXPFMT_GAUGE,
-	"Leftover partial vzdump files in dump_dir (*.dat files, *.tmp folders) older than one day."};
-
-/* Per guest aggregate of a dump folder scan. */
-#define MOUNT_NAME_MAX 96 /* vzdump names are about 45 bytes; longer ones are stat'ed at once */
-
-struct mount_group {
-	long vmid;
-	enum archive_guest guest;
-	long count;
-	int64_t newest_key; /* archive_time_key() of the newest archive */
-	struct archive_time newest;
-	double newest_size; /* -1 until the newest archive is stat'ed */
-	char newest_name[MOUNT_NAME_MAX]; /* set while newest_size is -1 */
-};
 
 /*
  * One probe: inputs copied from the config (the job may outlive the
@@ -74,17 +50,13 @@ struct mount_job {
 	char *path;
 	char *dump; /* absolute dump folder, NULL: no scan */
 	int write_probe;
-	double now;
 	/* results */
 	int statvfs_errno; /* 0: ok */
 	double size, avail;
 	int write_errno; /* 0: writable */
 	const char *write_step; /* which step failed */
 	int scan_errno; /* 0: scanned */
-	struct mount_group *groups; /* sorted by vmid, guest */
-	size_t ngroups, capgroups;
-	long partial;
-	int nomem;
+	struct mount_scan scan; /* what the dump folder holds */
 };
 
 static void mount_job_free(void *arg)
@@ -94,7 +66,7 @@ static void mount_job_free(void *arg)
 		return;
 	free(j->path);
 	free(j->dump);
-	free(j->groups);
+	mount_scan_free(&j->scan);
 	free(j);
 }
 
@@ -128,100 +100,27 @@ static void mount_write_probe(struct mount_job *j)
 	}
 }
 
-/* Binary search for (vmid, guest); returns the insertion index and sets *found. */
-static size_t mount_group_find(const struct mount_job *j, long vmid, enum archive_guest g, int *found)
+/* Hands one entry to the scan, with its stat when the name is not enough. */
+static void mount_scan_one(struct mount_job *j, int dfd, const char *name, unsigned char type)
 {
-	size_t lo = 0, hi = j->ngroups;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		const struct mount_group *m = &j->groups[mid];
-		if (m->vmid < vmid || (m->vmid == vmid && m->guest < g))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = lo < j->ngroups && j->groups[lo].vmid == vmid && j->groups[lo].guest == g;
-	return lo;
-}
-
-/* Counts one archive; size < 0 means "not stat'ed yet" and keeps the name for mount_scan_sizes(). */
-static void mount_group_add(struct mount_job *j, const struct archive_name *n, const char *name, double size)
-{
-	int found;
-	size_t i = mount_group_find(j, n->vmid, n->guest, &found);
-	if (!found) {
-		if (j->ngroups == j->capgroups) {
-			size_t cap = j->capgroups ? j->capgroups * 2 : 32;
-			struct mount_group *g = realloc(j->groups, cap * sizeof(*g));
-			if (!g) {
-				j->nomem = 1;
-				return;
-			}
-			j->groups = g;
-			j->capgroups = cap;
-		}
-		memmove(&j->groups[i + 1], &j->groups[i], (j->ngroups - i) * sizeof(*j->groups));
-		j->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, -1, ""};
-		j->ngroups++;
-	}
-	struct mount_group *m = &j->groups[i];
-	int64_t key = archive_time_key(&n->t);
-	m->count++;
-	if (key > m->newest_key) {
-		m->newest_key = key;
-		m->newest = n->t;
-		m->newest_size = size;
-		snprintf(m->newest_name, sizeof(m->newest_name), "%s", size < 0 ? name : "");
-	}
-}
-
-static int mount_has_suffix(const char *name, const char *suffix)
-{
-	size_t n = strlen(name), s = strlen(suffix);
-	return n > s && strcmp(name + n - s, suffix) == 0;
-}
-
-/*
- * One directory entry. An archive the directory already reports as a
- * regular file is counted by its name alone (its time is in the name);
- * only the newest archive of each guest is stat'ed later, for its size.
- * On NFS every stat is a round trip: 100,000 archives must not cost
- * 100,000 of them. Partial-file candidates are few and need their mtime.
- */
-static void mount_scan_entry(struct mount_job *j, int dfd, const char *name, unsigned char type)
-{
-	struct archive_name vz;
 	struct stat st;
-	int archive = archive_name_parse(name, &vz) == PE_OK;
-	int dat = !archive && mount_has_suffix(name, ".dat");
-	int tmp = !archive && !dat && mount_has_suffix(name, ".tmp");
-	if (!archive && !dat && !tmp)
+
+	if (mount_scan_entry(&j->scan, name, type) != MOUNT_STAT)
 		return;
-	if (archive && type == DT_REG && strlen(name) < MOUNT_NAME_MAX) {
-		mount_group_add(j, &vz, name, -1);
-		return;
-	}
-	if (archive && type != DT_REG && type != DT_UNKNOWN && type != DT_LNK)
-		return; /* a folder or device named like an archive */
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 		return; /* removed while we looked: a rotation, not an error */
-	if (archive && S_ISREG(st.st_mode))
-		mount_group_add(j, &vz, name, (double)st.st_size);
-	else if (((dat && S_ISREG(st.st_mode)) || (tmp && S_ISDIR(st.st_mode))) &&
-		 (double)st.st_mtime < j->now - MOUNT_PARTIAL_AGE)
-		j->partial++;
+	mount_scan_stat(&j->scan, name, S_ISREG(st.st_mode), S_ISDIR(st.st_mode), (double)st.st_size,
+			(double)st.st_mtime);
 }
 
 /* Stats the newest archive of each guest whose size is not known yet; a vanished one keeps -1. */
 static void mount_scan_sizes(struct mount_job *j, int dfd)
 {
-	for (size_t i = 0; i < j->ngroups; i++) {
-		struct mount_group *g = &j->groups[i];
+	for (size_t i = 0; i < j->scan.ngroups; i++) {
+		const char *name = mount_scan_unsized(&j->scan, i);
 		struct stat st;
-		if (g->newest_size >= 0 || !g->newest_name[0])
-			continue;
-		if (fstatat(dfd, g->newest_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-			g->newest_size = (double)st.st_size;
+		if (name && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			j->scan.groups[i].newest_size = (double)st.st_size;
 	}
 }
 
@@ -241,14 +140,13 @@ static void mount_scan(struct mount_job *j)
 	}
 	struct dirent *e;
 	errno = 0;
-	while ((e = readdir(d)) != NULL && !j->nomem) {
-		if (e->d_name[0] != '.')
-			mount_scan_entry(j, dfd, e->d_name, e->d_type);
+	while ((e = readdir(d)) != NULL && !j->scan.nomem) {
+		mount_scan_one(j, dfd, e->d_name, e->d_type);
 		errno = 0;
 	}
 	if (errno)
 		j->scan_errno = errno;
-	if (j->nomem)
+	if (j->scan.nomem)
 		j->scan_errno = ENOMEM;
 	else
 		mount_scan_sizes(j, dirfd(d));
@@ -279,7 +177,7 @@ static struct mount_job *mount_job_new(const struct config_mount *m, double now)
 		return NULL;
 	j->path = strdup(m->path);
 	j->write_probe = m->write_probe;
-	j->now = now;
+	mount_scan_init(&j->scan, now);
 	if (m->dump_dir && *m->dump_dir) {
 		size_t n = strlen(m->path) + strlen(m->dump_dir) + 2;
 		j->dump = malloc(n);
@@ -351,42 +249,24 @@ out:
 	return rc;
 }
 
-/* Emits the archive samples and facts of a finished scan. */
+/* Emits the archive samples of a finished scan and each guest's newest archive as a fact. */
 static void mount_emit_archives(struct collect *c, const struct config_mount *m, const struct mount_job *j)
 {
-	char msg[128], vmid[24];
-	struct archive_time *t = calloc(j->ngroups + 1, sizeof(*t));
-	int64_t *ts = calloc(j->ngroups + 1, sizeof(*ts));
-	if (!t || !ts) {
+	char msg[128], key[48];
+	int64_t *ts = calloc(j->scan.ngroups + 1, sizeof(*ts));
+	enum perr e =
+		ts ? mount_scan_emit(&j->scan, m->name, m->timezone, c->out, ts, msg, sizeof(msg)) : PE_NOMEM;
+
+	if (e == PE_NOMEM)
 		collect_warn(c, "dump scan lost: out of memory", "source", m->name);
-		goto out;
-	}
-	for (size_t i = 0; i < j->ngroups; i++)
-		t[i] = j->groups[i].newest;
-	if (archive_times_to_unix(m->timezone, t, j->ngroups, ts, msg, sizeof(msg)) != PE_OK) {
+	else if (e != PE_OK)
 		collect_warn(c, "archive times not converted", "source", m->name, "err", msg);
-		goto out;
-	}
-	for (size_t i = 0; i < j->ngroups; i++) {
-		const struct mount_group *g = &j->groups[i];
-		const char *gt = archive_guest_str(g->guest);
-		char key[48];
+	for (size_t i = 0; e == PE_OK && i < j->scan.ngroups; i++) {
 		double prev;
-		snprintf(vmid, sizeof(vmid), "%ld", g->vmid);
-		expfmt_add(c->out, &d_arch_ts, (double)ts[i], "source", m->name, "vmid", vmid, "guest_type",
-			   gt, NULL);
-		if (g->newest_size >= 0) /* a newest archive removed mid-scan has no size to report */
-			expfmt_add(c->out, &d_arch_size, g->newest_size, "source", m->name, "vmid", vmid,
-				   "guest_type", gt, NULL);
-		expfmt_add(c->out, &d_archives, (double)g->count, "source", m->name, "vmid", vmid,
-			   "guest_type", gt, NULL);
-		snprintf(key, sizeof(key), "vmid/%ld/last_backup", g->vmid);
+		snprintf(key, sizeof(key), "vmid/%ld/last_backup", j->scan.groups[i].vmid);
 		if (!collect_fact_get(c, "mount", m->name, key, &prev, NULL) || prev < (double)ts[i])
 			collect_fact_set(c, "mount", m->name, key, (double)ts[i], NULL);
 	}
-	expfmt_add(c->out, &d_partial, (double)j->partial, "source", m->name, NULL);
-out:
-	free(t);
 	free(ts);
 }
 

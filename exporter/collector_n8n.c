@@ -5,7 +5,6 @@
 #include "n8n_snapshot.h"
 #include "probe.h"
 
-#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,27 +53,18 @@ static enum perr n8n_page(struct collect *c, const struct fetch_target *t, const
 {
 	const struct fetch_resp *resp = NULL;
 	struct buf path;
-	cJSON *doc = NULL;
 	enum perr e;
 
+	*next = NULL;
 	buf_init(&path, 0);
 	n8n_page_path(&path, cursor);
 	/* pages of one listing must not mix with stale ones; each is let go once counted */
 	e = buf_err(&path) ? buf_err(&path) : collect_get_fresh(c, t, buf_str(&path), &resp, msg, msglen);
 	if (e == PE_OK && !resp)
 		e = PE_INTERNAL;
-	if (resp && (e == PE_OK || resp->status > 0)) {
-		doc = e == PE_OK ? cJSON_ParseWithLength(resp->body.data, resp->body.len) : NULL;
-		if (!doc) {
-			n8n_describe_failure(resp->status, resp->content_type, resp->body.data,
-					     resp->body.len, msg, msglen);
-			e = e ? e : PE_PARSE;
-			*odd_answer = resp->status != 401;
-		}
-	}
-	if (doc)
-		e = n8n_page_parse(doc, counts, next, msg, msglen);
-	cJSON_Delete(doc);
+	if (resp && (e == PE_OK || resp->status > 0))
+		e = n8n_page_read(e, resp->status, resp->content_type, resp->body.data, resp->body.len,
+				  counts, next, odd_answer, msg, msglen);
 	if (resp)
 		collect_release_resp(c, resp);
 	buf_free(&path);

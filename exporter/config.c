@@ -116,6 +116,9 @@ static void set_vmid_range(struct cfg_ctx *ctx, const struct ynode *v, const cha
 	}
 	if (ids[0] > 0 && ids[1] > 0 && ids[0] > ids[1])
 		cfg_err(ctx, v, path, "first id %ld is greater than last id %ld", ids[0], ids[1]);
+	else if (ids[0] > 0 && ids[1] - ids[0] >= CONFIG_DRILL_MAX_IDS)
+		cfg_err(ctx, v, path, "%ld ids: a scratch range has at most %d", ids[1] - ids[0] + 1,
+			CONFIG_DRILL_MAX_IDS);
 	d->vmid_lo = ids[0];
 	d->vmid_hi = ids[1];
 }

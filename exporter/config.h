@@ -21,6 +21,8 @@ struct config_exempt {
 	char *reason; /* required: why the state is accepted */
 };
 
+#define CONFIG_DRILL_MAX_IDS 1000 /* ids in a drill's vmid_range (each is published as exempt) */
+
 /* pve[].drill: what persistencectl restore-test may use (a third token, a scratch range, storage and pool). */
 struct config_drill {
 	char *token_id; /* user@realm!tokenname: neither the read nor the action token */

@@ -584,6 +584,63 @@ out:
 	free(file);
 }
 
+/*
+ * A secret file read only by the command that needs it (the drill token: the daemon never holds it,
+ * and may not be allowed to read it): the path is resolved here, the file read by config_read_secret().
+ */
+void cfg_set_secret_path(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
+{
+	const char *name = cfg_scalar(ctx, v, path, "a file name");
+	char *file = name ? cfg_resolve(ctx, name) : NULL;
+	if (!file)
+		return;
+	if (cfg_has_ctl(file)) {
+		char q[80];
+		cfg_err(ctx, v, path, "%s is not a file name", cfg_quote(name, q, sizeof(q)));
+		free(file);
+		return;
+	}
+	char **p = dst;
+	free(*p);
+	*p = file;
+}
+
+enum perr config_read_secret(const char *file, char **secret, char *why, size_t n)
+{
+	char buf[CFG_MAX_SECRET + 2], reason[128];
+	size_t len;
+	mode_t mode = 0;
+	enum perr rc = PE_OK;
+
+	*secret = NULL;
+	if (cfg_slurp(file, buf, sizeof(buf), &len, &mode, reason, sizeof(reason)) < 0) {
+		snprintf(why, n, "cannot read secret file %s: %s", file, reason);
+		rc = PE_IO;
+		goto out;
+	}
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (len == 0 || strlen(buf) != len || cfg_has_ctl(buf)) {
+		snprintf(why, n, "secret file %s %s", file,
+			 len == 0 ? "is empty" : "contains a line break, NUL or control character");
+		rc = PE_CONFIG;
+		goto out;
+	}
+	if (!(*secret = strdup(buf))) {
+		snprintf(why, n, "out of memory");
+		rc = PE_NOMEM;
+		goto out;
+	}
+	log_add_secret(*secret);
+	if (mode & S_IROTH)
+		log_warn("secret file is readable by other users; chmod o-r", "file", file);
+out:
+	secret_wipe(buf, sizeof(buf));
+	return rc;
+}
+
 /* token_secret / api_key inline: accepted, with a warning. */
 void cfg_set_secret_inline(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
 {

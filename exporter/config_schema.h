@@ -113,6 +113,8 @@ void cfg_set_fingerprint(struct cfg_ctx *ctx, const struct ynode *v, const char 
 /* A secret from a file relative to the config's directory (trailing newline dropped), or inline (warned). */
 void cfg_set_secret_file(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 void cfg_set_secret_inline(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
+/* A secret file's resolved path only (char *): read later by config_read_secret(), never by the loader. */
+void cfg_set_secret_path(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 void cfg_set_readable_file(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 
 /* Loading: read ctx->file (PE_IO with a "file: reason" line), parse its one document, then close. */

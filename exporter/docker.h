@@ -4,8 +4,14 @@
 
 #include <stddef.h>
 #include "config.h"
+#include "err.h"
+#include "expfmt.h"
 
 struct cJSON;
+
+/* Unversioned paths: the engine answers at its own API version (see docs/docker.md). */
+#define DOCKER_PATH_CONTAINERS "/containers/json?all=1"
+#define DOCKER_PATH_VOLUMES "/volumes"
 
 /* The label engines >= 23.0 (API 1.42) put on volumes they create without a name. */
 #define DOCKER_LABEL_ANONYMOUS "com.docker.volume.anonymous"
@@ -45,5 +51,59 @@ int docker_stateful(const struct config_docker *cfg, const char *label_value, co
  * else the first 12 characters of Id (copied to idbuf), else NULL.
  */
 const char *docker_container_name(const struct cJSON *ctr, char idbuf[13]);
+
+/* A mount of a container as published: mount_type is bind, volume, anonymous or tmpfs. */
+struct docker_mount {
+	const char *type;
+	const char *dest;
+	const char *volume; /* the volume's name; "" for other types */
+};
+
+struct docker_container {
+	const char *name;
+	char idbuf[13]; /* short Id when the container has no name */
+	struct docker_mount *mounts; /* sorted by destination, duplicates removed */
+	size_t nmounts;
+	size_t nanon; /* anonymous volumes, all of them */
+	int stateful;
+};
+
+/*
+ * What /containers/json?all=1 and /volumes say together (docker_facts.c),
+ * pure: the answers' bytes in, containers out. Strings point into the
+ * parsed answers the facts own; docker_facts_free() releases all. On
+ * PE_PARSE msg says what is wrong, naming the request ("GET /volumes:
+ * ...") and the container when there is one.
+ */
+struct docker_facts {
+	const struct config_docker *cfg; /* borrowed: label and name rules */
+	struct cJSON *containers, *volumes;
+	const struct cJSON **vols; /* items of /volumes, sorted by Name */
+	size_t nvols;
+	struct docker_container *ctr;
+	struct docker_container **order; /* ctr sorted by name */
+	size_t nctr;
+	char msg[256];
+};
+
+/* Both answers at once (tests, fuzzing); out->cfg is set from cfg. */
+enum perr docker_parse(const struct config_docker *cfg, const char *containers, size_t clen,
+		       const char *volumes, size_t vlen, struct docker_facts *out) PE_WUR;
+/* The same in steps, as the collector reads the answers: each body's JSON, then the facts. */
+enum perr docker_parse_containers_json(struct docker_facts *x, const char *body, size_t len) PE_WUR;
+enum perr docker_parse_volumes_json(struct docker_facts *x, const char *body, size_t len) PE_WUR;
+enum perr docker_facts_build(struct docker_facts *x) PE_WUR;
+void docker_facts_free(struct docker_facts *x);
+
+/*
+ * The samples of the facts for source src: per container its anonymous
+ * volumes, statefulness and mounts (at most 32 per container and 2,000
+ * per host; dropped(ctx, why, label, container, n, mounts) tells which
+ * caps cut what).
+ */
+void docker_emit(const struct docker_facts *x, const char *src, struct expfmt *out,
+		 void (*dropped)(void *ctx, const char *why, const char *ctr_key, const char *ctr, size_t n,
+				 size_t mounts),
+		 void *ctx);
 
 #endif

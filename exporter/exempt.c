@@ -3,19 +3,33 @@
 
 #include <stdio.h>
 
-static const struct expfmt_desc d_guest = {
-	"persistence_pve_guest_exempt", EXPFMT_GAUGE,
-	"1 for a guest the configuration exempts from coverage and inventory alerts (pve[].exempt), with "
-	"the reason given there."};
+static const struct expfmt_desc d_guest = {"persistence_pve_guest_exempt", EXPFMT_GAUGE,
+					   "1 for a guest the configuration exempts from coverage and "
+					   "inventory alerts (pve[].exempt, and the ids "
+					   "of pve[].drill.vmid_range), with the reason given there."};
 static const struct expfmt_desc d_storage = {
 	"persistence_pve_storage_exempt", EXPFMT_GAUGE,
 	"1 for a backup storage the configuration exempts from PVEBackupStorageDown (pve[].exempt), with "
 	"the reason given there."};
 
+/* A restore drill's scratch guests come and go (pve[].drill.vmid_range): never a coverage or inventory problem. */
+static void exempt_drill_range(struct expfmt *out, const struct config_pve *p)
+{
+	char id[24];
+
+	for (long v = p->drill->vmid_lo; v > 0 && v <= p->drill->vmid_hi; v++) {
+		snprintf(id, sizeof(id), "%ld", v);
+		expfmt_add(out, &d_guest, 1, "source", p->name, "vmid", id, "reason",
+			   "restore drill scratch range", NULL);
+	}
+}
+
 void exempt_emit(struct expfmt *out, const struct config *cfg)
 {
 	for (size_t i = 0; cfg && i < cfg->npve; i++) {
 		const struct config_pve *p = &cfg->pve[i];
+		if (p->drill)
+			exempt_drill_range(out, p);
 		for (size_t k = 0; k < p->nexempt; k++) {
 			const struct config_exempt *x = &p->exempt[k];
 			char id[24];

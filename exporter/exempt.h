@@ -7,7 +7,8 @@
 
 /*
  * Adds one sample per exemption of every pve source:
- * persistence_pve_guest_exempt{source, vmid, reason} 1 and
+ * persistence_pve_guest_exempt{source, vmid, reason} 1 (also for every id
+ * of a drill's vmid_range, reason "restore drill scratch range") and
  * persistence_pve_storage_exempt{source, storage, reason} 1. The rules
  * leave exempted guests and storages out of PVEGuestNotCovered,
  * PVEGuestNotInInventory and PVEBackupStorageDown. cfg may be NULL.

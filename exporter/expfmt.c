@@ -98,6 +98,14 @@ static size_t utf8_seq_len(const unsigned char *p)
 void expfmt_escape_label_value(struct buf *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t plain = 0;
+
+	while (p[plain] >= 0x20 && p[plain] < 0x7f && p[plain] != '\\' && p[plain] != '"')
+		plain++;
+	if (!p[plain]) { /* the usual value: printable ASCII with nothing to escape */
+		buf_add(out, p, plain);
+		return;
+	}
 	while (*p) {
 		if (*p == '\\') {
 			buf_adds(out, "\\\\");
@@ -123,7 +131,10 @@ void expfmt_escape_label_value(struct buf *out, const char *s)
 
 void expfmt_escape_help(struct buf *out, const char *s)
 {
-	for (; *s; s++) {
+	size_t plain = strcspn(s, "\\\n");
+
+	buf_add(out, s, plain); /* the usual help text has nothing to escape */
+	for (s += plain; *s; s++) {
 		if (*s == '\\')
 			buf_adds(out, "\\\\");
 		else if (*s == '\n')
@@ -133,6 +144,28 @@ void expfmt_escape_help(struct buf *out, const char *s)
 	}
 }
 
+/* A whole number below 1e15 as "%.0f" writes it (including "-0"), without printf's float path. */
+static void expfmt_format_integer(char *out, size_t n, double v)
+{
+	char tmp[24];
+	size_t len = 0;
+	long long x = (long long)v;
+	unsigned long long u = x < 0 ? (unsigned long long)-x : (unsigned long long)x;
+
+	do {
+		tmp[len++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (signbit(v))
+		tmp[len++] = '-';
+	if (n == 0)
+		return;
+	size_t w = 0;
+	while (len && w + 1 < n)
+		out[w++] = tmp[--len];
+	out[w] = '\0';
+}
+
 void expfmt_format_value(char *out, size_t n, double v)
 {
 	if (isnan(v)) {
@@ -140,7 +173,7 @@ void expfmt_format_value(char *out, size_t n, double v)
 	} else if (isinf(v)) {
 		snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
 	} else if (v == floor(v) && fabs(v) < 1e15) {
-		snprintf(out, n, "%.0f", v);
+		expfmt_format_integer(out, n, v);
 	} else {
 		/* shortest of %.15g..%.17g that reads back exactly */
 		for (int prec = 15; prec <= 17; prec++) {
@@ -152,19 +185,31 @@ void expfmt_format_value(char *out, size_t n, double v)
 }
 
 /* Finds or creates the family for d; NULL on error (sticky). */
+static struct expfmt_family *expfmt_find(struct expfmt *e, const struct expfmt_desc *d)
+{
+	/* the same desc first (collectors keep theirs static), from the family used last: runs are common */
+	for (size_t k = 0; k < e->nfam; k++) {
+		size_t i = (e->last + k) % e->nfam;
+		if (e->fam[i].desc == d)
+			return &e->fam[i];
+	}
+	for (size_t i = 0; i < e->nfam; i++) /* another desc of the same name */
+		if (strcmp(e->fam[i].desc->name, d->name) == 0)
+			return &e->fam[i];
+	return NULL;
+}
+
 static struct expfmt_family *expfmt_family(struct expfmt *e, const struct expfmt_desc *d)
 {
-	for (size_t k = 0; k < e->nfam; k++) {
-		/* start at the family used last: collectors mostly add runs of one family */
-		size_t i = (e->last + k) % e->nfam;
-		if (e->fam[i].desc != d && strcmp(e->fam[i].desc->name, d->name) != 0)
-			continue;
-		if (e->fam[i].desc->type != d->type) {
+	struct expfmt_family *f = expfmt_find(e, d);
+
+	if (f) {
+		if (f->desc->type != d->type) {
 			e->err = PE_INVAL;
 			return NULL;
 		}
-		e->last = i;
-		return &e->fam[i];
+		e->last = (size_t)(f - e->fam);
+		return f;
 	}
 	if (!expfmt_valid_metric_name(d->name)) {
 		e->err = PE_INVAL;
@@ -180,7 +225,7 @@ static struct expfmt_family *expfmt_family(struct expfmt *e, const struct expfmt
 		e->fam = nf;
 		e->capfam = ncap;
 	}
-	struct expfmt_family *f = &e->fam[e->nfam];
+	f = &e->fam[e->nfam];
 	f->desc = d;
 	f->nsamples = 0;
 	buf_init(&f->lines, 0);
@@ -188,6 +233,38 @@ static struct expfmt_family *expfmt_family(struct expfmt *e, const struct expfmt
 	return f;
 }
 
+/* Writes v escaped as a label value at w (room for 3 bytes per input byte); returns the end. */
+static char *expfmt_escape_to(char *w, const char *v)
+{
+	const unsigned char *p = (const unsigned char *)v;
+
+	while (*p) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '"') {
+			*w++ = (char)*p++;
+		} else if (*p == '\\' || *p == '"' || *p == '\n') {
+			*w++ = '\\';
+			*w++ = *p == '\n' ? 'n' : (char)*p;
+			p++;
+		} else {
+			size_t n = utf8_seq_len(p);
+			if (n == 0) {
+				memcpy(w, "\xef\xbf\xbd", 3);
+				w += 3;
+				p++;
+			} else {
+				memcpy(w, p, n);
+				w += n;
+				p += n;
+			}
+		}
+	}
+	return w;
+}
+
+/*
+ * One sample line, written straight into room reserved once for its
+ * longest escaping (a collection adds tens of thousands of these).
+ */
 void expfmt_addv(struct expfmt *e, const struct expfmt_desc *d, double value, const char *const *labels,
 		 size_t npairs)
 {
@@ -197,45 +274,52 @@ void expfmt_addv(struct expfmt *e, const struct expfmt_desc *d, double value, co
 	if (!f)
 		return;
 	struct buf *b = &f->lines;
-	size_t before = b->len;
-	buf_adds(b, d->name);
+	size_t nlen = strlen(d->name), need = nlen + 48; /* the value takes at most 40 bytes */
+	char num[40];
+
 	for (size_t i = 0; i < npairs; i++) {
-		const char *k = labels[2 * i];
-		const char *v = labels[2 * i + 1];
-		if (!expfmt_valid_label_name(k)) {
+		if (!expfmt_valid_label_name(labels[2 * i])) {
 			e->err = PE_INVAL;
-			goto undo;
+			return;
 		}
-		buf_adds(b, i == 0 ? "{" : ",");
-		buf_adds(b, k);
-		buf_adds(b, "=\"");
-		expfmt_escape_label_value(b, v ? v : "");
-		buf_addc(b, '"');
+		need += strlen(labels[2 * i]) + 4 + 3 * strlen(labels[2 * i + 1] ? labels[2 * i + 1] : "");
+	}
+	if (buf_reserve(b, need) != PE_OK) {
+		e->err = buf_err(b);
+		return;
+	}
+	char *w = b->data + b->len;
+	memcpy(w, d->name, nlen);
+	w += nlen;
+	for (size_t i = 0; i < npairs; i++) {
+		size_t klen = strlen(labels[2 * i]);
+		*w++ = i == 0 ? '{' : ',';
+		memcpy(w, labels[2 * i], klen);
+		w += klen;
+		*w++ = '=';
+		*w++ = '"';
+		w = expfmt_escape_to(w, labels[2 * i + 1] ? labels[2 * i + 1] : "");
+		*w++ = '"';
 	}
 	if (npairs)
-		buf_addc(b, '}');
-	char num[40];
+		*w++ = '}';
 	expfmt_format_value(num, sizeof(num), value);
-	buf_addc(b, ' ');
-	buf_adds(b, num);
-	buf_addc(b, '\n');
-	if (buf_err(b)) {
-		e->err = buf_err(b);
-		goto undo;
-	}
-	e->bytes += b->len - before;
-	if (e->max_bytes && e->bytes > e->max_bytes) {
+	*w++ = ' ';
+	size_t vlen = strlen(num);
+	memcpy(w, num, vlen);
+	w += vlen;
+	*w++ = '\n';
+	size_t added = (size_t)(w - (b->data + b->len));
+	if (e->max_bytes && e->bytes + added > e->max_bytes) {
 		e->err = PE_TOOBIG;
-		e->bytes -= b->len - before;
-		goto undo;
+		b->data[b->len] = '\0';
+		return;
 	}
+	b->len += added;
+	b->data[b->len] = '\0';
+	e->bytes += added;
 	f->nsamples++;
 	e->nsamples++;
-	return;
-undo:
-	b->len = before;
-	if (b->data)
-		b->data[before] = '\0';
 }
 
 void expfmt_add(struct expfmt *e, const struct expfmt_desc *d, double value, ...)
@@ -311,11 +395,12 @@ static int family_cmp(const void *a, const void *b)
 
 static const char *const type_names[] = {"gauge", "counter", "untyped"};
 
-enum perr expfmt_write(const struct expfmt *e, struct buf *out)
+/* Appends every family in name order; with release, each family's lines are freed once copied. */
+static enum perr expfmt_write_mode(struct expfmt *e, struct buf *out, int release)
 {
 	if (!e->nfam)
 		return PE_OK;
-	const struct expfmt_family **order = malloc(e->nfam * sizeof(*order));
+	struct expfmt_family **order = malloc(e->nfam * sizeof(*order));
 	if (!order)
 		return PE_NOMEM;
 	size_t total = 0;
@@ -328,7 +413,7 @@ enum perr expfmt_write(const struct expfmt *e, struct buf *out)
 	if (total <= out->max - out->len) /* an estimate: never let it fail a write that would fit */
 		(void)buf_reserve(out, total); /* one allocation instead of doubling */
 	for (size_t i = 0; i < e->nfam; i++) {
-		const struct expfmt_family *f = order[i];
+		struct expfmt_family *f = order[i];
 		if (!f->nsamples)
 			continue;
 		buf_adds(out, "# HELP ");
@@ -341,7 +426,23 @@ enum perr expfmt_write(const struct expfmt *e, struct buf *out)
 		buf_adds(out, type_names[f->desc->type]);
 		buf_addc(out, '\n');
 		buf_add(out, f->lines.data, f->lines.len);
+		if (release) {
+			buf_free(&f->lines);
+			f->nsamples = 0;
+		}
 	}
 	free(order);
+	if (release)
+		e->nsamples = e->bytes = 0;
 	return buf_err(out);
+}
+
+enum perr expfmt_write(const struct expfmt *e, struct buf *out)
+{
+	return expfmt_write_mode((struct expfmt *)e, out, 0); /* release 0: nothing in e changes */
+}
+
+enum perr expfmt_write_release(struct expfmt *e, struct buf *out)
+{
+	return expfmt_write_mode(e, out, 1);
 }

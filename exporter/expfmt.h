@@ -42,6 +42,8 @@ enum perr expfmt_merge(struct expfmt *dst, struct expfmt *src) PE_WUR;
 
 /* Appends the whole exposition to out. */
 enum perr expfmt_write(const struct expfmt *e, struct buf *out) PE_WUR;
+/* The same, freeing each family's samples once appended (the peak holds the output, not both): e ends empty. */
+enum perr expfmt_write_release(struct expfmt *e, struct buf *out) PE_WUR;
 
 /* Helpers, exposed for tests and the fuzzer. */
 int expfmt_valid_metric_name(const char *s);

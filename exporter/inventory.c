@@ -1,6 +1,8 @@
 /* inventory.c - the backup inventory report: freeing it, its summary line, and how ages and docs are shown. */
 #include "inventory.h"
 
+#include <stdarg.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +84,128 @@ int inventory_doc_is_url(const char *doc)
 {
 	return doc && (strncasecmp(doc, "http://", 7) == 0 || strncasecmp(doc, "https://", 8) == 0) &&
 	       doc[doc[4] == ':' ? 7 : 8] != '\0';
+}
+
+/* ---------- judging a target from the facts (pure: `now` is passed in) ---------- */
+
+void inventory_set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
+{
+	va_list ap;
+	t->state = st;
+	t->ok = st == INVENTORY_OK;
+	va_start(ap, fmt);
+	vsnprintf(t->reason, sizeof(t->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Age rule shared by every kind; missing is the caller's "what" ("no backup of guest 100 found"). */
+void inventory_judge_age(struct inventory_target *t, double now, const char *missing)
+{
+	if (!t->has_last) {
+		inventory_set_state(t, INVENTORY_DEGRADED, "%s", missing);
+		return;
+	}
+	if (now - t->last >= t->max_age) {
+		char age[32], max[32];
+		inventory_format_age(age, sizeof(age), now - t->last);
+		inventory_format_max_age(max, sizeof(max), t->max_age);
+		inventory_set_state(t, INVENTORY_DEGRADED, "backup %s old, max %s", age, max);
+		return;
+	}
+	inventory_set_state(t, INVENTORY_OK, "%s", "");
+}
+
+/* 1 when the source answered; otherwise sets the verdict and returns 0. */
+static int judge_source_up(struct facts *f, struct inventory_target *t)
+{
+	double up;
+	if (!facts_get(f, t->source_kind, t->source, "up", &up, NULL)) {
+		inventory_set_state(t, INVENTORY_UNKNOWN, "source %s not collected before the deadline",
+				    t->source);
+		return 0;
+	}
+	if (up != 1) {
+		t->source_down = 1;
+		inventory_set_state(t, INVENTORY_DEGRADED, "source %s down", t->source);
+		return 0;
+	}
+	return 1;
+}
+
+static int fact_number(struct facts *f, const char *kind, const char *source, const char *key, double *v)
+{
+	return facts_get(f, kind, source, key, v, NULL);
+}
+
+static void judge_pve(struct facts *f, const struct config_target *ct, double now, struct inventory_target *t)
+{
+	char key[64], missing[128];
+	double tmpl;
+	snprintf(key, sizeof(key), "guest/%ld/last_backup", ct->vmid);
+	t->has_last = fact_number(f, "pve", ct->source, key, &t->last);
+	snprintf(key, sizeof(key), "guest/%ld/template", ct->vmid);
+	if (fact_number(f, "pve", ct->source, key, &tmpl))
+		snprintf(missing, sizeof(missing), "no backup of guest %ld found", ct->vmid);
+	else
+		snprintf(missing, sizeof(missing), "guest %ld not found on %s", ct->vmid, ct->source);
+	inventory_judge_age(t, now, missing);
+}
+
+static void judge_mount(struct facts *f, const struct config_target *ct, double now,
+			struct inventory_target *t)
+{
+	char key[64], missing[128];
+	snprintf(key, sizeof(key), "vmid/%ld/last_backup", ct->vmid);
+	t->has_last = fact_number(f, "mount", ct->source, key, &t->last);
+	snprintf(missing, sizeof(missing), "no archive of guest %ld found on %s", ct->vmid, ct->source);
+	inventory_judge_age(t, now, missing);
+}
+
+/* A snapshot taken after workflows were lost is not a good backup: it must hold at least the live count. */
+static void judge_n8n(struct facts *f, const struct config_target *ct, double now, struct inventory_target *t)
+{
+	double live, snap;
+	t->has_last = fact_number(f, "n8n", ct->source, "snapshot_last", &t->last);
+	inventory_judge_age(t, now, "no snapshot found");
+	if (!t->ok)
+		return;
+	int have_live = fact_number(f, "n8n", ct->source, "live_total", &live);
+	int have_snap = fact_number(f, "n8n", ct->source, "snapshot_workflows", &snap);
+	if (!have_snap)
+		inventory_set_state(t, INVENTORY_DEGRADED,
+				    "workflows in the newest snapshot could not be counted");
+	else if (!have_live)
+		inventory_set_state(t, INVENTORY_DEGRADED, "live workflow count unknown");
+	else if (snap < live)
+		inventory_set_state(t, INVENTORY_DEGRADED, "snapshot holds %.0f workflow%s, live %.0f", snap,
+				    snap == 1 ? "" : "s", live);
+}
+
+void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
+			    struct inventory_target *t)
+{
+	if (!judge_source_up(f, t))
+		return;
+	t->answered = 1;
+	if (ct->kind == TARGET_PVE)
+		judge_pve(f, ct, now, t);
+	else if (ct->kind == TARGET_MOUNT)
+		judge_mount(f, ct, now, t);
+	else
+		judge_n8n(f, ct, now, t);
+}
+
+void inventory_target_init(struct inventory_target *t, const struct config_target *ct)
+{
+	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL};
+	t->name = ct->name;
+	t->site = ct->site ? ct->site : "";
+	t->kind = config_target_kind_str(ct->kind);
+	t->source_kind = (unsigned)ct->kind < 4 ? source_kinds[ct->kind] : NULL;
+	t->source = ct->source && t->source_kind ? ct->source : "";
+	t->severity = ct->severity ? ct->severity : "warning";
+	t->restore_doc = ct->restore_doc && ct->restore_doc[0] ? ct->restore_doc : NULL;
+	t->max_age = ct->max_age;
+	t->doc_known = 1;
+	t->documented = inventory_doc_is_url(t->restore_doc);
 }

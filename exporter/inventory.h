@@ -3,6 +3,8 @@
 #define PE_INVENTORY_H
 
 #include <stddef.h>
+#include "config.h"
+#include "facts.h"
 
 /*
  * OK: a backup exists, is younger than max_age and its source answered.
@@ -63,6 +65,22 @@ void inventory_summary(const struct inventory_report *r, char *out, size_t n);
 void inventory_format_age(char *out, size_t n, double seconds);
 /* A configured max age in the largest unit that divides it: "26h", "8d", "90m", "45s". */
 void inventory_format_max_age(char *out, size_t n, double seconds);
+/* Fills t's fields from its config entry (not yet judged). */
+void inventory_target_init(struct inventory_target *t, const struct config_target *ct);
+/*
+ * Judges a pve, mount or n8n target from the facts its source's collector
+ * left (facts.h keys) at time now: UNKNOWN when the source was not
+ * collected, DEGRADED when it is down or the backup is missing, stale or
+ * (n8n) holds fewer workflows than the live instance, else OK.
+ */
+void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
+			    struct inventory_target *t);
+/* The age rule shared by every kind; missing is the reason when there is no backup. */
+void inventory_judge_age(struct inventory_target *t, double now, const char *missing);
+/* Sets state (ok with it) and the reason, printf-style. */
+void inventory_set_state(struct inventory_target *t, enum inventory_state st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* 1 when doc is an http:// or https:// URL (any case). */
 int inventory_doc_is_url(const char *doc);
 

@@ -34,6 +34,8 @@ struct jsonwalk {
 	int bare; /* the body is a bare array */
 	int found; /* 0 member not seen, 1 its array walked, -1 it is not an array */
 	int hit; /* the last key was member */
+	int member_null; /* member's value was null */
+	int first; /* the first byte that is not white space; -1 none yet */
 	size_t pos; /* offset of the next byte */
 	size_t bad; /* offset of the error once failed */
 	int oom;
@@ -54,6 +56,7 @@ struct jsonwalk *jsonwalk_new(const char *member, void (*cb)(void *ctx, const cJ
 	w->member = member;
 	w->cb = cb;
 	w->ctx = ctx;
+	w->first = -1;
 	buf_init(&w->val, 0);
 	return w;
 }
@@ -105,8 +108,10 @@ static void jw_value_done(struct jsonwalk *w)
 			w->hit = !w->found && strcmp(v->valuestring, w->member) == 0;
 		w->st = w->st == JW_FAILED ? JW_FAILED : JW_COLON;
 	} else if (w->role == JW_ROLE_DROP) {
-		if (w->hit)
+		if (w->hit) {
 			w->found = -1;
+			w->member_null = cJSON_IsNull(v);
+		}
 		w->st = JW_OBJ_NEXT;
 	} else {
 		w->cb(w->ctx, v);
@@ -133,36 +138,46 @@ static void jw_value_start(struct jsonwalk *w, enum jw_role role, char c)
 	buf_addc(&w->val, c);
 }
 
-/* One byte of a value being gathered; 0 when it ended a scalar and still needs handling as structure. */
-static int jw_gather(struct jsonwalk *w, char c)
+/*
+ * Scans data[0..len) for the end of the value being gathered and appends
+ * the bytes that belong to it in one go; returns how many. When the value
+ * ended it is handed on (a scalar ends before its delimiter, which is
+ * left for the structure).
+ */
+static size_t jw_gather(struct jsonwalk *w, const char *data, size_t len)
 {
-	if (w->scalar) {
-		if (c == ',' || c == ']' || c == '}' || jw_space(c)) {
-			jw_value_done(w);
-			return 0;
-		}
-		buf_addc(&w->val, c);
-		return 1;
-	}
-	buf_addc(&w->val, c);
-	if (w->in_str) {
-		if (w->esc) {
-			w->esc = 0;
-		} else if (c == '\\') {
-			w->esc = 1;
+	size_t i = 0;
+	int done = 0;
+
+	for (; i < len && !done; i++) {
+		char c = data[i];
+		if (w->scalar) {
+			if (c == ',' || c == ']' || c == '}' || jw_space(c)) {
+				done = 1;
+				break; /* the delimiter is not part of the value */
+			}
+		} else if (w->in_str) {
+			if (w->esc)
+				w->esc = 0;
+			else if (c == '\\')
+				w->esc = 1;
+			else if (c == '"') {
+				w->in_str = 0;
+				done = w->depth == 0; /* the value was this string */
+			}
 		} else if (c == '"') {
-			w->in_str = 0;
-			if (w->depth == 0) /* the value was this string */
-				jw_value_done(w);
+			w->in_str = 1;
+		} else if (c == '{' || c == '[') {
+			w->depth++;
+		} else if ((c == '}' || c == ']') && --w->depth == 0) {
+			done = 1;
 		}
-	} else if (c == '"') {
-		w->in_str = 1;
-	} else if (c == '{' || c == '[') {
-		w->depth++;
-	} else if ((c == '}' || c == ']') && --w->depth == 0) {
-		jw_value_done(w);
 	}
-	return 1;
+	buf_add(&w->val, data, i);
+	w->pos += i;
+	if (done)
+		jw_value_done(w);
+	return i;
 }
 
 /* The array ended: the document, or the member's value. */
@@ -242,12 +257,21 @@ static void jw_structure(struct jsonwalk *w, char c)
 
 void jsonwalk_feed(struct jsonwalk *w, const char *data, size_t len)
 {
-	for (size_t i = 0; i < len && w->st != JW_FAILED; i++, w->pos++) {
-		char c = data[i];
-		if (w->gathering && jw_gather(w, c))
+	size_t i = 0;
+
+	while (i < len && w->st != JW_FAILED) {
+		if (w->gathering) {
+			i += jw_gather(w, data + i, len - i);
 			continue;
-		if (w->st != JW_FAILED && !jw_space(c))
+		}
+		char c = data[i];
+		if (!jw_space(c)) {
+			if (w->first < 0)
+				w->first = (unsigned char)c;
 			jw_structure(w, c);
+		}
+		i++;
+		w->pos++;
 	}
 }
 
@@ -269,6 +293,29 @@ enum perr jsonwalk_end(struct jsonwalk *w, size_t total, char *msg, size_t msgle
 		return PE_PARSE;
 	}
 	return PE_OK;
+}
+
+enum jsonwalk_member jsonwalk_member(const struct jsonwalk *w)
+{
+	if (w->found > 0)
+		return JSONWALK_ARRAY;
+	if (w->found == 0)
+		return JSONWALK_ABSENT;
+	return w->member_null ? JSONWALK_NULL : JSONWALK_OTHER;
+}
+
+enum perr jsonwalk_end_answer(struct jsonwalk *w, const char *content_type, size_t total, char *msg,
+			      size_t msglen)
+{
+	if (total == 0) {
+		snprintf(msg, msglen, "empty body where JSON was expected");
+		return PE_PARSE;
+	}
+	if (w->first == '<' || (content_type && strstr(content_type, "html"))) {
+		snprintf(msg, msglen, "HTML instead of JSON (service starting or wrong URL?)");
+		return PE_PARSE;
+	}
+	return jsonwalk_end(w, total, msg, msglen);
 }
 
 enum perr jsonwalk_each(const char *body, size_t len, const char *member,

@@ -34,5 +34,16 @@ struct jsonwalk *jsonwalk_new(const char *member, void (*cb)(void *ctx, const st
 void jsonwalk_feed(struct jsonwalk *w, const char *data, size_t len);
 enum perr jsonwalk_end(struct jsonwalk *w, size_t total, char *msg, size_t msglen) PE_WUR;
 void jsonwalk_free(struct jsonwalk *w); /* takes NULL */
+/*
+ * jsonwalk_end() for an HTTP answer that should be JSON: an empty body
+ * ("empty body where JSON was expected") or HTML (Content-Type, or '<'
+ * first: "HTML instead of JSON (service starting or wrong URL?)") is
+ * PE_PARSE before the walk's own verdict.
+ */
+enum perr jsonwalk_end_answer(struct jsonwalk *w, const char *content_type, size_t total, char *msg,
+			      size_t msglen) PE_WUR;
+/* After the end: what member was (a bare array counts as ARRAY). */
+enum jsonwalk_member { JSONWALK_ARRAY = 0, JSONWALK_ABSENT, JSONWALK_NULL, JSONWALK_OTHER };
+enum jsonwalk_member jsonwalk_member(const struct jsonwalk *w);
 
 #endif

@@ -160,3 +160,19 @@ void n8n_page_path(struct buf *out, const char *cursor)
 		urlencode(out, cursor);
 	}
 }
+
+enum perr n8n_page_read(enum perr e, long status, const char *content_type, const char *body, size_t len,
+			struct n8n_counts *counts, char **next, int *odd, char *msg, size_t msglen)
+{
+	cJSON *doc = e == PE_OK ? cJSON_ParseWithLength(body ? body : "", body ? len : 0) : NULL;
+
+	*next = NULL;
+	if (!doc) {
+		n8n_describe_failure(status, content_type, body, len, msg, msglen);
+		*odd = status != 401;
+		return e ? e : PE_PARSE;
+	}
+	e = n8n_page_parse(doc, counts, next, msg, msglen);
+	cJSON_Delete(doc);
+	return e;
+}

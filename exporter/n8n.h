@@ -30,6 +30,17 @@ enum perr n8n_page_parse(const struct cJSON *page, struct n8n_counts *counts, ch
 			 size_t msglen) PE_WUR;
 
 /*
+ * One answer to a page request, bytes in (status, Content-Type, body):
+ * a 2xx JSON page goes through n8n_page_parse(); anything else is
+ * described by n8n_describe_failure() (PE_PARSE, or PE_HTTP-like errors
+ * passed in as e when the request itself failed with a response). *odd
+ * is set when n8n answered with something other than a JSON page or a
+ * 401 (worth a /healthz look).
+ */
+enum perr n8n_page_read(enum perr e, long status, const char *content_type, const char *body, size_t len,
+			struct n8n_counts *counts, char **next, int *odd, char *msg, size_t msglen) PE_WUR;
+
+/*
  * Classifies an answer that is not a usable page, for the log and the
  * source error: status, content type and body of the response. Writes a
  * one-line reason, e.g. "HTTP 401 unauthorized: the API key is wrong".

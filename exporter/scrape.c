@@ -532,5 +532,5 @@ enum perr scrape_run(struct scrape *s)
 
 enum perr scrape_write(struct scrape *s, struct buf *out)
 {
-	return expfmt_write(s->out, out);
+	return expfmt_write_release(s->out, out);
 }

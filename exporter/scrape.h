@@ -62,7 +62,7 @@ void scrape_free(struct scrape *s); /* drops the caller's reference; takes NULL 
 
 /* Runs every selected collector; returns by the deadline. */
 enum perr scrape_run(struct scrape *s) PE_WUR;
-/* Appends the exposition of a finished scrape (collectors + exporter metrics). */
+/* Appends the exposition of a finished scrape (collectors + exporter metrics); once: the samples are handed over. */
 enum perr scrape_write(struct scrape *s, struct buf *out) PE_WUR;
 
 const struct config *scrape_config(const struct scrape *s);

@@ -1,5 +1,6 @@
 /* archive_check.c - the streaming archive check: magic sniffing, gzip (zlib), zstd (libzstd), a tar walker. */
 #include "archive_check.h"
+#include "zip.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #define AC_OUT_CHUNK (64 * 1024)
@@ -38,8 +38,7 @@ struct archive_check {
 	int state;
 	unsigned char sniff[8];
 	size_t nsniff;
-	z_stream z;
-	int z_open, z_end; /* z_end: the current gzip member ended */
+	struct zip_gunzip *gz;
 	ZSTD_DCtx *zd;
 	size_t zstd_last; /* last ZSTD_decompressStream result: 0 at a frame boundary */
 	unsigned char *out; /* decompression buffer */
@@ -92,8 +91,7 @@ void archive_check_free(struct archive_check *c)
 {
 	if (!c)
 		return;
-	if (c->z_open)
-		inflateEnd(&c->z);
+	zip_gunzip_free(c->gz);
 	ZSTD_freeDCtx(c->zd);
 	free(c->tar.pax);
 	free(c->out);
@@ -312,39 +310,22 @@ static enum perr ac_sink(struct archive_check *c, const unsigned char *p, size_t
 	return c->f.format == ARCHIVE_TAR ? ac_tar_feed(c, p, n) : PE_OK;
 }
 
-static int ac_all_zero(const unsigned char *p, size_t n)
+static enum perr ac_gzip_sink(void *ctx, const unsigned char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
+	return ac_sink(ctx, p, n);
 }
 
 static enum perr ac_gzip(struct archive_check *c, const unsigned char *p, size_t n)
 {
-	c->z.next_in = (unsigned char *)p;
-	c->z.avail_in = (unsigned)n;
-	for (;;) {
-		if (c->z_end && c->z.avail_in > 0) {
-			if (ac_all_zero(c->z.next_in, c->z.avail_in))
-				return PE_OK; /* zero padding after the last member, as gzip -t accepts */
-			if (inflateReset(&c->z) != Z_OK) /* another member follows (pigz, cat a.gz b.gz) */
-				return ac_fail(c, "gzip: cannot restart the decoder");
-			c->z_end = 0;
-		}
-		c->z.next_out = c->out;
-		c->z.avail_out = AC_OUT_CHUNK;
-		int rc = inflate(&c->z, Z_NO_FLUSH);
-		if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
-			return ac_fail(c, "gzip: %s at compressed byte %llu: corrupt",
-				       c->z.msg ? c->z.msg : "data error", c->f.in_bytes - c->z.avail_in);
-		if (ac_sink(c, c->out, AC_OUT_CHUNK - c->z.avail_out) != PE_OK)
-			return PE_PARSE;
-		if (rc == Z_STREAM_END)
-			c->z_end = 1;
-		if (c->z.avail_in == 0 && c->z.avail_out > 0)
-			return PE_OK;
-	}
+	const char *why = NULL;
+	size_t left = 0;
+	enum perr e = zip_gunzip_feed(c->gz, p, n, ac_gzip_sink, c, &why, &left);
+
+	if (e == PE_INTERNAL)
+		return ac_fail(c, "gzip: cannot restart the decoder");
+	if (e == PE_PARSE && why)
+		return ac_fail(c, "gzip: %s at compressed byte %llu: corrupt", why, c->f.in_bytes - left);
+	return e == PE_OK ? PE_OK : PE_PARSE;
 }
 
 static enum perr ac_zstd(struct archive_check *c, const unsigned char *p, size_t n)
@@ -387,9 +368,8 @@ static enum perr ac_start(struct archive_check *c)
 				   lzo[8] = {0x89, 'L', 'Z', 'O', 0, '\r', '\n', 0x1a};
 	if (c->nsniff >= 2 && memcmp(c->sniff, gz, 2) == 0) {
 		c->f.codec = ARCHIVE_GZIP;
-		if (inflateInit2(&c->z, 16 + MAX_WBITS) != Z_OK)
+		if (zip_gunzip_new(&c->gz) != PE_OK)
 			return ac_fail(c, "gzip: cannot start the decoder");
-		c->z_open = 1;
 	} else if (c->nsniff >= 4 && memcmp(c->sniff, zs, 4) == 0) {
 		c->f.codec = ARCHIVE_ZSTD;
 		if (!(c->zd = ZSTD_createDCtx()))
@@ -430,7 +410,7 @@ enum perr archive_check_finish(struct archive_check *c, struct archive_facts *f)
 		return PE_PARSE;
 	if (c->f.in_bytes == 0)
 		return ac_fail(c, "the file is empty");
-	if (c->f.codec == ARCHIVE_GZIP && !c->z_end)
+	if (c->f.codec == ARCHIVE_GZIP && !zip_gunzip_complete(c->gz))
 		return ac_fail(c, "gzip: truncated (the stream ends before its trailer)");
 	if (c->f.codec == ARCHIVE_ZSTD && c->zstd_last != 0)
 		return ac_fail(c, "zstd: truncated (the last frame is incomplete)");

@@ -28,6 +28,11 @@ struct vzdump_opts {
 	double poll_interval; /* seconds between task polls; 1 by default */
 };
 
+/* 1 when s is a PVE id (storage, node): [A-Za-z0-9._-], at most 100 bytes; anything else never reaches a path. */
+int vzdump_safe_id(const char *s);
+/* Copies src (NULL: "") into dst of n bytes, cut to fit. */
+void vzdump_copy(char *dst, size_t n, const char *src);
+
 /* Parses argv[first..argc). PE_INVAL with msg set on a bad, repeated or missing option. */
 enum perr vzdump_parse_args(int argc, char **argv, int first, struct vzdump_opts *o, char *msg,
 			    size_t msglen) PE_WUR;

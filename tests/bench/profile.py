@@ -28,6 +28,7 @@ def main():
     p.add_argument("--guests", type=int, default=1000)
     p.add_argument("--archives-per-guest", type=int, default=20)
     p.add_argument("--collect", action="append", default=[])
+    p.add_argument("--job-vmid-list", action="store_true", help="the job names every guest in its vmid list")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--dump", metavar="DIR", help="also a 100,000-file dump folder under DIR (made once, kept)")
     p.add_argument("--wrap", default="", help="command prefix for the exporter")
@@ -44,7 +45,7 @@ def main():
         if not os.path.isdir(dump) or len(os.listdir(dump)) < bench.DUMP_FILES * 0.9:
             dump = bench.make_dump_folder(args.dump, bench.DUMP_FILES)
     extra = ["--guests", str(args.guests), "--archives-per-guest", str(args.archives_per_guest),
-             "--workflows", "5000"]
+             "--workflows", "5000"] + (["--job-vmid-list"] if args.job_vmid_list else [])
     query = "?" + "&".join("collect[]=" + c for c in args.collect) if args.collect else ""
     with harness.Sim("bench", extra, start_timeout=300) as sim:
         conf = bench.config_text(sim, secrets, "0s", dump).replace("scrape_timeout: 60s",

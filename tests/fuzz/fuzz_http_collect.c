@@ -1,7 +1,8 @@
-/* fuzz_http_collect.c - fuzzes the collect[] query parser of the HTTP server (http_parse_collect). */
+/* fuzz_http_collect.c - fuzzes what the HTTP server reads from a request: collect[], the timeout, Accept-Encoding. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_parse.h"
 #include "replay.h"
@@ -43,6 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse(q, HTTP_COLLECT_MAX, HTTP_COLLECT_MAX * HTTP_COLLECT_LEN);
 	parse(q, 2, 16);
 	parse(q, 0, 1);
+	/* the same text as header values */
+	double t = http_parse_timeout(q);
+	if (!(t == 0 || (t > 0 && t < 1e33)))
+		__builtin_trap(); /* a plain positive decimal of at most 32 digits, else 0 */
+	int gz = http_parse_accepts_gzip(q);
+	if (gz && !strcasestr(q, "gzip"))
+		__builtin_trap();
 	free(q);
 	return 0;
 }

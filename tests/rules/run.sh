@@ -1,5 +1,6 @@
 #!/bin/sh
-# Checks the bundled Prometheus rules: syntax, promtool unit tests (incl. the incident replay), runbooks.
+# Checks the bundled Prometheus rules: syntax, promtool unit tests (incl. the incident replay), the
+# record-and-replay test of the real exporter (needs build/persistence_exporter: make rules builds it), runbooks.
 set -u
 cd "$(dirname "$0")/../.."
 fail=0
@@ -15,6 +16,9 @@ promtool check rules rules/*.yml || fail=1
 
 echo "rules: promtool test rules"
 promtool test rules rules/tests/*.yml || fail=1
+
+echo "rules: record and replay (the real exporter's output through the bundled rules)"
+python3 tests/rules/replay.py || fail=1
 
 echo "rules: runbook check"
 python3 tests/rules/check_runbooks.py . || fail=1

@@ -220,9 +220,19 @@ def daily_runs(cluster, job_id, newest_age, count, now, every=DAY, status=None, 
         cluster.run_job(job, start, (status or {}).get(k), (failed or {}).get(k, ()))
 
 
-def build_home(now, incident, opts):
+def job_list(jobs, schedules):
+    """Copies of jobs, with the schedules given by job id replaced."""
+    out = [dict(j) for j in jobs]
+    for j in out:
+        if j["id"] in (schedules or {}):
+            calevent.Schedule(schedules[j["id"]])  # a bad calendar event fails the load, not later
+            j["schedule"] = schedules[j["id"]]
+    return out
+
+
+def build_home(now, incident, opts, schedules=None):
     c = pve.Cluster("home", [dict(n) for n in HOME_NODES], [dict(g) for g in HOME_GUESTS],
-                    {k: dict(v) for k, v in HOME_STORAGES.items()}, [dict(j) for j in HOME_JOBS],
+                    {k: dict(v) for k, v in HOME_STORAGES.items()}, job_list(HOME_JOBS, schedules),
                     PVE9, now, seed=11, task_seconds=opts.task_seconds)
     # incident: the schedulers stopped starting jobs 4 days ago (newest run 4 d + 10 min ago)
     if incident:
@@ -432,7 +442,9 @@ def build_pbs_bench(now, opts):
 class World:
     """Everything one scenario serves."""
 
-    def __init__(self, name, opts):
+    def __init__(self, name, opts, schedules=None):
+        """schedules: {"home": {"backup-home": "14:37"}} replaces job schedules before the
+        history is made (healthy runs follow the replaced schedule)."""
         now = time.time()
         self.name = name
         if name == "bench":
@@ -441,7 +453,7 @@ class World:
             workflows = n8n_workflows(opts.workflows)
         elif name in ("incident", "healthy", "restore"):
             incident = name in ("incident", "restore")  # restore: the incident plus restorability problems
-            self.clusters = {"home": build_home(now, incident, opts),
+            self.clusters = {"home": build_home(now, incident, opts, (schedules or {}).get("home")),
                              "shop": build_shop(now, opts, restore=name == "restore")}
             self.pbs = {"pbs1": build_pbs(now, incident, self.clusters["shop"])}
             workflows = n8n_workflows(N8N_INCIDENT if incident else N8N_HEALTHY)

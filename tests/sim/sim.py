@@ -50,8 +50,8 @@ class Sim:
         self.pve_api = pve.PveApi(fast_401=opts.fast_401)
         self.world = self.load(opts.scenario)
 
-    def load(self, name):
-        world = scenarios.World(name, self.opts)
+    def load(self, name, schedules=None):
+        world = scenarios.World(name, self.opts, schedules)
         for cluster in world.clusters.values():
             cluster.drill = pve_drill.DrillKnobs(self.opts.restore_seconds, self.opts.boot_seconds)
         world.prewarm(self.pve_api)
@@ -91,8 +91,9 @@ class Sim:
             return json_reply(self.faults.list())
         if path == "/_sim/scenario" and method == "POST":
             try:
-                name = json.loads(body or b"null")["name"]
-                self.world = self.load(name)
+                spec = json.loads(body or b"null")
+                name = spec["name"]
+                self.world = self.load(name, spec.get("schedules"))
             except (ValueError, TypeError, KeyError) as e:
                 return json_reply({"error": "bad scenario: %s" % e}, 400)
             return json_reply({"ok": True, "scenario": name})
@@ -160,7 +161,8 @@ class Sim:
         return json_reply({"ok": True})
 
     def n8n_knobs(self, body):
-        """POST {"name": "app", "workflows": N, "repeat_cursor": bool}: reshape one n8n instance."""
+        """POST {"name": "app", "workflows": N, "repeat_cursor": bool, "api_key": K}: reshape one
+        n8n instance (a rebuild: new workflows and a new key the exporter does not have)."""
         try:
             spec = json.loads(body or b"null")
             name = spec.get("name", "app")
@@ -174,6 +176,10 @@ class Sim:
                 if not isinstance(spec["repeat_cursor"], bool):
                     raise ValueError("repeat_cursor must be true or false")
                 inst.repeat_cursor = spec["repeat_cursor"]
+            if "api_key" in spec:
+                if not isinstance(spec["api_key"], str) or not spec["api_key"]:
+                    raise ValueError("api_key must be a non-empty string")
+                inst.api_key = spec["api_key"]
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             return json_reply({"error": "bad n8n knobs: %s" % e}, 400)
         self.world.n8n[name] = inst

@@ -263,6 +263,23 @@ class IncidentTest(unittest.TestCase):
         status, _, _, _ = self.sim.pve("home", "/nodes/pve9/services")
         self.assertEqual(status, 500)
 
+    def test_scenario_with_a_replaced_schedule(self):
+        """schedules replaces a job's calendar before the history is made: healthy runs follow it."""
+        try:
+            status, _, _, _ = self.sim.request("POST", "/_sim/scenario", body={
+                "name": "healthy", "schedules": {"home": {"backup-home": "13:17"}}})
+            self.assertEqual(status, 200)
+            job = [j for j in self.sim.pve_data("home", "/cluster/backup") if j["id"] == "backup-home"][0]
+            self.assertEqual(job["schedule"], "13:17")
+            newest = max(t["starttime"] for t in self.sim.pve_data("home", "/nodes/pve1/tasks?typefilter=vzdump"))
+            self.assertEqual(newest, calevent.next_event("13:17", newest - 86400))   # on a 13:17 slot
+            self.assertLessEqual(newest, time.time())
+            status, _, _, _ = self.sim.request("POST", "/_sim/scenario", body={
+                "name": "healthy", "schedules": {"home": {"backup-home": "bogus"}}})
+            self.assertEqual(status, 400)
+        finally:
+            self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})
+
     def test_schedule_analyze(self):
         start = int(time.time())
         for sched in ("02:00", "*-*-* 01:30", "sat 02:00", "mon..fri 21:00", "*/6:00"):
@@ -377,7 +394,13 @@ class IncidentTest(unittest.TestCase):
             self.assertEqual(json.loads(base64.b64decode(second)), {"limit": 250, "offset": 250})
             self.assertEqual(page(second)["nextCursor"], second)          # never advances
             self.assertEqual(page(page(second)["nextCursor"])["nextCursor"], second)
-            for bad in ({"workflows": -1}, {"repeat_cursor": "yes"}, {"name": "nope"}):
+            # a rebuild: a new key; the old one is refused like a wrong key
+            self.assertEqual(self.sim.request("POST", "/_sim/n8n", body={"workflows": 1, "api_key": "k2"})[0], 200)
+            status, _, _, body = self.sim.request("GET", "/n8n/app/api/v1/workflows", N8N_KEY)
+            self.assertEqual((status, json.loads(body)), (401, {"message": "unauthorized"}))
+            status, _, _, body = self.sim.request("GET", "/n8n/app/api/v1/workflows", {"X-N8N-API-KEY": "k2"})
+            self.assertEqual((status, len(json.loads(body)["data"])), (200, 1))
+            for bad in ({"workflows": -1}, {"repeat_cursor": "yes"}, {"name": "nope"}, {"api_key": ""}):
                 self.assertEqual(self.sim.request("POST", "/_sim/n8n", body=bad)[0], 400, bad)
         finally:
             self.sim.request("POST", "/_sim/scenario", body={"name": "incident"})

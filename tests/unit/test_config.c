@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Tests run inside tests/unit/data/config (see main), so messages carry short file names. */
+/* Tests run inside tests/fixtures/config (see main), so messages carry short file names. */
 static char datadir[4200];
 static char srcroot[4096]; /* absolute SRCDIR */
 
@@ -878,7 +878,7 @@ int main(void)
 		perror("SRCDIR");
 		return 1;
 	}
-	snprintf(datadir, sizeof(datadir), "%s/tests/unit/data/config", srcroot);
+	snprintf(datadir, sizeof(datadir), "%s/tests/fixtures/config", srcroot);
 	if (chdir(datadir) != 0 || !getcwd(datadir, sizeof(datadir))) {
 		perror(datadir);
 		return 1;

@@ -5,7 +5,7 @@
 #include "collector.h"
 #include "docker.h"
 
-#define D "tests/unit/data/docker/"
+#define D "tests/fixtures/docker/"
 #define SOCK "/run/docker-test.sock"
 #define PATH_CONTAINERS "/containers/json?all=1"
 #define PATH_VOLUMES "/volumes"

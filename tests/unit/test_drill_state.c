@@ -228,7 +228,7 @@ START_TEST(test_concurrent_appends)
 	enum { PROCS = 8, EACH = 40 };
 	char *dir = tmpdir(), path[512], msg[256];
 	const char *targets[PROCS];
-	char names[PROCS][8];
+	char names[PROCS][16]; /* room for any int: -Wformat-truncation at -O1 (make asan) */
 	struct drill_entry e[PROCS];
 	struct drill_parse_stats st;
 	struct buf b;

@@ -4,15 +4,16 @@
 #include "cJSON.h"
 #include "collector.h"
 #include "pve.h"
+#include "pve_parse.h"
 
-/* Parses tests/unit/data/pve/<name>. */
+/* Parses tests/fixtures/pve/<name>. */
 static cJSON *fixture(const char *name)
 {
 	char path[512];
 	char *text;
 	cJSON *doc;
 
-	snprintf(path, sizeof(path), "tests/unit/data/pve/%s", name);
+	snprintf(path, sizeof(path), "tests/fixtures/pve/%s", name);
 	text = tu_read_file(path, NULL);
 	ck_assert_msg(text != NULL, "cannot read %s", path);
 	doc = cJSON_Parse(text);
@@ -396,7 +397,7 @@ END_TEST
 
 /* ---- the collector, through the scrape framework, against fixture upstreams ---- */
 
-#define D "tests/unit/data/pve/"
+#define D "tests/fixtures/pve/"
 #define TASKS(n) "/nodes/" n "/tasks?typefilter=vzdump&source=all&limit=500"
 #define STATE(n) "/nodes/" n "/services/pvescheduler/state"
 #define STORAGE(n) "/nodes/" n "/storage?content=backup"
@@ -827,6 +828,89 @@ START_TEST(test_collect_hostile_names)
 }
 END_TEST
 
+/*
+ * The jobs' selections are read once and agree with pve_list_has() and
+ * pve_job_selects() on every guest: a list of 10,000 ids, odd spellings,
+ * all + exclude, pool, node.
+ */
+START_TEST(test_selection_read_once_agrees)
+{
+	static const char *const lists[] = {"100,101;102 abc,103x,104", " 9000 ", "99999999999999999999999,1",
+					    "+105,-1"};
+	struct buf body;
+	struct pve_jobs jobs;
+	char msg[256];
+
+	buf_init(&body, 0);
+	buf_adds(&body, "{\"data\":[{\"id\":\"big\",\"vmid\":\"");
+	for (long v = 1000; v < 11000; v++)
+		buf_addf(&body, "%s%ld", v > 1000 ? "," : "", v);
+	buf_adds(&body, "\"}");
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		buf_addf(&body, ",{\"id\":\"l%zu\",\"vmid\":\"%s\"}", i, lists[i]);
+	buf_adds(&body,
+		 ",{\"id\":\"all\",\"all\":1,\"exclude\":\"100, 9000\",\"node\":\"pve1\"}"
+		 ",{\"id\":\"pool\",\"pool\":\"web\",\"vmid\":\"100\"},{\"id\":\"num\",\"vmid\":104}]}");
+	ck_assert_int_eq(pve_parse_jobs(buf_str(&body), body.len, &jobs, msg, sizeof(msg)), PE_OK);
+	cJSON *doc = cJSON_Parse(buf_str(&body));
+	const cJSON *data = pve_data(doc);
+	static const long ids[] = {1, 100, 101, 102, 103, 104, 105, 999, 1000, 5555, 10999, 11000, 9000};
+	for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+		for (int on = 0; on < 2; on++) {
+			struct pve_guest g = {.vmid = ids[k],
+					      .node = (char *)(on ? "pve1" : "pve2"),
+					      .pool = (char *)(ids[k] == 101 ? "web" : NULL)};
+			cJSON *gj = guest(ids[k], g.node, g.pool);
+			for (size_t j = 0; j < jobs.n; j++)
+				ck_assert_msg(pve_selection_has(&jobs.v[j].sel, &g) ==
+						      pve_job_selects(cJSON_GetArrayItem(data, (int)j), gj),
+					      "job %s, guest %ld on %s", jobs.v[j].id, ids[k], g.node);
+			ck_assert_int_eq(pve_jobs_cover(&jobs, &g), pve_guest_covered(data, gj));
+			cJSON_Delete(gj);
+		}
+	cJSON_Delete(doc);
+	pve_jobs_free(&jobs);
+	buf_free(&body);
+}
+END_TEST
+
+/* A listing counted per guest: pieces count as the whole, the newest (ties: the larger) is kept. */
+START_TEST(test_listing_counts_per_guest)
+{
+	const char *body = "{\"data\":[{\"vmid\":100,\"ctime\":10,\"size\":5,\"content\":\"backup\"},"
+			   "{\"vmid\":\"101\",\"ctime\":\"7\",\"content\":\"backup\"},"
+			   "{\"vmid\":100,\"ctime\":10,\"size\":9,\"content\":\"backup\"},"
+			   "{\"vmid\":100,\"ctime\":3,\"size\":1,\"content\":\"backup\"},"
+			   "{\"vmid\":102,\"ctime\":3,\"content\":\"iso\"},{\"novmid\":1}]}";
+	size_t len = strlen(body);
+	struct pve_listing *whole;
+	char msg[256];
+
+	ck_assert_int_eq(pve_parse_listing(body, len, &whole, msg, sizeof(msg)), PE_OK);
+	ck_assert_uint_eq(whole->narchives, 4);
+	ck_assert_uint_eq(whole->n, 2);
+	ck_assert_int_eq(whole->v[0].vmid, 100);
+	ck_assert_int_eq(whole->v[0].count, 3);
+	ck_assert_double_eq(whole->v[0].ctime, 10);
+	ck_assert_double_eq(whole->v[0].size, 9);
+	ck_assert_int_eq(whole->v[1].vmid, 101);
+	ck_assert_double_eq(whole->v[1].size, -1);
+	for (size_t cut = 0; cut <= len; cut += 7) {
+		void *st = pve_listing_parser.open();
+		pve_listing_parser.feed(st, body, cut);
+		pve_listing_parser.feed(st, body + cut, len - cut);
+		ck_assert_int_eq(pve_listing_parser.close(st, "application/json", len, msg, sizeof(msg)),
+				 PE_OK);
+		const struct pve_listing *l = st;
+		ck_assert_uint_eq(l->n, whole->n);
+		ck_assert_uint_eq(l->narchives, whole->narchives);
+		ck_assert_int_eq(l->v[0].count, 3);
+		pve_listing_parser.free(st);
+	}
+	pve_listing_free(whole);
+}
+END_TEST
+
 static Suite *pve_suite(void)
 {
 	Suite *s = suite_create("pve");
@@ -836,6 +920,8 @@ static Suite *pve_suite(void)
 	tcase_add_test(tc, test_json_num_variants);
 	tcase_add_test(tc, test_json_str_and_data);
 	tcase_add_test(tc, test_list_has);
+	tcase_add_test(tc, test_selection_read_once_agrees);
+	tcase_add_test(tc, test_listing_counts_per_guest);
 	tcase_add_test(tc, test_coverage_rules);
 	tcase_add_test(tc, test_coverage_loose_job_fields);
 	tcase_add_test(tc, test_task_status_classify);
