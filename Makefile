@@ -4,7 +4,10 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+# REVISION may come from the environment (deploy/build-deb.sh builds a copy without .git).
+ifeq ($(origin REVISION),undefined)
 REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+endif
 PKGS     := libmicrohttpd libcurl libcjson yaml-0.1 zlib libssl libcrypto gnutls
 B        ?= build
 
@@ -14,7 +17,7 @@ ifeq ($(WERROR),1)
 WARN += -Werror
 endif
 OPT      ?= -O2 -g
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(EXTRA_CFLAGS) \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(CPPFLAGS) $(OPT) $(WARN) $(EXTRA_CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
              -DPE_VERSION='"$(VERSION)"' -DPE_REVISION='"$(REVISION)"'
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcrypt -lpthread -lm
@@ -36,7 +39,8 @@ BINS     := $(B)/persistence_exporter $(B)/persistencectl
 FUSEFS   := $(B)/tests/hangfs
 INC      := -Iexporter -Iexporter/ctl
 
-.PHONY: all deps test unit integration rules asan valgrind lint format run bench soak fuzz fuzz-replay install clean
+.PHONY: all deps test unit integration rules asan valgrind lint format run bench soak fuzz fuzz-replay install \
+        deb deb-test clean
 all: $(BINS)
 
 deps:
@@ -61,10 +65,10 @@ $(B)/libctl.a: $(CTL_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/persistence_exporter: $(B)/obj/main.o $(B)/libpe.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 
 $(B)/persistencectl: $(B)/obj/ctl/main.o $(B)/libctl.a $(B)/libpe.a
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) $(CTL_LIBS)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL) $(CTL_LIBS)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/*.h $(B)/libctl.a $(B)/libpe.a | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(INC) -o $@ $< $(B)/libctl.a $(B)/libpe.a $(LDLIBS_ALL) $(CTL_LIBS) $(CHECK_LIBS)
@@ -111,8 +115,10 @@ fuzz:
 		FUZZ_LINK="-fsanitize=fuzzer -DFUZZ_LIBFUZZER" $(FUZZ_NAMES:%=build/fuzz/fuzz/fuzz_%)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_NAMES)
 
-lint:
+# The man-page check runs the built binaries' --help (every flag and subcommand documented).
+lint: all
 	@tests/lint.sh
+	@tests/man/check.sh $(B)
 
 # Alert rules: promtool check + unit tests (incl. the incident replay) + the record-and-replay
 # test of the real exporter against the simulator (tests/rules/replay.py) + runbook coverage.
@@ -131,6 +137,7 @@ test: deps
 	$(MAKE) integration
 	$(MAKE) asan
 	$(MAKE) valgrind
+	$(MAKE) deb-test
 	@echo "make test: all suites passed"
 
 run: deps all
@@ -146,10 +153,63 @@ valgrind: all
 soak: deps all $(FUSEFS)
 	python3 tests/soak/soak.py
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/persistence_exporter
+# ---- Install: the one path of source users and the Debian package (docs/packaging.md) ----
+# make install [PREFIX=/usr/local] [DESTDIR=stage]: binaries, man pages, the systemd unit (ExecStart
+# in $(PREFIX)/bin), rules, dashboards and runbooks in $(DATADIR), docs and examples in $(DOCDIR);
+# /etc/persistence_exporter/config.yml (every source commented out) and
+# /etc/default/persistence_exporter only where they do not exist yet: an admin's files are kept.
+# It creates no user (see deploy/README-systemd.md; the package does that).
+SYSCONFDIR ?= /etc
+DATADIR    ?= $(PREFIX)/share/persistence-exporter
+DOCDIR     ?= $(PREFIX)/share/doc/persistence-exporter
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+ETCDIR     := $(DESTDIR)$(SYSCONFDIR)/persistence_exporter
+
+$(B)/config.shipped.yml: deploy/config.example.yml deploy/config-shipped.awk
+	@mkdir -p $(@D)
+	awk -f deploy/config-shipped.awk deploy/config.example.yml > $@
+
+install: all $(B)/config.shipped.yml
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(ETCDIR) $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(DATADIR)/rules $(DESTDIR)$(DATADIR)/dashboards $(DESTDIR)$(DATADIR)/runbooks \
+		$(DESTDIR)$(DOCDIR)/examples/grafana/provisioning/dashboards \
+		$(DESTDIR)$(DOCDIR)/examples/grafana/provisioning/datasources
 	install -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 deploy/persistence_exporter.service $(DESTDIR)/lib/systemd/system/ 2>/dev/null || true
+	install -m 0644 docs/man/persistence_exporter.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/persistencectl.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' deploy/persistence_exporter.service \
+		> $(DESTDIR)$(UNITDIR)/persistence_exporter.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/persistence_exporter.service
+	install -m 0644 rules/*.rules.yml $(DESTDIR)$(DATADIR)/rules/
+	install -m 0644 dashboards/*.json $(DESTDIR)$(DATADIR)/dashboards/
+	install -m 0644 docs/runbooks/*.md $(DESTDIR)$(DATADIR)/runbooks/
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 deploy/README-systemd.md deploy/config.example.yml deploy/web-config.example.yml \
+		deploy/prometheus/prometheus-snippet.yml deploy/alertmanager/alertmanager-example.yml \
+		$(DESTDIR)$(DOCDIR)/examples/
+	for f in persistence-restore-drill.service persistence-restore-drill.timer persistence-restore-drill.env; do \
+		sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' deploy/$$f > $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; \
+		chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$f; done
+	install -m 0644 deploy/grafana/README.md $(DESTDIR)$(DOCDIR)/examples/grafana/
+	for d in dashboards datasources; do install -m 0644 deploy/grafana/provisioning/$$d/*.yml \
+		$(DESTDIR)$(DOCDIR)/examples/grafana/provisioning/$$d/ || exit 1; done
+	@if [ -e $(ETCDIR)/config.yml ]; then echo "install: keeping $(ETCDIR)/config.yml"; \
+	else install -m 0644 $(B)/config.shipped.yml $(ETCDIR)/config.yml; fi
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/default/persistence_exporter ]; then \
+		echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/default/persistence_exporter"; \
+	else install -m 0644 deploy/persistence_exporter.default $(DESTDIR)$(SYSCONFDIR)/default/persistence_exporter; fi
+
+# ---- Debian package (debian/, docs/packaging.md) ----
+# deb: $(B)/deb/persistence-exporter_<version>_<arch>.deb and the source package, built with
+# dpkg-buildpackage from a copy of the tree, then lintian (fails on warnings).
+# deb-test: the install test in a fresh debootstrap'd Debian root (tests/deb/install_test.py).
+deb:
+	deploy/build-deb.sh $(B)/deb
+
+deb-test: deps
+	python3 tests/deb/install_test.py --build $(B)
 
 clean:
 	rm -rf build

@@ -6,10 +6,13 @@ set -eu
 # chromium: the headless screenshot test of the status page (tests/integration/test_inventory.py).
 # victoria-metrics: persistencectl report asked of a Prometheus-compatible backend (tests/integration/test_report.py).
 # libfaketime: moves the exporter's wall clock in the record-and-replay test (tests/rules/replay.py).
+# debhelper, lintian: `make deb`; debootstrap, debian-archive-keyring, iproute2, util-linux:
+# the install test (tests/deb); systemd: systemd-analyze; man-db: the man-page check (make lint).
 PKGS="build-essential pkg-config gcc clang make git curl ca-certificates openssl
 libmicrohttpd-dev libcurl4-openssl-dev libssl-dev libcjson-dev libyaml-dev check zlib1g-dev
 libcrypt-dev libgnutls28-dev libzstd-dev libfuse3-dev fuse3 python3 python3-yaml prometheus prometheus-alertmanager
-clang-format valgrind procps psmisc jq chromium libfaketime victoria-metrics"
+clang-format valgrind procps psmisc jq chromium libfaketime victoria-metrics
+debhelper lintian debootstrap debian-archive-keyring iproute2 util-linux systemd man-db"
 
 missing=""
 for p in $PKGS; do

@@ -1,5 +1,6 @@
 /* collector_inventory.c - the backup inventory: per target last backup, max age, OK, restore doc; unlisted guests. */
 #include "collector.h"
+#include "exempt.h"
 #include "inventory.h"
 #include "lastknown.h"
 #include "log.h"
@@ -311,23 +312,28 @@ static char *guest_fact_str(struct collect *c, const char *source, long vmid, co
 	return strdup(s);
 }
 
-/* Appends an uninventoried guest to the report; 0 on allocation failure. */
-static int report_add_guest(struct collect *c, struct inventory_report *r, const char *source, long vmid)
+/* Appends a guest no target lists to the report (apart when exempt); 0 on allocation failure. */
+static int report_add_guest(struct collect *c, struct inventory_report *r, const struct config_pve *p,
+			    long vmid)
 {
-	struct inventory_guest *ng = realloc(r->uninventoried, (r->nuninventoried + 1) * sizeof(*ng));
+	const char *reason = exempt_guest_reason(p, vmid);
+	struct inventory_guest **list = reason ? &r->exempt_guests : &r->uninventoried;
+	size_t *n = reason ? &r->nexempt_guests : &r->nuninventoried;
+	struct inventory_guest *ng = realloc(*list, (*n + 1) * sizeof(*ng));
 	if (!ng)
 		return 0;
-	r->uninventoried = ng;
-	struct inventory_guest *g = &ng[r->nuninventoried];
+	*list = ng;
+	struct inventory_guest *g = &ng[*n];
 	g->vmid = vmid;
-	g->source = strdup(source);
-	g->name = guest_fact_str(c, source, vmid, "name");
-	g->node = guest_fact_str(c, source, vmid, "node");
-	g->type = guest_fact_str(c, source, vmid, "type");
-	r->nuninventoried++;
+	g->exempt_reason = reason;
+	g->source = strdup(p->name);
+	g->name = guest_fact_str(c, p->name, vmid, "name");
+	g->node = guest_fact_str(c, p->name, vmid, "node");
+	g->type = guest_fact_str(c, p->name, vmid, "type");
+	(*n)++;
 	if (!g->source || !g->name || !g->node || !g->type) {
 		inventory_guest_clear(g);
-		r->nuninventoried--;
+		(*n)--;
 		return 0;
 	}
 	return 1;
@@ -351,7 +357,7 @@ static enum perr inventory_guests(struct collect *c, struct inventory_report *r)
 			int listed = guest_listed(c->cfg, src, l.vmids[k]);
 			snprintf(id, sizeof(id), "%ld", l.vmids[k]);
 			expfmt_add(c->out, &d_in_inventory, listed, "source", src, "vmid", id, NULL);
-			if (!listed && !report_add_guest(c, r, src, l.vmids[k]))
+			if (!listed && !report_add_guest(c, r, &c->cfg->pve[i], l.vmids[k]))
 				rc = PE_NOMEM;
 		}
 		free(l.vmids);

@@ -192,7 +192,7 @@ static const struct cfg_key pve_keys[] = {
 	{"token_secret_file", cfg_set_secret_file, PVE_OFF(token_secret), 1, 1},
 	{"token_secret", cfg_set_secret_inline, PVE_OFF(token_secret), 1, 1},
 	{"action_token_id", cfg_set_token_id, PVE_OFF(action_token_id), 0, 0},
-	{"action_token_secret_file", cfg_set_secret_file, PVE_OFF(action_token_secret), 2, 0},
+	{"action_token_secret_file", cfg_set_secret_path, PVE_OFF(action_token_secret_file), 2, 0},
 	{"action_token_secret", cfg_set_secret_inline, PVE_OFF(action_token_secret), 2, 0},
 	{"tls", set_tls, PVE_OFF(tls), 0, 0},
 	{"timeout", cfg_set_duration_pos, PVE_OFF(timeout), 0, 0},
@@ -552,6 +552,7 @@ static void cfg_free_sources(struct config *c)
 		free(p->token_id);
 		secret_free(p->token_secret);
 		free(p->action_token_id);
+		free(p->action_token_secret_file);
 		secret_free(p->action_token_secret);
 		cfg_free_tls(&p->tls);
 		free(p->local_node);
@@ -630,6 +631,20 @@ void config_unref(struct config *c)
 {
 	if (c && __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		cfg_free(c);
+}
+
+void config_apply_path_flags(struct config *c, const struct config_path_flags *f)
+{
+	struct config_paths *p = &c->paths;
+
+	if (f->procfs)
+		snprintf(p->procfs, sizeof(p->procfs), "%s", f->procfs);
+	if (f->sysfs)
+		snprintf(p->sysfs, sizeof(p->sysfs), "%s", f->sysfs);
+	if (f->pvelib)
+		snprintf(p->pvelib, sizeof(p->pvelib), "%s", f->pvelib);
+	if (f->rundir)
+		snprintf(p->rundir, sizeof(p->rundir), "%s", f->rundir);
 }
 
 const char *config_target_kind_str(enum target_kind k)

@@ -42,7 +42,8 @@ struct config_pve {
 	char *token_id; /* user@realm!tokenname */
 	char *token_secret; /* loaded from token_secret_file (or inline, with a warning) */
 	char *action_token_id; /* optional, for persistencectl vzdump */
-	char *action_token_secret; /* optional */
+	char *action_token_secret_file; /* resolved path; read only by persistencectl (config_read_secret) */
+	char *action_token_secret; /* inline action_token_secret (tests, demo; with a warning); NULL with the file */
 	struct config_tls tls;
 	double timeout; /* seconds, default CONFIG_PVE_TIMEOUT */
 	int local; /* 1: the exporter runs on a node of this cluster */
@@ -129,6 +130,13 @@ struct config {
 	struct config_paths paths;
 	int refs; /* atomic; config_unref frees at 0 */
 };
+
+/* The --path.* flags of the daemon and of persistencectl; a NULL field keeps the default above. */
+struct config_path_flags {
+	const char *procfs, *sysfs, *pvelib, *rundir;
+};
+/* Lays the given flags over c->paths (the one place flags meet the config). */
+void config_apply_path_flags(struct config *c, const struct config_path_flags *f);
 
 /*
  * Loads and validates a config file. On failure returns PE_CONFIG (or

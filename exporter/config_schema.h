@@ -3,6 +3,7 @@
 #define PE_CONFIG_SCHEMA_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include "buf.h"
 #include "config.h"
 #include "err.h"
@@ -116,6 +117,13 @@ void cfg_set_secret_inline(struct cfg_ctx *ctx, const struct ynode *v, const cha
 /* A secret file's resolved path only (char *): read later by config_read_secret(), never by the loader. */
 void cfg_set_secret_path(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 void cfg_set_readable_file(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
+
+/*
+ * Reads a whole small file (config, secret) into out (size bytes, NUL
+ * added), with its mode for the world-readable check: 0, or -1 with why
+ * (config_files.c, like the secret setters above).
+ */
+int cfg_slurp(const char *file, char *out, size_t size, size_t *len, mode_t *mode, char *why, size_t wsize);
 
 /* Loading: read ctx->file (PE_IO with a "file: reason" line), parse its one document, then close. */
 enum perr cfg_read(struct cfg_ctx *ctx, struct buf *errors);

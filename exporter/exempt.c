@@ -19,9 +19,19 @@ static void exempt_drill_range(struct expfmt *out, const struct config_pve *p)
 
 	for (long v = p->drill->vmid_lo; v > 0 && v <= p->drill->vmid_hi; v++) {
 		snprintf(id, sizeof(id), "%ld", v);
-		expfmt_add(out, &d_guest, 1, "source", p->name, "vmid", id, "reason",
-			   "restore drill scratch range", NULL);
+		expfmt_add(out, &d_guest, 1, "source", p->name, "vmid", id, "reason", EXEMPT_DRILL_REASON,
+			   NULL);
 	}
+}
+
+const char *exempt_guest_reason(const struct config_pve *p, long vmid)
+{
+	for (size_t k = 0; k < p->nexempt; k++)
+		if (!p->exempt[k].storage && p->exempt[k].vmid == vmid)
+			return p->exempt[k].reason ? p->exempt[k].reason : "";
+	if (p->drill && vmid >= p->drill->vmid_lo && vmid <= p->drill->vmid_hi && p->drill->vmid_lo > 0)
+		return EXEMPT_DRILL_REASON;
+	return NULL;
 }
 
 void exempt_emit(struct expfmt *out, const struct config *cfg)

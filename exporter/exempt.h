@@ -15,4 +15,13 @@
  */
 void exempt_emit(struct expfmt *out, const struct config *cfg);
 
+#define EXEMPT_DRILL_REASON "restore drill scratch range" /* the reason of a drill's vmid_range */
+
+/*
+ * Why guest vmid of source p is exempt: the reason of its pve[].exempt
+ * entry, else EXEMPT_DRILL_REASON inside p's drill vmid_range, else NULL.
+ * Borrowed from the config (valid while it is).
+ */
+const char *exempt_guest_reason(const struct config_pve *p, long vmid);
+
 #endif

@@ -24,6 +24,9 @@ void inventory_report_free(void *report)
 	for (size_t i = 0; i < r->nuninventoried; i++)
 		inventory_guest_clear(&r->uninventoried[i]);
 	free(r->uninventoried);
+	for (size_t i = 0; i < r->nexempt_guests; i++)
+		inventory_guest_clear(&r->exempt_guests[i]);
+	free(r->exempt_guests);
 	free(r->targets);
 	free(r);
 }

@@ -42,13 +42,18 @@ struct inventory_guest {
 	char *name; /* "" when unknown */
 	char *node;
 	char *type; /* qemu|lxc, "" when unknown */
+	const char
+		*exempt_reason; /* why the config exempts it (borrowed from the config); NULL: not exempt */
 };
 
 struct inventory_report {
 	struct inventory_target *targets;
 	size_t ntargets;
-	struct inventory_guest *uninventoried; /* non-template PVE guests no pve target lists */
+	struct inventory_guest *uninventoried; /* non-template PVE guests no pve target lists, not exempt */
 	size_t nuninventoried;
+	/* the same, but exempt (pve[].exempt, a drill's scratch range): shown apart, with the reason */
+	struct inventory_guest *exempt_guests;
+	size_t nexempt_guests;
 	size_t nok, ndegraded, nunknown;
 };
 

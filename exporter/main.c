@@ -29,7 +29,7 @@ struct flags {
 	int enable_lifecycle;
 	const char *log_level;
 	const char *log_format;
-	const char *procfs, *sysfs, *pvelib, *rundir;
+	struct config_path_flags paths; /* NULL: the config's default */
 };
 
 /* The running daemon: the current config and the state shared by all scrapes. */
@@ -101,10 +101,10 @@ static int flags_parse(int argc, char **argv, struct flags *f)
 			   !flag_value(argc, argv, &i, "--web.telemetry-path", &f->telemetry_path) &&
 			   !flag_value(argc, argv, &i, "--log.level", &f->log_level) &&
 			   !flag_value(argc, argv, &i, "--log.format", &f->log_format) &&
-			   !flag_value(argc, argv, &i, "--path.procfs", &f->procfs) &&
-			   !flag_value(argc, argv, &i, "--path.sysfs", &f->sysfs) &&
-			   !flag_value(argc, argv, &i, "--path.pvelib", &f->pvelib) &&
-			   !flag_value(argc, argv, &i, "--path.rundir", &f->rundir)) {
+			   !flag_value(argc, argv, &i, "--path.procfs", &f->paths.procfs) &&
+			   !flag_value(argc, argv, &i, "--path.sysfs", &f->paths.sysfs) &&
+			   !flag_value(argc, argv, &i, "--path.pvelib", &f->paths.pvelib) &&
+			   !flag_value(argc, argv, &i, "--path.rundir", &f->paths.rundir)) {
 			fprintf(stderr, "persistence_exporter: unknown flag or missing value: %s\n", a);
 			usage(stderr);
 			return 2;
@@ -122,22 +122,13 @@ static int flags_parse(int argc, char **argv, struct flags *f)
 	return 0;
 }
 
-static void set_path(char *dst, size_t n, const char *src)
-{
-	snprintf(dst, n, "%s", src);
-}
-
 /* Loads the config file and applies the path flags. */
 static enum perr daemon_load(const struct flags *f, struct config **out, struct buf *errors)
 {
 	enum perr rc = config_load_file(f->config_file, out, errors);
 	if (rc != PE_OK)
 		return rc;
-	struct config_paths *p = &(*out)->paths;
-	set_path(p->procfs, sizeof(p->procfs), f->procfs);
-	set_path(p->sysfs, sizeof(p->sysfs), f->sysfs);
-	set_path(p->pvelib, sizeof(p->pvelib), f->pvelib);
-	set_path(p->rundir, sizeof(p->rundir), f->rundir);
+	config_apply_path_flags(*out, &f->paths);
 	return PE_OK;
 }
 
@@ -417,10 +408,6 @@ int main(int argc, char **argv)
 		.telemetry_path = "/metrics",
 		.log_level = "info",
 		.log_format = "logfmt",
-		.procfs = "/proc",
-		.sysfs = "/sys",
-		.pvelib = "/var/lib/pve-manager",
-		.rundir = "/run",
 	};
 	int rc = flags_parse(argc, argv, &f);
 	if (rc)

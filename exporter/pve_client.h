@@ -16,7 +16,10 @@ struct cJSON;
  * - A client is made from one configured pve source and borrows it (the
  *   config must outlive the client). It owns its fetch targets; their auth
  *   headers are wiped when the client is freed. The token secrets are
- *   redacted from every log line (config loading registers them).
+ *   redacted from every log line (config loading or config_read_secret()
+ *   registers them). The action and drill secrets kept in files are not in
+ *   the loaded config: the command that uses one reads it into a copy of
+ *   the source (config_read_secret()) before making its client.
  * - Reads use the read token (token_id). Mutations use the action token
  *   (action_token_id: persistencectl vzdump) or the drill token
  *   (drill.token_id: persistencectl restore-test), never the read token,
@@ -43,7 +46,7 @@ void pve_client_free(struct pve_client *c); /* takes NULL */
 const struct config_pve *pve_client_config(const struct pve_client *c);
 /* "<url>/api2/json": what every path is appended to; safe to print. */
 const char *pve_client_base_url(const struct pve_client *c);
-/* 1 when an action token is configured (id and secret). */
+/* 1 when the source given had an action token id and its secret (read, not only its file's path). */
 int pve_client_can_act(const struct pve_client *c);
 /* 1 when the token is configured (the read token always is). */
 int pve_client_has_token(const struct pve_client *c, enum pve_token tok);

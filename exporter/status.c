@@ -289,6 +289,31 @@ static size_t pve_sources_down(struct scrape *s, struct buf *out)
 	return n;
 }
 
+/* A table of guests; with the exemption's reason as a last column when exempt. */
+static void guests_table_html(const struct inventory_guest *guests, size_t n, int exempt, struct buf *out)
+{
+	buf_adds(out, "<div class=\"wrap\"><table><tr><th>source</th><th>vmid</th><th>name</th><th>type</th>"
+		      "<th>node</th>");
+	buf_adds(out, exempt ? "<th>exempt because</th></tr>\n" : "</tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct inventory_guest *g = &guests[i];
+		buf_adds(out, "<tr><td>");
+		status_html_escape(out, g->source);
+		buf_addf(out, "</td><td>%ld</td><td>", g->vmid);
+		status_html_escape(out, g->name);
+		buf_adds(out, "</td><td>");
+		status_html_escape(out, g->type);
+		buf_adds(out, "</td><td>");
+		status_html_escape(out, g->node);
+		if (exempt) {
+			buf_adds(out, "</td><td>");
+			status_html_escape(out, g->exempt_reason);
+		}
+		buf_adds(out, "</td></tr>\n");
+	}
+	buf_adds(out, "</table></div>\n");
+}
+
 static void render_guests_html(struct scrape *s, struct buf *out)
 {
 	const struct inventory_report *r = status_report(s);
@@ -301,26 +326,17 @@ static void render_guests_html(struct scrape *s, struct buf *out)
 		buf_adds(out, ".</p>\n");
 	}
 	buf_free(&down);
-	if (!r || !r->nuninventoried) {
-		buf_adds(out,
-			 "<p class=\"muted\">None found: every PVE guest seen is listed by a target.</p>\n");
+	if (!r || !r->nuninventoried)
+		buf_addf(out,
+			 "<p class=\"muted\">None found: every PVE guest seen is listed by a target%s.</p>\n",
+			 r && r->nexempt_guests ? " or exempt" : "");
+	else
+		guests_table_html(r->uninventoried, r->nuninventoried, 0, out);
+	if (!r || !r->nexempt_guests)
 		return;
-	}
-	buf_adds(out, "<div class=\"wrap\"><table><tr><th>source</th><th>vmid</th><th>name</th><th>type</th>"
-		      "<th>node</th></tr>\n");
-	for (size_t i = 0; i < r->nuninventoried; i++) {
-		const struct inventory_guest *g = &r->uninventoried[i];
-		buf_adds(out, "<tr><td>");
-		status_html_escape(out, g->source);
-		buf_addf(out, "</td><td>%ld</td><td>", g->vmid);
-		status_html_escape(out, g->name);
-		buf_adds(out, "</td><td>");
-		status_html_escape(out, g->type);
-		buf_adds(out, "</td><td>");
-		status_html_escape(out, g->node);
-		buf_adds(out, "</td></tr>\n");
-	}
-	buf_adds(out, "</table></div>\n");
+	buf_adds(out, "<h2>Exempt guests in no target</h2>\n<p class=\"muted\">They need no target: "
+		      "<code>pve[].exempt</code> or a restore drill&#39;s scratch range.</p>\n");
+	guests_table_html(r->exempt_guests, r->nexempt_guests, 1, out);
 }
 
 enum perr status_render_html(struct scrape *s, struct buf *out)
@@ -435,11 +451,12 @@ static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
 	return arr;
 }
 
-static cJSON *guests_json(const struct inventory_report *r)
+/* Guests as JSON objects; exempt ones also carry "exempt_reason". */
+static cJSON *guests_json(const struct inventory_guest *guests, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
-	for (size_t i = 0; arr && r && i < r->nuninventoried; i++) {
-		const struct inventory_guest *g = &r->uninventoried[i];
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct inventory_guest *g = &guests[i];
 		cJSON *o = cJSON_CreateObject();
 		if (!o || !cJSON_AddItemToArray(arr, o)) {
 			cJSON_Delete(o);
@@ -450,6 +467,8 @@ static cJSON *guests_json(const struct inventory_report *r)
 		cJSON_AddStringToObject(o, "name", g->name);
 		cJSON_AddStringToObject(o, "type", g->type);
 		cJSON_AddStringToObject(o, "node", g->node);
+		if (g->exempt_reason)
+			cJSON_AddStringToObject(o, "exempt_reason", g->exempt_reason);
 	}
 	return arr;
 }
@@ -482,7 +501,10 @@ enum perr status_render_json(struct scrape *s, struct buf *out)
 	cJSON_AddItemToObject(root, "summary", summary_json(s));
 	cJSON_AddItemToObject(root, "targets", targets_json(s, r));
 	cJSON_AddItemToObject(root, "sources", sources_json(s));
-	cJSON_AddItemToObject(root, "uninventoried", guests_json(r));
+	cJSON_AddItemToObject(root, "uninventoried",
+			      guests_json(r ? r->uninventoried : NULL, r ? r->nuninventoried : 0));
+	cJSON_AddItemToObject(root, "uninventoried_exempt",
+			      guests_json(r ? r->exempt_guests : NULL, r ? r->nexempt_guests : 0));
 	char *text = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	if (!text)
@@ -652,6 +674,24 @@ static void text_sources(struct scrape *s, int color, struct buf *out)
 	free(colors);
 }
 
+/* "  home/112 sandbox (lxc on pve1)" per guest, ": <reason>" appended when exempt. */
+static void text_guest_lines(const struct inventory_guest *guests, size_t n, struct buf *out)
+{
+	if (n)
+		buf_addc(out, '\n');
+	for (size_t i = 0; i < n; i++) {
+		const struct inventory_guest *g = &guests[i];
+		char line[768];
+		snprintf(line, sizeof(line), "  %s/%ld %s (%s on %s)%s%s", g->source, g->vmid, g->name,
+			 g->type[0] ? g->type : "?", g->node[0] ? g->node : "?", g->exempt_reason ? ": " : "",
+			 g->exempt_reason ? g->exempt_reason : "");
+		char *clean = txt_clean(line);
+		buf_adds(out, clean ? clean : "  (out of memory)");
+		buf_addc(out, '\n');
+		free(clean);
+	}
+}
+
 static void text_guests(struct scrape *s, const struct inventory_report *r, struct buf *out)
 {
 	struct buf down;
@@ -663,20 +703,13 @@ static void text_guests(struct scrape *s, const struct inventory_report *r, stru
 		free(clean);
 	}
 	buf_free(&down);
-	if (!r->nuninventoried) {
+	if (!r->nuninventoried)
 		buf_adds(out, " none found\n");
-		return;
-	}
-	buf_addc(out, '\n');
-	for (size_t i = 0; i < r->nuninventoried; i++) {
-		const struct inventory_guest *g = &r->uninventoried[i];
-		char line[512];
-		snprintf(line, sizeof(line), "  %s/%ld %s (%s on %s)", g->source, g->vmid, g->name,
-			 g->type[0] ? g->type : "?", g->node[0] ? g->node : "?");
-		char *clean = txt_clean(line);
-		buf_adds(out, clean ? clean : "  (out of memory)");
-		buf_addc(out, '\n');
-		free(clean);
+	else
+		text_guest_lines(r->uninventoried, r->nuninventoried, out);
+	if (r->nexempt_guests) {
+		buf_adds(out, "\nExempt guests in no target (pve[].exempt, drill scratch range):");
+		text_guest_lines(r->exempt_guests, r->nexempt_guests, out);
 	}
 }
 

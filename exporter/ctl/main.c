@@ -7,6 +7,7 @@
 #include "report.h"
 #include "scrape.h"
 #include "status.h"
+#include "version.h"
 #include "vzdump.h"
 
 #include <stdio.h>
@@ -27,7 +28,8 @@ static void ctl_usage(FILE *f)
 		"  persistencectl report --prometheus.url=URL [--range=30d] [--end=TIME] [--step=DURATION]\n"
 		"                        [--format=text|markdown|html|csv|json] [--target=NAME]...\n"
 		"                        [--site=NAME]... [--prometheus.config.file=FILE] "
-		"[--prometheus.timeout=2m]\n");
+		"[--prometheus.timeout=2m]\n"
+		"  persistencectl --help | --version\n");
 }
 
 static const char *arg_value(const char *arg, const char *name)
@@ -42,7 +44,7 @@ struct ctl_status_opts {
 	const char *file;
 	int json;
 	/* the daemon's --path.* flags, so a node-local or demo set-up reads the same trees */
-	const char *procfs, *sysfs, *pvelib, *rundir;
+	struct config_path_flags paths;
 };
 
 /* Applies one --path.NAME=DIR flag; 1 when arg was one. */
@@ -50,7 +52,7 @@ static int ctl_path_arg(const char *arg, struct ctl_status_opts *o)
 {
 	static const char *const names[] = {"--path.procfs", "--path.sysfs", "--path.pvelib",
 					    "--path.rundir"};
-	const char **slots[] = {&o->procfs, &o->sysfs, &o->pvelib, &o->rundir};
+	const char **slots[] = {&o->paths.procfs, &o->paths.sysfs, &o->paths.pvelib, &o->paths.rundir};
 	for (size_t i = 0; i < 4; i++) {
 		const char *v = arg_value(arg, names[i]);
 		if (v) {
@@ -66,7 +68,7 @@ static int ctl_status_args(int argc, char **argv, struct ctl_status_opts *o)
 {
 	o->file = "/etc/persistence_exporter/config.yml";
 	o->json = 0;
-	o->procfs = o->sysfs = o->pvelib = o->rundir = NULL;
+	o->paths = (struct config_path_flags){NULL, NULL, NULL, NULL};
 	for (int i = 2; i < argc; i++) {
 		const char *v = NULL;
 		if (ctl_path_arg(argv[i], o)) {
@@ -129,15 +131,7 @@ static int ctl_status(int argc, char **argv)
 	if (config_load_file(o.file, &cfg, &errors) != PE_OK) {
 		fputs(buf_str(&errors), stderr);
 	} else {
-		struct config_paths *p = &cfg->paths;
-		if (o.procfs)
-			snprintf(p->procfs, sizeof(p->procfs), "%s", o.procfs);
-		if (o.sysfs)
-			snprintf(p->sysfs, sizeof(p->sysfs), "%s", o.sysfs);
-		if (o.pvelib)
-			snprintf(p->pvelib, sizeof(p->pvelib), "%s", o.pvelib);
-		if (o.rundir)
-			snprintf(p->rundir, sizeof(p->rundir), "%s", o.rundir);
+		config_apply_path_flags(cfg, &o.paths);
 		status = ctl_status_report(cfg, o.json);
 	}
 	config_unref(cfg);
@@ -180,6 +174,14 @@ int main(int argc, char **argv)
 	if (argc < 2) {
 		ctl_usage(stderr);
 		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		ctl_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("persistencectl %s (revision %s)\n", PE_VERSION, PE_REVISION);
+		return 0;
 	}
 	log_setup(LOG_LVL_WARN, LOG_FMT_LOGFMT);
 	if (fetch_global_init() != PE_OK)

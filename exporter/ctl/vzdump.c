@@ -6,6 +6,7 @@
 #include "log.h"
 #include "pve.h"
 #include "pve_client.h"
+#include "secret.h"
 
 #include <errno.h>
 #include <math.h>
@@ -23,6 +24,8 @@
 struct vz {
 	const struct vzdump_opts *o;
 	const struct config_pve *p;
+	struct config_pve pcopy; /* with --execute: the source with its action secret read (act_secret) */
+	char *act_secret; /* read from action_token_secret_file by this command, never by the daemon */
 	struct pve_client *pc;
 	struct vzdump_facts f;
 	cJSON *vms; /* /cluster/resources?type=vm */
@@ -48,6 +51,12 @@ static void vz_fail(struct vz *x, const char *what)
 {
 	vz_flush(x);
 	fprintf(x->ferr, "persistencectl vzdump: %s: %s\n", what, buf_str(&x->why));
+}
+
+/* An action token is configured: its id, and its secret inline or as a file (read only with --execute). */
+static int vz_has_action(const struct config_pve *p)
+{
+	return p->action_token_id && (p->action_token_secret || p->action_token_secret_file);
 }
 
 static const char *vz_token(const struct vz *x, int act)
@@ -462,7 +471,7 @@ static int vz_lookups(struct vz *x)
 static int vz_main(struct vz *x)
 {
 	const struct vzdump_opts *o = x->o;
-	const char *act = pve_client_can_act(x->pc) ? x->p->action_token_id : NULL;
+	const char *act = vz_has_action(x->p) ? x->p->action_token_id : NULL;
 	int rc;
 
 	buf_addf(&x->out, "persistencectl vzdump: %s\nsource %s: %s\n\n",
@@ -495,6 +504,29 @@ static int vz_main(struct vz *x)
 	return vz_start(x);
 }
 
+/*
+ * --execute with an action token kept in a file: read it now, before any request, into a copy of the
+ * source. The file is the operator's (mode 0600), so the daemon's user may not read it; say which file.
+ */
+static int vz_read_action_secret(struct vz *x)
+{
+	char why[512];
+
+	if (!x->o->execute || !x->p->action_token_id || x->p->action_token_secret ||
+	    !x->p->action_token_secret_file)
+		return VZ_CONTINUE;
+	if (config_read_secret(x->p->action_token_secret_file, &x->act_secret, why, sizeof(why)) != PE_OK) {
+		fprintf(x->ferr,
+			"persistencectl vzdump: the action token %s of source %s: %s; nothing was sent\n",
+			x->p->action_token_id, x->p->name, why);
+		return VZDUMP_EXIT_USAGE;
+	}
+	x->pcopy = *x->p;
+	x->pcopy.action_token_secret = x->act_secret;
+	x->p = &x->pcopy;
+	return VZ_CONTINUE;
+}
+
 static int vz_load(struct vz *x, struct config **cfg)
 {
 	struct buf errors;
@@ -513,7 +545,7 @@ static int vz_load(struct vz *x, struct config **cfg)
 			fprintf(x->ferr, " %s", (*cfg)->pve[i].name);
 		fputs((*cfg)->npve ? "\n" : " none\n", x->ferr);
 		rc = VZDUMP_EXIT_USAGE;
-	} else if (pve_client_new(x->p, &x->pc) != PE_OK) {
+	} else if ((rc = vz_read_action_secret(x)) == VZ_CONTINUE && pve_client_new(x->p, &x->pc) != PE_OK) {
 		fprintf(x->ferr, "persistencectl vzdump: out of memory\n");
 		rc = VZDUMP_EXIT_FAILED;
 	}
@@ -545,6 +577,7 @@ int vzdump_run(const struct vzdump_opts *o, FILE *out, FILE *err)
 	vz_flush(&x);
 	cJSON_Delete(x.vms);
 	pve_client_free(x.pc);
+	secret_free(x.act_secret);
 	buf_free(&x.out);
 	buf_free(&x.why);
 	config_unref(cfg);

@@ -346,6 +346,42 @@ class DrillTest(unittest.TestCase):
         self.assertIn("9900 is left over by an earlier drill: removing it first", p.stdout)
         self.assert_nothing_left()
 
+    def test_scratch_guest_is_shown_exempt_not_in_no_target(self):
+        """While a drill's scratch guest exists, every view lists it apart, with the reason."""
+        self.sim.control("POST", "/_sim/drill", {"cluster": "home", "agent_silent": True})
+        p = self.ctl("home-vm-100", "--execute", "--boot", "--keep-on-failure", config=self.config(boot="2s"))
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual([g["vmid"] for g in self.report()["scratch"]], [9900])
+        name = [g["name"] for g in self.pve_get("home", "/cluster/resources?type=vm") if g["vmid"] == 9900][0]
+        with open(self.config()) as f:
+            text = f.read()
+        with Exporter(text) as exp:
+            m = exp.metrics()
+            self.assertEqual(value(m, "persistence_pve_guest_in_inventory", source="home", vmid="9900"), 0)
+            self.assertEqual(value(m, "persistence_pve_guest_exempt", source="home", vmid="9900"), 1)
+            doc = json.loads(exp.get("/status")[2])
+            un = {(g["source"], g["vmid"]) for g in doc["uninventoried"]}
+            self.assertIn(("home", 112), un)                 # the incident's sandbox: really in no target
+            self.assertNotIn(("home", 9900), un)
+            self.assertIn(("nodrill", 9900), un)             # the same cluster seen by a source without a drill
+            ex = [g for g in doc["uninventoried_exempt"] if g["source"] == "home"]
+            self.assertEqual(ex, [{"source": "home", "vmid": 9900, "name": name, "type": "qemu", "node": "pve1",
+                                   "exempt_reason": "restore drill scratch range"}])
+            page = exp.get("/")[2]
+            none_at, exempt_at = page.index("<h2>Guests in no target</h2>"), page.index("<h2>Exempt guests in no target</h2>")
+            row = "<tr><td>home</td><td>9900</td><td>%s</td><td>qemu</td><td>pve1</td>" \
+                  "<td>restore drill scratch range</td></tr>" % name
+            self.assertGreater(page.index(row), exempt_at)
+            self.assertNotIn("<tr><td>home</td><td>9900</td>", page[none_at:exempt_at])
+        st = subprocess.run([CTL, "status", "--config.file=" + self.config()], capture_output=True, text=True,
+                            timeout=60)
+        self.check_secrets(st.stdout + st.stderr)
+        guests = st.stdout[st.stdout.index("\nGuests in no target:"):]
+        none_part, exempt_part = guests.split("\nExempt guests in no target (pve[].exempt, drill scratch range):\n")
+        self.assertIn("  home/112 sandbox (lxc on pve1)\n", none_part)
+        self.assertNotIn("home/9900", none_part)
+        self.assertIn("  home/9900 %s (qemu on pve1): restore drill scratch range\n" % name, exempt_part)
+
     def interrupted(self, args, knobs, wait_for_call, signals=(signal.SIGINT,), config=None):
         self.sim.control("POST", "/_sim/drill", dict(knobs, cluster="home"))
         proc = subprocess.Popen(self.cmd("home-vm-100", "--execute", *args, config=config),

@@ -1,14 +1,16 @@
 """persistencectl vzdump against the simulator: dry run, execute, scheduler restart, --wait, errors."""
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 import unittest
 import urllib.request
 
-from harness import CTL, PVE_ACTION_SECRET, PVE_SECRET, Exporter, Sim, value, write_secret
+from harness import CTL, EXPORTER, PVE_ACTION_SECRET, PVE_SECRET, Exporter, Sim, value, wait_for, write_secret
 
 READ_ID = "monitor@pve!exporter"
 ACTION_ID = "ops@pve!actions"
@@ -284,6 +286,93 @@ class VzdumpTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("401 authentication failed: PVE refused token ops@pve!actions", p.stderr)
 
+    # ----- the action secret is persistencectl's, never the daemon's -----
+    def test_daemon_that_cannot_read_the_action_secret_starts_and_serves(self):
+        """The operator's 0600 action secret: the exporter's user cannot read it; persistencectl can."""
+        d = tempfile.mkdtemp(prefix="pe-action-")
+        try:
+            os.chmod(d, 0o755)
+            write_secret(d, "read.token", PVE_SECRET % "home")
+            write_secret(d, "action.token", PVE_ACTION_SECRET % "home")
+            os.chmod(os.path.join(d, "action.token"), 0o600)
+            cfg = os.path.join(d, "config.yml")
+            with open(cfg, "w") as f:
+                f.write(CONFIG.format(url=self.sim.url, dir=d, action=ACTION.format(id=ACTION_ID, dir=d, file="action.token")))
+            os.chmod(cfg, 0o644)
+            if os.geteuid() == 0:
+                self.assertTrue(shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root")
+                os.chown(os.path.join(d, "read.token"), 65534, 65534)   # the exporter's own user reads its token
+                prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            else:
+                os.chmod(os.path.join(d, "action.token"), 0o000)        # the owner is refused too
+                prefix = []
+            log_path = os.path.join(d, "exporter.log")
+            with open(log_path, "w+") as log:
+                proc = subprocess.Popen(prefix + [EXPORTER, "--config.file=" + cfg, "--web.listen-address=127.0.0.1:0"],
+                                        stdout=log, stderr=subprocess.STDOUT)
+                try:
+                    port = wait_for(lambda: _port(log_path, proc), 15, what="exporter listening")
+                    with urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port, timeout=30) as r:
+                        text = r.read().decode()
+                    self.assertIn('persistence_source_up{source="home",kind="pve"} 1', text)
+                    self.assertIn('persistence_config_last_reload_successful 1', text)
+                    # a reload reads the config again: still no action secret needed (setpriv execs: same pid)
+                    proc.send_signal(signal.SIGHUP)
+                    wait_for(lambda: "config reloaded" in open(log_path).read(), 15, what="the reload")
+                    self.assertNotIn("reload failed", open(log_path).read())
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+            logged = open(log_path).read()
+            self.assertNotIn("action.token", logged)   # never opened, so nothing to say about it
+            self.assertNotIn(PVE_ACTION_SECRET % "home", logged)
+            self.assertEqual(proc.returncode, 0, logged)
+            p = subprocess.run(prefix + [EXPORTER, "--config.check", "--config.file=" + cfg],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            # the operator (root here, or the owner once the mode is back) runs the backup with it
+            os.chmod(os.path.join(d, "action.token"), 0o600)
+            self.sim.control("POST", "/_sim/stats/reset")
+            p = self.ctl("--vmid=100", "--execute", config=cfg)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertIn("who=ops@pve!actions", p.stderr)
+            self.assertIn("result=started", p.stderr)
+            self.assertEqual([k for k in self.journal() if k.startswith("POST")],
+                             ["POST /pve/home/api2/json/nodes/pve1/vzdump"])
+            if os.geteuid() == 0:
+                # the exporter's user running persistencectl: refused, naming the file, before any request
+                self.sim.control("POST", "/_sim/stats/reset")
+                p = subprocess.run(prefix + [CTL, "vzdump", "--config.file=" + cfg, "--source=home", "--vmid=100",
+                                             "--execute"], capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                self.assertEqual(p.stderr, "persistencectl vzdump: the action token ops@pve!actions of source home: "
+                                 "cannot read secret file %s/action.token: Permission denied; nothing was sent\n" % d)
+                self.assertNotIn(PVE_ACTION_SECRET % "home", p.stdout + p.stderr)
+                self.assertEqual(self.journal(), [])
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_missing_action_secret_file(self):
+        """A dry run needs only the path; --execute reads the file and names it when it cannot."""
+        cfg = self.config(action_file="no-such-action.token")
+        p = self.ctl("--vmid=105", "--restart-scheduler", config=cfg)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("1. POST /nodes/pve2/services/pvescheduler/restart   [action token ops@pve!actions]", p.stdout)
+        self.assertNotIn("no action token is configured", p.stdout)
+        self.sim.control("POST", "/_sim/stats/reset")
+        p = self.ctl("--vmid=105", "--restart-scheduler", "--execute", "--wait", config=cfg)
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertEqual(p.stderr, "persistencectl vzdump: the action token ops@pve!actions of source home: cannot "
+                         "read secret file %s/no-such-action.token: No such file or directory; nothing was sent\n"
+                         % self.dir)
+        self.assertEqual(self.journal(), [])
+        write_secret(self.dir, "empty-action.token", "")
+        p = self.ctl("--vmid=105", "--execute", config=self.config(action_file="empty-action.token"))
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("secret file %s/empty-action.token is empty; nothing was sent" % self.dir, p.stderr)
+        self.assertEqual(self.journal(), [])
+
     def test_proxy_errors_and_server_errors_are_explained(self):
         self.sim.fault("/cluster/resources", status=596)
         p = self.ctl("--vmid=100")
@@ -308,6 +397,13 @@ class VzdumpTest(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("timeout", p.stderr)
         self.assertLess(time.monotonic() - t0, 8)   # the source's 5 s timeout is the deadline
+
+
+def _port(log_path, proc):
+    if proc.poll() is not None:
+        raise AssertionError("exporter exited %s: %s" % (proc.returncode, open(log_path).read()))
+    m = re.search(r"msg=listening .*port=(\d+)", open(log_path).read())
+    return m.group(1) if m else None
 
 
 if __name__ == "__main__":

@@ -105,7 +105,15 @@ START_TEST(test_good_file)
 	ck_assert_str_eq(p->token_id, "monitor@pve!exporter");
 	ck_assert_str_eq(p->token_secret, "home-secret-value"); /* trailing newline stripped */
 	ck_assert_str_eq(p->action_token_id, "ops@pve!actions");
-	ck_assert_str_eq(p->action_token_secret, "home-action-secret");
+	/* the action token's secret is persistencectl's to read, never the loader's (the daemon's) */
+	ck_assert_ptr_null(p->action_token_secret);
+	ck_assert_str_eq(p->action_token_secret_file + strlen(p->action_token_secret_file) -
+				 strlen("/secrets/home-action.token"),
+			 "/secrets/home-action.token");
+	char *secret, why[256];
+	ck_assert_int_eq(config_read_secret(p->action_token_secret_file, &secret, why, sizeof(why)), PE_OK);
+	ck_assert_str_eq(secret, "home-action-secret");
+	free(secret);
 	ck_assert_str_eq(p->tls.ca_file, "./secrets/home-ca.pem"); /* relative to the config's directory */
 	ck_assert_ptr_null(p->tls.fingerprint);
 	ck_assert_int_eq(p->tls.insecure_skip_verify, 0);
@@ -122,6 +130,7 @@ START_TEST(test_good_file)
 	ck_assert_ptr_null(p->local_node);
 	ck_assert_ptr_null(p->action_token_id);
 	ck_assert_ptr_null(p->action_token_secret);
+	ck_assert_ptr_null(p->action_token_secret_file);
 
 	ck_assert_uint_eq(c->nmounts, 2);
 	const struct config_mount *m = &c->mounts[0];
@@ -336,6 +345,36 @@ START_TEST(test_exclusive)
 		"bad_exclusive.yml:12:5: targets[1]: missing one of pve, mount, n8n, file\n");
 	ck_assert_ptr_null(strstr(buf_str(&errs), "do-not-print-me"));
 	buf_free(&errs);
+}
+END_TEST
+
+/* The action token: id and secret together, the secret a file name or inline; the file itself is not read. */
+START_TEST(test_action_token)
+{
+	struct config *c;
+	struct buf errs;
+	struct capture cap;
+
+	expect_errors("bad_action.yml",
+		      "bad_action.yml:3:5: pve[0]: action_token_id needs action_token_secret_file or "
+		      "action_token_secret\n"
+		      "bad_action.yml:8:5: pve[1]: an action token secret needs action_token_id\n"
+		      "bad_action.yml:19:5: pve[2]: action_token_secret_file and action_token_secret are "
+		      "mutually exclusive\n"
+		      "bad_action.yml:25:31: pve[3].action_token_secret_file: \"a?b\" is not a file name\n");
+	capture_begin(&cap);
+	ck_assert_int_eq(load("action_unreadable.yml", &c, &errs), PE_OK);
+	ck_assert_ptr_null(strstr(capture_end(&cap), "no-such-action"));
+	ck_assert_str_eq(buf_str(&errs), "");
+	ck_assert_ptr_null(c->pve[0].action_token_secret);
+	char *secret = (char *)1, why[256];
+	ck_assert_int_eq(config_read_secret(c->pve[0].action_token_secret_file, &secret, why, sizeof(why)),
+			 PE_IO);
+	ck_assert_ptr_null(secret);
+	ck_assert_str_eq(why,
+			 "cannot read secret file ./secrets/no-such-action.token: No such file or directory");
+	buf_free(&errs);
+	config_unref(c);
 }
 END_TEST
 
@@ -851,6 +890,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_unknown_source);
 	tcase_add_test(tc, test_missing_required);
 	tcase_add_test(tc, test_exclusive);
+	tcase_add_test(tc, test_action_token);
 	tcase_add_test(tc, test_vmid);
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_drill);

@@ -341,6 +341,148 @@ START_TEST(test_pve_guest_in_inventory)
 }
 END_TEST
 
+/* ---------- exempt guests in no target ---------- */
+
+/* home: 100 (listed), 103 (pve[].exempt), 107 (in no target), 9900 (a drill's scratch guest), 9950 (outside). */
+static enum perr fill_exempt(struct collect *c, const char *kind)
+{
+	static const long vmids[] = {100, 103, 107, 9900, 9950};
+	if (strcmp(kind, "pve") != 0)
+		return PE_OK;
+	for (size_t i = 0; i < 5; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "guest/%ld/template", vmids[i]);
+		fact(c, "pve", key, 0, NULL);
+		snprintf(key, sizeof(key), "guest/%ld/name", vmids[i]);
+		fact(c, "pve", key, 0, vmids[i] == 9900 ? "drill-home-9900" : "g");
+		snprintf(key, sizeof(key), "guest/%ld/type", vmids[i]);
+		fact(c, "pve", key, 0, "qemu");
+		snprintf(key, sizeof(key), "guest/%ld/node", vmids[i]);
+		fact(c, "pve", key, 0, "pve1");
+	}
+	fact(c, "pve", "guest/100/last_backup", now0(c) - H, NULL);
+	return PE_OK;
+}
+
+static struct config *exempt_config(void)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	struct config_pve *p = &cfg->pve[0];
+	p->exempt = calloc(2, sizeof(*p->exempt));
+	ck_assert_ptr_nonnull(p->exempt);
+	p->nexempt = 2;
+	p->exempt[0] = (struct config_exempt){-1, xdup("usb"), xdup("plugged in on Sundays")};
+	p->exempt[1] = (struct config_exempt){103, NULL, xdup("scratch <b>CI</b>, rebuilt from git")};
+	p->drill = calloc(1, sizeof(*p->drill));
+	ck_assert_ptr_nonnull(p->drill);
+	p->drill->vmid_lo = 9900;
+	p->drill->vmid_hi = 9909;
+	add_target(cfg, "home-vm-100", TARGET_PVE, "home", 100, 26 * H);
+	return cfg;
+}
+
+/* Exempt guests are not "in no target": they are listed apart, with the reason, in every view. */
+START_TEST(test_exempt_guests_apart)
+{
+	struct config *cfg = exempt_config();
+	struct run x;
+	fake_fill = fill_exempt;
+	run_scrape(&x, cfg, 5);
+	/* the metric is unchanged (the rules join it with persistence_pve_guest_exempt) */
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"103\"} 0");
+	has_line(&x, "persistence_pve_guest_in_inventory{source=\"home\",vmid=\"9900\"} 0");
+	ck_assert_uint_eq(x.r->nuninventoried, 2);
+	ck_assert_int_eq(x.r->uninventoried[0].vmid, 107);
+	ck_assert_ptr_null(x.r->uninventoried[0].exempt_reason);
+	ck_assert_int_eq(x.r->uninventoried[1].vmid, 9950); /* outside the scratch range */
+	ck_assert_uint_eq(x.r->nexempt_guests, 2);
+	ck_assert_int_eq(x.r->exempt_guests[0].vmid, 103);
+	ck_assert_str_eq(x.r->exempt_guests[0].exempt_reason, "scratch <b>CI</b>, rebuilt from git");
+	ck_assert_int_eq(x.r->exempt_guests[1].vmid, 9900);
+	ck_assert_str_eq(x.r->exempt_guests[1].name, "drill-home-9900");
+	ck_assert_str_eq(x.r->exempt_guests[1].exempt_reason, "restore drill scratch range");
+
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_text(x.s, &out, 0), PE_OK);
+	ck_assert_ptr_nonnull(strstr(buf_str(&out),
+				     "\nGuests in no target:\n"
+				     "  home/107 g (qemu on pve1)\n"
+				     "  home/9950 g (qemu on pve1)\n"
+				     "\nExempt guests in no target (pve[].exempt, drill scratch range):\n"
+				     "  home/103 g (qemu on pve1): scratch <b>CI</b>, rebuilt from git\n"
+				     "  home/9900 drill-home-9900 (qemu on pve1): restore drill scratch "
+				     "range\n\nbackup.status: "));
+
+	buf_reset(&out);
+	ck_assert_int_eq(status_render_html(x.s, &out), PE_OK);
+	const char *h = buf_str(&out), *apart = strstr(h, "<h2>Exempt guests in no target</h2>");
+	const char *in_none = strstr(h, "<h2>Guests in no target</h2>");
+	ck_assert_ptr_nonnull(in_none);
+	ck_assert_ptr_nonnull(apart);
+	ck_assert_ptr_nonnull(strstr(in_none, "<td>107</td>"));
+	ck_assert(strstr(in_none, "<td>107</td>") < apart && strstr(in_none, "<td>9950</td>") < apart);
+	ck_assert(strstr(h, "<td>103</td>") > apart && strstr(h, "<td>9900</td>") > apart);
+	ck_assert_ptr_nonnull(strstr(apart, "<th>exempt because</th>"));
+	ck_assert_ptr_nonnull(strstr(apart, "<td>scratch &lt;b&gt;CI&lt;/b&gt;, rebuilt from git</td>"));
+	ck_assert_ptr_nonnull(strstr(apart, "<td>restore drill scratch range</td>"));
+
+	buf_reset(&out);
+	ck_assert_int_eq(status_render_json(x.s, &out), PE_OK);
+	cJSON *doc = cJSON_Parse(buf_str(&out));
+	ck_assert_ptr_nonnull(doc);
+	const cJSON *un = cJSON_GetObjectItemCaseSensitive(doc, "uninventoried");
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(doc, "uninventoried_exempt");
+	ck_assert_int_eq(cJSON_GetArraySize(un), 2);
+	ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(un, 0), "exempt_reason"));
+	ck_assert_int_eq(cJSON_GetArraySize(ex), 2);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ex, 1), "vmid")->valueint, 9900);
+	ck_assert_str_eq(
+		cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ex, 1), "exempt_reason")->valuestring,
+		"restore drill scratch range");
+	cJSON_Delete(doc);
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+/* Only exempt guests in no target: "none found" says why, and the exempt ones are still shown. */
+static enum perr fill_exempt_only(struct collect *c, const char *kind)
+{
+	if (strcmp(kind, "pve") == 0) {
+		fact(c, "pve", "guest/100/template", 0, NULL);
+		fact(c, "pve", "guest/9901/template", 0, NULL);
+	}
+	return PE_OK;
+}
+
+START_TEST(test_only_exempt_guests)
+{
+	struct config *cfg = exempt_config();
+	struct run x;
+	fake_fill = fill_exempt_only;
+	run_scrape(&x, cfg, 5);
+	ck_assert_uint_eq(x.r->nuninventoried, 0);
+	ck_assert_uint_eq(x.r->nexempt_guests, 1);
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_text(x.s, &out, 0), PE_OK);
+	ck_assert_ptr_nonnull(strstr(buf_str(&out),
+				     "\nGuests in no target: none found\n\nExempt guests in no "
+				     "target (pve[].exempt, drill scratch range):\n"
+				     "  home/9901  (? on ?): restore drill scratch range\n"));
+	buf_reset(&out);
+	ck_assert_int_eq(status_render_html(x.s, &out), PE_OK);
+	ck_assert_ptr_nonnull(
+		strstr(buf_str(&out), "None found: every PVE guest seen is listed by a target or exempt."));
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
 /* ---------- remembered last backups ---------- */
 
 /* 0: shop answers with a 3-day-old backup of 200; 1: shop is down; 2: shop answers, no backup of 200. */
@@ -985,6 +1127,8 @@ static Suite *inventory_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_pve_ok_rule);
 	tcase_add_test(tc, test_pve_guest_in_inventory);
+	tcase_add_test(tc, test_exempt_guests_apart);
+	tcase_add_test(tc, test_only_exempt_guests);
 	tcase_add_test(tc, test_remembered_while_source_down);
 	tcase_add_test(tc, test_mount_ok_rule);
 	tcase_add_test(tc, test_n8n_ok_rule);
