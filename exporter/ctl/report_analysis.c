@@ -163,7 +163,8 @@ static enum perr report_gap_cause(const struct report *r, const struct report_ta
 		if (k.overlap)
 			c[n++] = k;
 	}
-	qsort(c, n, sizeof(*c), report_candidate_cmp);
+	if (n)
+		qsort(c, n, sizeof(*c), report_candidate_cmp); /* c is NULL without alerts */
 	g->alert = n ? c[0].a : NULL;
 	if (g->degraded_seconds > 0)
 		g->cause = n ? c[0].text : "no alert fired";
