@@ -318,6 +318,16 @@ def last_slot(schedule, before):
     return schedule_slots(schedule, int(before), 1)[-1]
 
 
+def finished_run(schedule, now, duration):
+    """(start, end) of a run at the newest slot of schedule that has finished by `now`.
+
+    A run that would still be going is cut short to have ended a second ago, so the next
+    slot after it is in the future whatever the time of day: a healthy job is never shown
+    overdue because the scenario was built just after one of its slots."""
+    start = last_slot(schedule, now)
+    return start, max(start + 1, min(start + duration, int(now) - 1))
+
+
 def shop_pbs_snapshots(cluster, extra):
     """store1's root namespace: shop's `shop-pbs` archives as PBS snapshots, plus `extra`."""
     def read():
@@ -368,9 +378,9 @@ def build_pbs(now, incident, shop):
         snaps = sorted((a for a in shop.archives["shop-pbs"] if a["vmid"] == vmid), key=lambda a: -a["ctime"])
         snaps[rank]["verification"] = {"state": "failed", "upid": upid(now - 26 * HOUR)}
     store1 = pbs.Store("store1", "shop cluster, ZFS mirror", 8 * TiB, 3 * TiB + 217 * GiB, 9 * GiB,
-                       {"schedule": "daily", "last_start": last_slot("daily", now - 600),
-                        "state": "OK", "pending": 2 * GiB, "still_bad": 1 if incident else 0})
-    store1.gc["last_end"] = store1.gc["last_start"] + 1282
+                       {"schedule": "daily", "state": "OK", "pending": 2 * GiB,
+                        "still_bad": 1 if incident else 0})
+    store1.gc["last_start"], store1.gc["last_end"] = finished_run("daily", now, 1282)
     root = shop_pbs_snapshots(shop, files)
     store1.namespaces = {
         "": root,
@@ -388,20 +398,21 @@ def build_pbs(now, incident, shop):
         job = pbs.Job(jtype, jid, store, sched, dict(config))
         job.created = now - 90 * DAY
         if not config.get("disable"):
-            before = now - HOUR
-            if jid == "s-offsite" and incident:
-                before = now - 2 * DAY  # the offsite copy stopped: the slot after its last run is past
-            job.last_start = last_slot(sched, before)
-            job.duration = {"verify": 1900, "prune": 40, "sync": 600}[jtype]
+            duration = {"verify": 1900, "prune": 40, "sync": 600}[jtype]
+            if jid == "s-offsite" and incident:  # the offsite copy stopped: the slot after its last run is past
+                job.last_start, job.duration = last_slot(sched, now - 2 * DAY), duration
+            else:
+                start, end = finished_run(sched, now, duration)
+                job.last_start, job.duration = start, end - start
             if jid == "v-store1" and incident:
                 job.state = "verification failed - please check the log for details"
         jobs[jid] = inst.add_job(job)
     offsite_used = (1700 if incident else 800) * 1000 ** 3
     offsite = pbs.Store("offsite", None, 2000 * 1000 ** 3, offsite_used, (25 if incident else 4) * 1000 ** 3,
-                        {"schedule": "sun 02:00", "last_start": last_slot("sun 02:00", now - HOUR),
+                        {"schedule": "sun 02:00",
                          "state": "unable to access chunk store - Input/output error (os error 5)"
                          if incident else "OK"}, created=now - 20 * DAY)
-    offsite.gc["last_end"] = offsite.gc["last_start"] + 252
+    offsite.gc["last_start"], offsite.gc["last_end"] = finished_run("sun 02:00", now, 252)
     offsite.namespaces = {"": offsite_copies(root, jobs["s-offsite"], jobs["v-offsite"], 3)}
     inst.add_store(offsite)
     if incident:
@@ -427,14 +438,15 @@ def build_pbs_bench(now, opts):
                                       "00000004:verificationjob:bench\\x3av:root@pam:", "guest-%d" % (1000 + g),
                                       "pve@pbs!bench"))
     st = pbs.Store("bench", "bench store", 100 * TiB, 40 * TiB, 200 * GiB,
-                   {"schedule": "daily", "last_start": last_slot("daily", now - 600), "state": "OK"})
-    st.gc["last_end"] = st.gc["last_start"] + 900
+                   {"schedule": "daily", "state": "OK"})
+    st.gc["last_start"], st.gc["last_end"] = finished_run("daily", now, 900)
     st.namespaces = {"": snaps}
     st.static = True
     inst.add_store(st)
     for jtype, sched in (("verify", "03:30"), ("prune", "daily"), ("sync", "05:00")):
         job = pbs.Job(jtype, jtype[0] + "-bench", "bench", sched, {"remote-store": "x"} if jtype == "sync" else {})
-        job.last_start = last_slot(sched, now - HOUR)
+        start, end = finished_run(sched, now, job.duration)
+        job.last_start, job.duration = start, end - start
         inst.add_job(job)
     return inst
 

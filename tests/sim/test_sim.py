@@ -1062,5 +1062,35 @@ class CalendarTest(unittest.TestCase):
             self.assertRaises(ValueError, calevent.Schedule, bad)
 
 
+class PbsScheduleTest(unittest.TestCase):
+    """The PBS scenario at any time of day: a healthy job's next run is ahead, only the stopped
+    offsite sync of the incident is overdue (built in-process at chosen clocks, no server)."""
+
+    def test_next_runs_over_a_weekend(self):
+        import scenarios  # noqa: E402  (the builders, called with a chosen `now`)
+        import pbs  # noqa: E402
+        opts = type("Opts", (), {"task_seconds": 0})()
+        saturday = int(time.mktime((2026, 11, 28, 0, 0, 0, 0, 0, -1)))  # sat 06:00 / 22:00, sun 02:00 slots
+        checked = 0
+        for hour in range(48):
+            for minute in (1, 16, 31):   # just after the :00, :15 and :30 slots
+                now = saturday + hour * 3600 + minute * 60 + 7
+                shop = scenarios.build_shop(now, opts)
+                for incident in (False, True):
+                    inst = scenarios.build_pbs(now, incident, shop)
+                    for job in inst.jobs:
+                        item = pbs._job_item(inst, job, now)
+                        if "next-run" not in item:
+                            continue
+                        overdue = incident and job.id == "s-offsite"
+                        self.assertEqual(item["next-run"] <= now, overdue, (time.ctime(now), incident, job.id))
+                        checked += 1
+                    for store in inst.stores.values():
+                        gc = pbs.gc_job_status(inst, store, now)
+                        self.assertGreater(gc["next-run"], now, (time.ctime(now), incident, store.name))
+                        self.assertLessEqual(gc["last-run-endtime"], now)
+        self.assertEqual(checked, 48 * 3 * 2 * 6)   # seven jobs, p-offsite disabled
+
+
 if __name__ == "__main__":
     unittest.main()
