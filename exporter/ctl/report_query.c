@@ -51,6 +51,23 @@ static void report_target_sel(struct buf *out, const char *const *names, size_t 
 	buf_addc(out, '}');
 }
 
+/* {target=~"...",site=~"..."} for step 1: only the chosen targets' and sites' timelines are fetched. */
+static void report_info_sel(struct buf *out, const struct report_select *sel)
+{
+	if (!sel->ntargets && !sel->nsites)
+		return;
+	buf_addc(out, '{');
+	if (sel->ntargets) {
+		buf_adds(out, "target=~");
+		report_re_alt(out, sel->targets, sel->ntargets);
+	}
+	if (sel->nsites) {
+		buf_adds(out, sel->ntargets ? ",site=~" : "site=~");
+		report_re_alt(out, sel->sites, sel->nsites);
+	}
+	buf_addc(out, '}');
+}
+
 struct report_q {
 	const struct prom_client *client;
 	struct report *r;
@@ -184,7 +201,7 @@ static enum perr report_targets(struct report_q *q, const struct report_select *
 	buf_init(&e, 0);
 	buf_adds(&e, "max by (job, instance, target, site, kind, source, severity) "
 		     "(max_over_time(persistence_target_info");
-	report_target_sel(&e, sel->targets, sel->ntargets);
+	report_info_sel(&e, sel);
 	buf_addf(&e, "[%.0fs]))", r->grid.step);
 	enum perr rc = buf_err(&e) ? PE_NOMEM : report_ask(q, buf_str(&e), 1, &res);
 	if (rc)

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import unittest
+import urllib.parse
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -394,6 +395,7 @@ class FakePrometheus:
     def __init__(self):
         self.mode = "empty"
         self.headers = []
+        self.forms = []  # each request's form fields
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -401,8 +403,9 @@ class FakePrometheus:
                 pass
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 fake.headers.append(dict(self.headers))
+                fake.forms.append(urllib.parse.parse_qs(body.decode()))
                 mode = fake.mode
                 if mode == "html":
                     self.reply(200, "text/html", b"<html><body>Sign in</body></html>")
@@ -468,6 +471,17 @@ class ReportClient(unittest.TestCase):
             rc, out, err = run_report(self.fake.url, "--prometheus.timeout=1s")
             self.assertEqual((rc, out), (2, ""), mode)
             self.assertIn(words, err, mode)
+
+    def test_selection_in_the_first_query(self):
+        """--target and --site go into the query that finds the targets: only their timelines are fetched."""
+        self.fake.mode = "empty"
+        self.fake.forms.clear()
+        rc, out, err = run_report(self.fake.url, "--site=shop", "--site=a.b", "--target=shop-vm-200")
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("target shop-vm-200: no persistence_target_info series in the range", err)
+        self.assertEqual(len(self.fake.forms), 1)
+        self.assertIn('persistence_target_info{target=~"shop-vm-200",site=~"shop|a\\\\.b"}[300s]',
+                      self.fake.forms[0]["query"][0])
 
     def test_bearer_token_from_file(self):
         self.fake.mode = "empty"
