@@ -14,7 +14,7 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 SCHEMA_VERSION = 39
 TAGS = ["persistence_exporter", "backups"]
 # Alerts shipped in rules/*.yml (the firing-alerts table shows only these).
-ALERT_RE = "Persistence.*|PVE.*|Backup.*|N8n.*|AnonymousVolume.*"
+ALERT_RE = "Persistence.*|PVE.*|PBS.*|Backup.*|N8n.*|AnonymousVolume.*"
 DAY = 86400
 
 
@@ -207,7 +207,7 @@ def overview():
         stat("Firing alerts", "Alerts from the bundled rules (rules/*.yml) that are firing now, from the "
              "ALERTS series of this Prometheus.", "short",
              targets(("count(%s) or vector(0)" % alerts, "firing")), w=3, thr=GREEN_RED),
-        stat("Sources down", "Configured sources (PVE clusters, mounts, n8n, Docker) whose last collection "
+        stat("Sources down", "Configured sources (PVE clusters, PBS servers, mounts, n8n, Docker) whose last collection "
              "failed (persistence_source_up = 0).", "short",
              targets(("count(persistence_source_up{%s} == 0) or vector(0)" % f, "down")), w=3, thr=GREEN_RED),
         bargauge("OK ratio per site", "Share of each site's targets that are OK.", "percentunit",
@@ -411,6 +411,132 @@ def pve():
                                 "label_values(persistence_pve_node_up{job=~\"$job\"}, source)")], panels)
 
 
+# ---------------------------------------------------------------- PBS
+def pbs():
+    s = 'job=~"$job", source=~"$source"'
+    d = 'job=~"$job", source=~"$source", datastore=~"$datastore"'
+    jobkey = "on(job, instance, source, job_type, job_id)"
+    panels = [
+        row("Summary"),
+        stat("Datastores", "Datastores whose status request succeeded (persistence_pbs_datastore_up): UP, or "
+             "DOWN when PBS could not open the store, refused the token (403) or it is in maintenance.",
+             "short", targets(("persistence_pbs_datastore_up{%s}" % d, "{{source}} {{datastore}}")), w=8,
+             mappings=UP, thr=thresholds("red", (1, "green")), text_mode="value_and_name"),
+        stat("Failed jobs", "Verify, prune and sync jobs whose last run failed "
+             "(persistence_pbs_job_last_run_success = 0), and datastores whose last garbage collection "
+             "failed.", "short",
+             targets(("count(persistence_pbs_job_last_run_success{%s} == 0) or vector(0)" % d, "jobs"),
+                     ("count(persistence_pbs_gc_last_run_success{%s} == 0) or vector(0)" % d, "GC")),
+             w=4, thr=GREEN_RED, text_mode="value_and_name"),
+        stat("Overdue", "Enabled jobs and GCs whose next slot after their last run passed more than 30 "
+             "minutes ago (time() - persistence_pbs_job_next_due_timestamp_seconds > 1800, the same for "
+             "persistence_pbs_gc_next_due_timestamp_seconds): the PBS did not run them.", "short",
+             targets(("count((time() - persistence_pbs_job_next_due_timestamp_seconds{%s} > 1800) and %s "
+                      "(persistence_pbs_job_enabled == 1)) or vector(0)" % (d, jobkey), "jobs"),
+                     ("count(time() - persistence_pbs_gc_next_due_timestamp_seconds{%s} > 1800) or vector(0)" % d,
+                      "GC")), w=4, thr=GREEN_RED, text_mode="value_and_name"),
+        stat("Snapshots failing verification", "Snapshots whose last verification failed, over every group "
+             "(sum of persistence_pbs_group_verify_failed_snapshots). They cannot be restored.", "short",
+             targets(("sum(persistence_pbs_group_verify_failed_snapshots{%s}) or vector(0)" % d, "failed")),
+             w=4, thr=GREEN_RED),
+        stat("Bad chunks left", "Chunks a verify marked bad that are still on disk after the last GC "
+             "(persistence_pbs_gc_still_bad_chunks).", "short",
+             targets(("sum(persistence_pbs_gc_still_bad_chunks{%s}) or vector(0)" % d, "still bad")),
+             w=4, thr=thresholds("green", (1, "orange"))),
+        row("Datastores"),
+        table("Datastores", "Per datastore: used share, available bytes, PBS's own estimate of how long until "
+              "it is full (persistence_pbs_datastore_estimated_full_timestamp_seconds - time(); empty when "
+              "usage is flat or shrinking), and the last garbage collection: how long ago it ended, its "
+              "result and the bytes it will free next time.",
+              targets(("persistence_pbs_datastore_used_bytes{%s} / persistence_pbs_datastore_size_bytes{%s}"
+                       % (d, d), ""),
+                      ("persistence_pbs_datastore_avail_bytes{%s}" % d, ""),
+                      ("persistence_pbs_datastore_estimated_full_timestamp_seconds{%s} - time()" % d, ""),
+                      ("time() - persistence_pbs_gc_last_run_timestamp_seconds{%s}" % d, ""),
+                      ("persistence_pbs_gc_last_run_success{%s}" % d, ""),
+                      ("persistence_pbs_gc_pending_bytes{%s}" % d, ""), table=True),
+              [column("A", "Used", "percentunit", thresholds("green", (0.8, "orange"), (0.9, "red")),
+                      cell="color-background"),
+               column("B", "Available", "bytes"),
+               column("C", "Full in", "s", thresholds("red", (7 * DAY, "orange"), (30 * DAY, "green")),
+                      cell="color-text"),
+               column("D", "Last GC", "s"),
+               column("E", "GC result", mappings=OK, cell="color-background"),
+               column("F", "GC pending", "bytes")], h=7),
+        timeseries("Used share", "Used bytes over size per datastore (persistence_pbs_datastore_used_bytes / "
+                   "persistence_pbs_datastore_size_bytes). The red line is 90 %.", "percentunit",
+                   targets(("persistence_pbs_datastore_used_bytes{%s} / persistence_pbs_datastore_size_bytes{%s}"
+                            % (d, d), "{{source}} {{datastore}}")),
+                   thr=thresholds("green", (0.9, "red")), threshold_style="line", min_zero=True),
+        timeseries("Time until full (PBS estimate)", "persistence_pbs_datastore_estimated_full_timestamp_seconds "
+                   "- time(): PBS's linear fit over its 30-day usage history. A gap means PBS has no estimate "
+                   "(flat or shrinking usage). The red line is 7 days.", "s",
+                   targets(("persistence_pbs_datastore_estimated_full_timestamp_seconds{%s} - time()" % d,
+                            "{{source}} {{datastore}}")),
+                   thr=thresholds("red", (7 * DAY, "green")), threshold_style="line", min_zero=True),
+        row("Jobs"),
+        table("Verify, prune and sync jobs", "Every job with its datastore and schedule: whether it is "
+              "enabled, how long ago its last run ended, its result, and time() - next_due (negative while "
+              "the next slot is ahead; red more than 30 minutes past it: overdue). A sync job is the offsite "
+              "copy.",
+              targets(("persistence_pbs_job_info{%s}" % d, ""),
+                      ("persistence_pbs_job_enabled{%s}" % d, ""),
+                      ("time() - persistence_pbs_job_last_run_timestamp_seconds{%s}" % d, ""),
+                      ("persistence_pbs_job_last_run_success{%s}" % d, ""),
+                      ("time() - persistence_pbs_job_next_due_timestamp_seconds{%s}" % d, ""), table=True),
+              [column("B", "Enabled", mappings=YESNO, cell="color-text"),
+               column("C", "Last run", "s"),
+               column("D", "Result", mappings=OK, cell="color-background"),
+               column("E", "Past next slot", "s", thresholds("green", (1800, "red")), cell="color-background")],
+              hide=("Value #A",), h=9, sort=("Value #E", True)),
+        timeseries("Jobs: time past the next slot", "time() - persistence_pbs_job_next_due_timestamp_seconds "
+                   "per job, and the same for GC: negative while the slot is ahead, climbing when a slot "
+                   "passes without a run. The red line is the 30 minute grace.", "s",
+                   targets(("time() - persistence_pbs_job_next_due_timestamp_seconds{%s}" % d,
+                            "{{source}} {{job_type}} {{job_id}}"),
+                           ("time() - persistence_pbs_gc_next_due_timestamp_seconds{%s}" % d,
+                            "{{source}} GC {{datastore}}")),
+                   thr=thresholds("green", (1800, "red")), threshold_style="line"),
+        table("Failed tasks", "The newest failed task per worker type (persistence_pbs_task_last_failure_"
+              "timestamp_seconds): how long ago it ended. Backups, verifies, GC and syncs that failed show "
+              "here even when a later run succeeded.",
+              targets(("time() - persistence_pbs_task_last_failure_timestamp_seconds{%s}" % s, ""), table=True),
+              [column("A", "Failed", "s", thresholds("red", (DAY, "orange"), (7 * DAY, "green")),
+                      cell="color-text")], w=12, h=9, unit="s", sort=("Value", False)),
+        row("Backup groups"),
+        table("Backup groups", "Per backup group (datastore, namespace, type, id): finished snapshots, age of "
+              "the newest (orange after 26 h, red after 2 days), age of the newest snapshot that passed "
+              "verification, snapshots that failed verification, and the newest snapshot's size. A running "
+              "backup is not counted until it finishes.",
+              targets(("persistence_pbs_group_snapshots{%s}" % d, ""),
+                      ("time() - persistence_pbs_group_last_backup_timestamp_seconds{%s}" % d, ""),
+                      ("time() - persistence_pbs_group_last_verified_backup_timestamp_seconds{%s}" % d, ""),
+                      ("persistence_pbs_group_verify_failed_snapshots{%s}" % d, ""),
+                      ("persistence_pbs_group_last_backup_size_bytes{%s}" % d, ""), table=True),
+              [column("A", "Snapshots", "short"),
+               column("B", "Newest", "s", thresholds("green", (26 * 3600, "orange"), (2 * DAY, "red")),
+                      cell="color-background"),
+               column("C", "Newest verified", "s"),
+               column("D", "Verify failed", "short", GREEN_RED, cell="color-text"),
+               column("E", "Size", "bytes")], h=12, sort=("Value #B", True)),
+        timeseries("Newest backup age per group", "time() - persistence_pbs_group_last_backup_timestamp_seconds: "
+                   "a daily backup saw-tooths under a day; a line that keeps rising is a group no longer "
+                   "backed up.", "s",
+                   targets(("time() - persistence_pbs_group_last_backup_timestamp_seconds{%s}" % d,
+                            "{{datastore}} {{namespace}} {{backup_type}}/{{backup_id}}")), w=24,
+                   thr=thresholds("green", (26 * 3600, "red")), threshold_style="line", min_zero=True),
+    ]
+    return dashboard("persistence-pbs", "Backups / PBS",
+                     "Proxmox Backup Server: datastore space and PBS's full-date estimate, garbage "
+                     "collection, verify / prune / sync jobs and whether they are overdue, failed tasks, and "
+                     "every backup group's newest and newest verified snapshot.",
+                     [var_query("source", "PBS", "label_values(persistence_pbs_datastore_up{job=~\"$job\"}, source)"),
+                      var_query("datastore", "Datastore",
+                                "label_values(persistence_pbs_datastore_up{job=~\"$job\", source=~\"$source\"}, "
+                                "datastore)")],
+                     panels)
+
+
 # ---------------------------------------------------------------- mounts
 def mounts():
     m = 'job=~"$job", source=~"$source"'
@@ -517,7 +643,8 @@ def n8n():
                      panels)
 
 
-DASHBOARDS = {"overview.json": overview, "pve.json": pve, "mounts.json": mounts, "n8n.json": n8n}
+DASHBOARDS = {"overview.json": overview, "pve.json": pve, "pbs.json": pbs, "mounts.json": mounts,
+              "n8n.json": n8n}
 
 
 def render(fn):

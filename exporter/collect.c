@@ -213,20 +213,68 @@ static void describe_error_body(const struct fetch_resp *r, char *out, size_t n)
 	cJSON_Delete(doc);
 }
 
+/* How this task may be answered: the configured ttl and staleness, its deadline, its scrape's own answers. */
+static struct upcache_policy collect_policy(const struct collect *c, int fresh,
+					    const struct upcache_parser *parser)
+{
+	const struct config_global *g = &c->cfg->global;
+
+	return (struct upcache_policy){g->cache_ttl,       g->max_staleness, fresh,
+				       c->priv->fetch_end, parser,           c->priv->env->start};
+}
+
+/* The cache key of a request: source, target, path, and whether a parser keeps only its result. */
+static void collect_key(const struct collect *c, const struct fetch_target *t, const char *path,
+			const struct upcache_parser *parser, struct buf *key)
+{
+	buf_init(key, 8192);
+	buf_addf(key, "%s\x1f%s\x1f%s\x1f%s%s", c->source ? c->source : "", t->base_url ? t->base_url : "",
+		 t->unix_socket ? t->unix_socket : "", path, parser ? "\x1fparsed" : "");
+}
+
+void collect_prefetch(struct collect *c, const struct fetch_target *t, const char *path,
+		      const struct upcache_parser *parser)
+{
+	struct upcache_policy pol = collect_policy(c, 0, parser);
+	struct buf key;
+
+	collect_key(c, t, path, parser, &key);
+	if (buf_err(&key) == PE_OK)
+		upcache_prefetch(c->priv->env->cache, buf_str(&key), t, path, &pol);
+	buf_free(&key);
+}
+
+int collect_wait_any(struct collect *c, const struct fetch_target *t, const char *const *paths, size_t n)
+{
+	struct buf *keys = calloc(n ? n : 1, sizeof(*keys));
+	const char **k = calloc(n ? n : 1, sizeof(*k));
+	int hit = n ? 0 : -1; /* out of memory: the caller goes on with the first */
+
+	if (keys && k) {
+		for (size_t i = 0; i < n; i++) {
+			collect_key(c, t, paths[i], NULL, &keys[i]);
+			k[i] = buf_err(&keys[i]) == PE_OK ? buf_str(&keys[i]) : "";
+		}
+		hit = upcache_wait_any(c->priv->env->cache, k, n, c->priv->fetch_end);
+	}
+	for (size_t i = 0; keys && i < n; i++)
+		buf_free(&keys[i]);
+	free(keys);
+	free(k);
+	return hit;
+}
+
 /* One cached answer for path (the parser's result when parser is set); held by the task until it ends. */
 static enum perr collect_fetch(struct collect *c, const struct fetch_target *t, const char *path, int fresh,
 			       const struct upcache_parser *parser, struct upcache_hold **out, char *msg,
 			       size_t msglen)
 {
-	const struct config_global *g = &c->cfg->global;
-	struct upcache_policy pol = {g->cache_ttl, g->max_staleness, fresh, c->priv->fetch_end, parser};
+	struct upcache_policy pol = collect_policy(c, fresh, parser);
 	struct buf key;
 	enum perr rc;
 
 	*out = NULL;
-	buf_init(&key, 8192);
-	buf_addf(&key, "%s\x1f%s\x1f%s\x1f%s%s", c->source ? c->source : "", t->base_url ? t->base_url : "",
-		 t->unix_socket ? t->unix_socket : "", path, parser ? "\x1fparsed" : "");
+	collect_key(c, t, path, parser, &key);
 	rc = buf_err(&key);
 	if (rc == PE_OK)
 		rc = upcache_get(c->priv->env->cache, buf_str(&key), t, path, &pol, out, msg, msglen);

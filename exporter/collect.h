@@ -86,6 +86,24 @@ enum perr collect_get(struct collect *c, const struct fetch_target *t, const cha
  */
 enum perr collect_get_fresh(struct collect *c, const struct fetch_target *t, const char *path,
 			    const struct fetch_resp **resp, char *msg, size_t msglen) PE_WUR;
+/*
+ * Starts GET base_url+path in the background and returns at once, unless
+ * the cache already has an answer for this scrape or a fetch runs: a
+ * later collect_get() (collect_get_parsed() with the same parser) of the
+ * same path then waits only for what is left. Several prefetches run at
+ * the same time, so independent slow answers overlap instead of adding
+ * up. The answer (or failure) of a fetch started during this scrape is
+ * what later calls get, whatever cache_ttl is.
+ */
+void collect_prefetch(struct collect *c, const struct fetch_target *t, const char *path,
+		      const struct upcache_parser *parser);
+/*
+ * Waits until collect_get() of one of the n paths would answer without
+ * waiting for a fetch (its prefetch ended, or none runs), at most until
+ * the task's fetch deadline. Returns that path's index, or -1 at the
+ * deadline (or when n is 0).
+ */
+int collect_wait_any(struct collect *c, const struct fetch_target *t, const char *const *paths, size_t n);
 /* Ends the task's use of an answer from collect_get*() before the task ends (resp is then invalid). */
 void collect_release_resp(struct collect *c, const struct fetch_resp *resp);
 

@@ -16,6 +16,7 @@ struct collect_env {
 	struct ratelimit *limits;
 	struct lastknown *memory;
 	double now; /* unix time at the scrape's start */
+	double start; /* monotonic time the scrape began: answers that came since are its own */
 	double deadline; /* monotonic time the scrape must answer by */
 };
 

@@ -10,6 +10,7 @@ const struct collector *const collector_table[] = {
 	&collector_mount,
 	&collector_n8n,
 	&collector_docker,
+	&collector_pbs,
 	&collector_inventory,
 	&collector_restore_test,
 	NULL,

@@ -29,6 +29,7 @@ extern const struct collector collector_pve_local;
 extern const struct collector collector_mount;
 extern const struct collector collector_n8n;
 extern const struct collector collector_docker;
+extern const struct collector collector_pbs;
 extern const struct collector collector_inventory;
 extern const struct collector collector_restore_test;
 

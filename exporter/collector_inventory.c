@@ -27,6 +27,11 @@ static const struct expfmt_desc d_remembered = {
 	"persistence_target_last_backup_remembered", EXPFMT_GAUGE,
 	"1 when the last backup time was read in an earlier scrape and is remembered because the source did "
 	"not answer in this one (for at most 7 days), 0 when it was read in this scrape."};
+static const struct expfmt_desc d_verified = {"persistence_target_last_verified_timestamp_seconds",
+					      EXPFMT_GAUGE,
+					      "Backup time of the target's newest backup that passed "
+					      "verification (pbs targets); absent when none did "
+					      "or it is unknown."};
 static const struct expfmt_desc d_max_age = {"persistence_target_max_age_seconds", EXPFMT_GAUGE,
 					     "The target's configured maximum backup age."};
 static const struct expfmt_desc d_ok = {
@@ -181,8 +186,10 @@ static void judge_file(struct collect *c, const struct config_target *ct, struct
 /* What the memory knows a target by: its name and what it watches, so a changed target starts afresh. */
 static void memory_key(const struct config_target *ct, char *out, size_t n)
 {
-	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s", ct->name, config_target_kind_str(ct->kind),
-		 ct->source ? ct->source : "", ct->vmid, ct->file_glob ? ct->file_glob : "");
+	snprintf(out, n, "target\x1f%s\x1f%s\x1f%s\x1f%ld\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", ct->name,
+		 config_target_kind_str(ct->kind), ct->source ? ct->source : "", ct->vmid,
+		 ct->file_glob ? ct->file_glob : "", ct->datastore ? ct->datastore : "", ct->ns ? ct->ns : "",
+		 ct->backup_type ? ct->backup_type : "", ct->backup_id ? ct->backup_id : "");
 }
 
 /*
@@ -375,6 +382,8 @@ static void emit_target(struct collect *c, const struct inventory_target *t)
 		expfmt_add(c->out, &d_last, t->last, "target", t->name, NULL);
 		expfmt_add(c->out, &d_remembered, t->remembered, "target", t->name, NULL);
 	}
+	if (t->has_verified)
+		expfmt_add(c->out, &d_verified, t->verified, "target", t->name, NULL);
 	expfmt_add(c->out, &d_max_age, t->max_age, "target", t->name, NULL);
 	expfmt_add(c->out, &d_ok, t->ok, "target", t->name, NULL);
 	if (t->doc_known)

@@ -9,6 +9,7 @@
 #include "pve_client.h"
 #include "pve_model.h"
 #include "pve_parse.h"
+#include "pve_pbs.h"
 
 /* Response cap for storage content listings (~180 bytes an archive: over a million of them). */
 #define PVE_LISTING_MAX_BODY ((size_t)256 << 20)
@@ -21,7 +22,14 @@ struct pve_ctx {
 	struct pve_model m;
 	const char **shared_done; /* shared storages already listed */
 	size_t nshared_done;
+	const char *storage_cfg; /* /storage (read only with pbs: sources), borrowed until the task ends */
+	size_t storage_cfg_len;
 };
+
+static const struct expfmt_desc d_storage_pbs = {"persistence_pve_storage_pbs_info", EXPFMT_GAUGE,
+						 "A PVE storage of type pbs that is (a namespace of) a "
+						 "datastore of a configured pbs: source: the same "
+						 "backups seen from both sides."};
 
 static size_t pve_count(const struct config *cfg)
 {
@@ -112,6 +120,60 @@ static enum perr pve_get(struct pve_ctx *x, const char *path, pve_parse_fn parse
 	e = pve_parsed(parse(body, len, out, why, sizeof(why)), path, why, msg, n);
 	collect_release_body(x->c, body); /* the facts are out: the answer may be packed in the cache now */
 	return e;
+}
+
+/*
+ * Only with pbs: sources configured: /storage (the cluster's storage
+ * configuration) says which storage is which PBS datastore. Read early,
+ * used when the samples are made; a failure costs only the matching.
+ */
+static enum perr pve_fetch_storage_config(struct pve_ctx *x)
+{
+	char msg[256];
+	enum perr e;
+
+	if (!x->c->cfg->npbs)
+		return PE_OK;
+	e = collect_get_body(x->c, x->t, "/storage", &x->storage_cfg, &x->storage_cfg_len, msg, sizeof(msg));
+	pve_check_auth(x, e, msg);
+	if (e == PE_AUTH || e == PE_NOMEM)
+		return e;
+	if (e == PE_DENIED)
+		pve_log_denied(x, "/storage", "Datastore.Audit on /storage", msg);
+	else if (e != PE_OK)
+		log_kv(pve_level(x, "storage-config", NULL, msg),
+		       "PVE storage configuration unreadable; PBS storages not matched", "source",
+		       x->c->source, "err", msg, (const char *)NULL);
+	if (e != PE_OK)
+		x->storage_cfg = NULL;
+	return PE_OK;
+}
+
+/* A PVE storage that is a datastore of a pbs: source: published, and kept as facts for copies counting. */
+static void pve_pbs_storage(void *ctx, const struct pve_pbs_match *m)
+{
+	struct pve_ctx *x = ctx;
+	char key[300];
+
+	expfmt_add(x->c->out, &d_storage_pbs, 1, "source", x->c->source, "storage", m->storage, "pbs_source",
+		   m->pbs_source, "datastore", m->datastore, "namespace", m->ns, NULL);
+	snprintf(key, sizeof(key), "storage/%s/pbs_source", m->storage);
+	collect_fact_set(x->c, "pve", x->c->source, key, 0, m->pbs_source);
+	snprintf(key, sizeof(key), "storage/%s/pbs_datastore", m->storage);
+	collect_fact_set(x->c, "pve", x->c->source, key, 0, m->datastore);
+	snprintf(key, sizeof(key), "storage/%s/pbs_namespace", m->storage);
+	collect_fact_set(x->c, "pve", x->c->source, key, 0, m->ns);
+}
+
+static void pve_emit_pbs_storages(struct pve_ctx *x)
+{
+	char msg[200];
+
+	if (x->storage_cfg && pve_pbs_match_body(x->storage_cfg, x->storage_cfg_len, x->c->cfg,
+						 pve_pbs_storage, x, msg, sizeof(msg)) != PE_OK)
+		log_kv(pve_level(x, "storage-config", NULL, msg),
+		       "PVE storage configuration unreadable; PBS storages not matched", "source",
+		       x->c->source, "err", msg, (const char *)NULL);
 }
 
 /* /nodes, /cluster/resources and /cluster/backup: without the first two the source is down. */
@@ -389,8 +451,9 @@ static enum perr pve_collect(struct collect *c)
 	if ((e = pve_client_new(&c->cfg->pve[c->index], &x.pc)) != PE_OK)
 		goto out;
 	x.t = pve_client_target(x.pc, PVE_TOKEN_READ);
-	if ((e = pve_fetch_cluster(&x)) != PE_OK || (e = pve_fetch_nodes(&x)) != PE_OK ||
-	    (e = pve_eval_jobs(&x)) != PE_OK || (e = pve_fetch_archives(&x)) != PE_OK)
+	if ((e = pve_fetch_cluster(&x)) != PE_OK || (e = pve_fetch_storage_config(&x)) != PE_OK ||
+	    (e = pve_fetch_nodes(&x)) != PE_OK || (e = pve_eval_jobs(&x)) != PE_OK ||
+	    (e = pve_fetch_archives(&x)) != PE_OK)
 		goto out;
 	if (pve_model_check_hidden(&x.m))
 		log_kv(pve_level(&x, "hidden", NULL, NULL),
@@ -399,8 +462,10 @@ static enum perr pve_collect(struct collect *c)
 		       "source", c->source, (const char *)NULL);
 	if ((e = pve_eval_pending(&x)) != PE_OK)
 		goto out;
-	if ((e = pve_emit(&x.m, c->source, c->out)) == PE_OK)
+	if ((e = pve_emit(&x.m, c->source, c->out)) == PE_OK) {
 		pve_set_facts(&x);
+		pve_emit_pbs_storages(&x);
+	}
 out:
 	if (e == PE_NOMEM)
 		collect_fail(c, "out of memory");

@@ -1,5 +1,6 @@
 /* config.c - the exporter's configuration: its schema tables, loading, lifetime and lookups. */
 #include "config.h"
+#include "config_pbs.h"
 #include "config_schema.h"
 #include "log.h"
 #include "secret.h"
@@ -30,7 +31,7 @@ static const struct cfg_key tls_keys[] = {
 	{"insecure_skip_verify", cfg_set_bool, offsetof(struct config_tls, insecure_skip_verify), 0, 0},
 };
 
-static void set_tls(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
+void cfg_set_tls(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
 {
 	struct config_tls *t = dst;
 	if (cfg_map(ctx, v, path, tls_keys, sizeof(tls_keys) / sizeof(tls_keys[0]), t) < 0)
@@ -194,7 +195,7 @@ static const struct cfg_key pve_keys[] = {
 	{"action_token_id", cfg_set_token_id, PVE_OFF(action_token_id), 0, 0},
 	{"action_token_secret_file", cfg_set_secret_path, PVE_OFF(action_token_secret_file), 2, 0},
 	{"action_token_secret", cfg_set_secret_inline, PVE_OFF(action_token_secret), 2, 0},
-	{"tls", set_tls, PVE_OFF(tls), 0, 0},
+	{"tls", cfg_set_tls, PVE_OFF(tls), 0, 0},
 	{"timeout", cfg_set_duration_pos, PVE_OFF(timeout), 0, 0},
 	{"local", cfg_set_bool, PVE_OFF(local), 0, 0},
 	{"local_node", cfg_set_str, PVE_OFF(local_node), 0, 0},
@@ -255,7 +256,7 @@ static const struct cfg_key n8n_keys[] = {
 	{"api_key_file", cfg_set_secret_file, N8N_OFF(api_key), 1, 1},
 	{"api_key", cfg_set_secret_inline, N8N_OFF(api_key), 1, 1},
 	{"snapshots", cfg_set_abspath, N8N_OFF(snapshots), 0, 0},
-	{"tls", set_tls, N8N_OFF(tls), 0, 0},
+	{"tls", cfg_set_tls, N8N_OFF(tls), 0, 0},
 	{"timeout", cfg_set_duration_pos, N8N_OFF(timeout), 0, 0},
 };
 
@@ -391,6 +392,11 @@ static void set_target_file(struct cfg_ctx *ctx, const struct ynode *v, const ch
 	cfg_target_kind(ctx, v, path, dst, TARGET_FILE, ref_file_keys, 1);
 }
 
+static void set_target_pbs(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
+{
+	config_pbs_target(ctx, v, path, dst);
+}
+
 #define TARGET_OFF(f) offsetof(struct config_target, f)
 static const struct cfg_key target_keys[] = {
 	{"name", cfg_set_str, TARGET_OFF(name), 0, 1},
@@ -400,7 +406,9 @@ static const struct cfg_key target_keys[] = {
 	{"mount", set_target_mount, 0, 1, 1},
 	{"n8n", set_target_n8n, 0, 1, 1},
 	{"file", set_target_file, 0, 1, 1},
+	{"pbs", set_target_pbs, 0, 1, 1},
 	{"max_age", cfg_set_duration_pos, TARGET_OFF(max_age), 0, 1},
+	{"max_verify_age", cfg_set_duration_pos, TARGET_OFF(max_verify_age), 0, 0},
 	{"restore_doc", cfg_set_str, TARGET_OFF(restore_doc), 0, 0},
 	{"max_restore_test_age", cfg_set_duration_pos, TARGET_OFF(max_restore_test_age), 0, 0},
 	{"rto", cfg_set_duration_pos, TARGET_OFF(rto), 0, 0},
@@ -415,12 +423,16 @@ static void target_init(void *elem)
 static void target_check(struct cfg_ctx *ctx, const struct ynode *map, const char *path, void *elem)
 {
 	struct config_target *t = elem;
-	(void)map;
-	(void)path;
 	if (!t->site)
 		t->site = cfg_strdup(ctx, "");
 	if (!t->severity)
 		t->severity = cfg_strdup(ctx, "warning");
+	if (t->max_verify_age > 0 && t->kind != TARGET_PBS) {
+		char sub[CFG_PATH];
+		cfg_path(sub, sizeof(sub), path, "max_verify_age");
+		cfg_err(ctx, cfg_map_get(map, "max_verify_age"), sub,
+			"max_verify_age applies to pbs targets only (verification is read from the PBS)");
+	}
 }
 
 static const struct cfg_list pve_list = {"pve",    sizeof(struct config_pve),
@@ -460,6 +472,13 @@ static void set_n8n_list(struct cfg_ctx *ctx, const struct ynode *v, const char 
 	c->n8n = cfg_list(ctx, v, &n8n_list, &c->nn8n);
 }
 
+static void set_pbs_list(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
+{
+	struct config *c = dst;
+	(void)path;
+	c->pbs = cfg_list(ctx, v, &config_pbs_list, &c->npbs);
+}
+
 static void set_docker_list(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
 {
 	struct config *c = dst;
@@ -481,6 +500,7 @@ static const struct cfg_key root_keys[] = {
 	{"mounts", set_mount_list, 0, 0, 0},
 	{"n8n", set_n8n_list, 0, 0, 0},
 	{"docker", set_docker_list, 0, 0, 0},
+	{"pbs", set_pbs_list, 0, 0, 0},
 	{"targets", set_targets_later, 0, 0, 0},
 };
 
@@ -592,6 +612,7 @@ static void cfg_free_sources(struct config *c)
 static void cfg_free(struct config *c)
 {
 	cfg_free_sources(c);
+	config_pbs_free(c);
 	for (size_t i = 0; i < c->ndocker; i++) {
 		struct config_docker *d = &c->docker[i];
 		free(d->name);
@@ -649,8 +670,16 @@ void config_apply_path_flags(struct config *c, const struct config_path_flags *f
 
 const char *config_target_kind_str(enum target_kind k)
 {
-	static const char *const names[] = {"pve", "mount", "n8n", "file"};
-	return (unsigned)k < 4 ? names[k] : "unknown";
+	static const char *const names[] = {"pve", "mount", "n8n", "file", "pbs"};
+	return (unsigned)k < 5 ? names[k] : "unknown";
+}
+
+const struct config_pbs *config_find_pbs(const struct config *c, const char *name)
+{
+	for (size_t i = 0; c && name && i < c->npbs; i++)
+		if (c->pbs[i].name && strcmp(c->pbs[i].name, name) == 0)
+			return &c->pbs[i];
+	return NULL;
 }
 
 const struct config_pve *config_find_pve(const struct config *c, const char *name)

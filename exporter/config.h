@@ -81,16 +81,33 @@ struct config_docker {
 	size_t nstateful_names;
 };
 
-enum target_kind { TARGET_PVE = 0, TARGET_MOUNT, TARGET_N8N, TARGET_FILE };
+/* A Proxmox Backup Server (config pbs:). */
+#define CONFIG_PBS_PORT 8007 /* added to a pbs url that names no port */
+struct config_pbs {
+	char *name;
+	char *url; /* as configured (plus :8007 when it named no port), without /api2/json */
+	char *token_id; /* user@realm!tokenname */
+	char *token_secret; /* loaded from token_secret_file (or inline, with a warning) */
+	struct config_tls tls;
+	double timeout; /* seconds, default 10 */
+	char **datastores; /* empty: every datastore the token sees */
+	size_t ndatastores;
+	char **namespaces; /* empty: all; "" is the root; each selects itself and everything below */
+	size_t nnamespaces;
+};
+
+enum target_kind { TARGET_PVE = 0, TARGET_MOUNT, TARGET_N8N, TARGET_FILE, TARGET_PBS };
 
 struct config_target {
 	char *name;
 	char *site; /* "" when unset */
 	char *severity; /* critical|warning|info, default warning */
 	enum target_kind kind;
-	char *source; /* pve/mount/n8n source name; NULL for file */
+	char *source; /* pve/mount/n8n/pbs source name; NULL for file */
 	long vmid; /* pve and mount kinds; -1 otherwise */
 	char *file_glob; /* file kind */
+	char *datastore, *ns, *backup_type, *backup_id; /* pbs kind (ns "" is the root namespace) */
+	double max_verify_age; /* pbs kind: seconds; 0 = verification not required */
 	double max_age; /* seconds, required */
 	char *restore_doc; /* URL or path, NULL when unset */
 	double max_restore_test_age; /* seconds; 0 when unset: a successful restore drill is due this often */
@@ -125,6 +142,8 @@ struct config {
 	size_t nn8n;
 	struct config_docker *docker;
 	size_t ndocker;
+	struct config_pbs *pbs;
+	size_t npbs;
 	struct config_target *targets;
 	size_t ntargets;
 	struct config_paths paths;
@@ -164,6 +183,7 @@ const char *config_target_kind_str(enum target_kind k);
 const struct config_pve *config_find_pve(const struct config *c, const char *name);
 const struct config_mount *config_find_mount(const struct config *c, const char *name);
 const struct config_n8n *config_find_n8n(const struct config *c, const char *name);
+const struct config_pbs *config_find_pbs(const struct config *c, const char *name);
 
 /* The exporter-toolkit web config (--web.config.file). */
 struct web_user {

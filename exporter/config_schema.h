@@ -111,6 +111,8 @@ void cfg_set_duration_pos(struct cfg_ctx *ctx, const struct ynode *v, const char
 void cfg_set_vmid(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst); /* long */
 void cfg_set_severity(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 void cfg_set_fingerprint(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
+/* tls: {ca_file | fingerprint, insecure_skip_verify} into a struct config_tls (config.c). */
+void cfg_set_tls(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 /* A secret from a file relative to the config's directory (trailing newline dropped), or inline (warned). */
 void cfg_set_secret_file(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);
 void cfg_set_secret_inline(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst);

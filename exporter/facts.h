@@ -13,6 +13,9 @@
  *               guest/<vmid>/type (str), guest/<vmid>/node (str)
  *   mount/<src> vmid/<vmid>/last_backup
  *   n8n/<src>   live_total, snapshot_last, snapshot_workflows
+ *   pbs/<src>   group/<store>/<ns>/<type>/<id>/{snapshots,last_backup,last_verified,verify_failed,last_state},
+ *               datastore/<store>, namespaces/<store>, listing/<store>/<ns> (1 read, 0 failed: str why, -1 late)
+ *   pve/<src>   storage/<sid>/pbs_source, storage/<sid>/pbs_datastore, storage/<sid>/pbs_namespace (str)
  *   <kind>/<src> up (set by the scrape after the task ends)
  */
 struct facts;

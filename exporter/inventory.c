@@ -184,6 +184,84 @@ static void judge_n8n(struct facts *f, const struct config_target *ct, double no
 				    snap == 1 ? "" : "s", live);
 }
 
+/* A pbs target's group facts ("group/<store>/<ns>/<type>/<id>/<what>"). */
+static int pbs_group_fact(struct facts *f, const struct config_target *ct, const char *what, double *v)
+{
+	char key[800];
+	snprintf(key, sizeof(key), "group/%s/%s/%s/%s/%s", ct->datastore, ct->ns, ct->backup_type,
+		 ct->backup_id, what);
+	return fact_number(f, "pbs", ct->source, key, v);
+}
+
+/*
+ * 1 when the PBS read what the target needs (its datastore, then its
+ * namespace's snapshot listing); otherwise sets the verdict: a failed or
+ * late read is not "no backup", so the last known one is remembered.
+ */
+static int judge_pbs_read(struct facts *f, const struct config_target *ct, struct inventory_target *t,
+			  const char *where)
+{
+	char key[600];
+	const char *why = NULL;
+	double v;
+	snprintf(key, sizeof(key), "datastore/%s", ct->datastore);
+	if (!fact_number(f, "pbs", ct->source, key, &v)) {
+		inventory_set_state(t, INVENTORY_DEGRADED, "datastore %s not found on %s", ct->datastore,
+				    ct->source);
+		return 0;
+	}
+	snprintf(key, sizeof(key), "listing/%s/%s", ct->datastore, ct->ns);
+	if (!facts_get(f, "pbs", ct->source, key, &v, &why)) {
+		/* not listed: the namespace does not exist, or its datastore's namespace list failed */
+		snprintf(key, sizeof(key), "namespaces/%s", ct->datastore);
+		if (!facts_get(f, "pbs", ct->source, key, &v, &why)) {
+			v = -1;
+		} else if (v == 1) {
+			inventory_set_state(t, INVENTORY_DEGRADED, "no namespace '%s' in datastore %s",
+					    ct->ns, ct->datastore);
+			return 0;
+		}
+	}
+	t->answered = v == 1;
+	if (v == -1)
+		inventory_set_state(t, INVENTORY_UNKNOWN, "snapshots of %s not read in time", where);
+	else if (v != 1)
+		inventory_set_state(t, INVENTORY_DEGRADED, "snapshots of %s could not be read: %.100s", where,
+				    why ? why : "");
+	return v == 1;
+}
+
+/* The group's newest finished snapshot, then its verification: failed, or older than max_verify_age. */
+static void judge_pbs(struct facts *f, const struct config_target *ct, double now, struct inventory_target *t)
+{
+	char where[300], missing[400];
+	double n, state;
+	if (ct->ns[0])
+		snprintf(where, sizeof(where), "%s (namespace %s)", ct->datastore, ct->ns);
+	else
+		snprintf(where, sizeof(where), "%s", ct->datastore);
+	if (!judge_pbs_read(f, ct, t, where))
+		return;
+	t->has_last = pbs_group_fact(f, ct, "last_backup", &t->last);
+	t->has_verified = pbs_group_fact(f, ct, "last_verified", &t->verified);
+	snprintf(missing, sizeof(missing), "no %sbackup of %s/%s in %s",
+		 pbs_group_fact(f, ct, "snapshots", &n) ? "finished " : "", ct->backup_type, ct->backup_id,
+		 where);
+	inventory_judge_age(t, now, missing);
+	if (!t->ok)
+		return;
+	if (pbs_group_fact(f, ct, "last_state", &state) && state < 0) {
+		inventory_set_state(t, INVENTORY_DEGRADED, "newest backup failed verification");
+	} else if (ct->max_verify_age > 0 && !t->has_verified) {
+		inventory_set_state(t, INVENTORY_DEGRADED, "no verified backup");
+	} else if (ct->max_verify_age > 0 && now - t->verified >= ct->max_verify_age) {
+		char age[32], max[32];
+		inventory_format_age(age, sizeof(age), now - t->verified);
+		inventory_format_max_age(max, sizeof(max), ct->max_verify_age);
+		inventory_set_state(t, INVENTORY_DEGRADED, "newest verified backup %s old, max %s", age, max);
+	}
+}
+
 void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
 			    struct inventory_target *t)
 {
@@ -194,17 +272,19 @@ void inventory_judge_source(struct facts *f, const struct config_target *ct, dou
 		judge_pve(f, ct, now, t);
 	else if (ct->kind == TARGET_MOUNT)
 		judge_mount(f, ct, now, t);
+	else if (ct->kind == TARGET_PBS)
+		judge_pbs(f, ct, now, t);
 	else
 		judge_n8n(f, ct, now, t);
 }
 
 void inventory_target_init(struct inventory_target *t, const struct config_target *ct)
 {
-	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL};
+	static const char *const source_kinds[] = {"pve", "mount", "n8n", NULL, "pbs"};
 	t->name = ct->name;
 	t->site = ct->site ? ct->site : "";
 	t->kind = config_target_kind_str(ct->kind);
-	t->source_kind = (unsigned)ct->kind < 4 ? source_kinds[ct->kind] : NULL;
+	t->source_kind = (unsigned)ct->kind < 5 ? source_kinds[ct->kind] : NULL;
 	t->source = ct->source && t->source_kind ? ct->source : "";
 	t->severity = ct->severity ? ct->severity : "warning";
 	t->restore_doc = ct->restore_doc && ct->restore_doc[0] ? ct->restore_doc : NULL;

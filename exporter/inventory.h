@@ -18,7 +18,7 @@ struct inventory_target {
 	/* borrowed from the scrape's config (valid while the scrape lives) */
 	const char *name;
 	const char *site; /* "" when unset */
-	const char *kind; /* pve|mount|n8n|file */
+	const char *kind; /* pve|mount|n8n|file|pbs */
 	const char *source; /* source name; "" for the file kind */
 	const char *source_kind; /* kind of that source's collector; NULL for the file kind */
 	const char *severity;
@@ -27,6 +27,8 @@ struct inventory_target {
 	int has_last; /* 0: no backup found, or unknown */
 	double last; /* unix time of the newest backup when has_last */
 	int remembered; /* last was read in an earlier scrape: the source did not answer in this one */
+	int has_verified; /* pbs kind: a snapshot of the group passed verification */
+	double verified; /* backup time of the newest such snapshot when has_verified */
 	int answered; /* the source (or the file probe) answered in this scrape */
 	int ok;
 	enum inventory_state state;
@@ -73,10 +75,12 @@ void inventory_format_max_age(char *out, size_t n, double seconds);
 /* Fills t's fields from its config entry (not yet judged). */
 void inventory_target_init(struct inventory_target *t, const struct config_target *ct);
 /*
- * Judges a pve, mount or n8n target from the facts its source's collector
- * left (facts.h keys) at time now: UNKNOWN when the source was not
- * collected, DEGRADED when it is down or the backup is missing, stale or
- * (n8n) holds fewer workflows than the live instance, else OK.
+ * Judges a pve, mount, n8n or pbs target from the facts its source's
+ * collector left (facts.h keys) at time now: UNKNOWN when the source was
+ * not collected (pbs: its listing not read in time), DEGRADED when it is
+ * down or the backup is missing, stale, (n8n) holds fewer workflows than
+ * the live instance or (pbs) failed verification or was not verified
+ * within max_verify_age, else OK.
  */
 void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
 			    struct inventory_target *t);

@@ -289,8 +289,8 @@ static int config_check(const struct flags *f)
 		buf_free(&errors);
 		return 1;
 	}
-	printf("%s: ok (%zu pve, %zu mounts, %zu n8n, %zu docker, %zu targets)\n", f->config_file, cfg->npve,
-	       cfg->nmounts, cfg->nn8n, cfg->ndocker, cfg->ntargets);
+	printf("%s: ok (%zu pve, %zu pbs, %zu mounts, %zu n8n, %zu docker, %zu targets)\n", f->config_file,
+	       cfg->npve, cfg->npbs, cfg->nmounts, cfg->nn8n, cfg->ndocker, cfg->ntargets);
 	config_unref(cfg);
 	buf_free(&errors);
 	return 0;

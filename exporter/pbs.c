@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cJSON.h"
 #include "pve.h"
@@ -34,6 +35,13 @@ static void pbs_store_clear(struct pbs_store *s)
 	free(s->groups);
 }
 
+static void pbs_job_clear(struct pbs_job *j)
+{
+	free(j->id);
+	free(j->store);
+	free(j->schedule);
+}
+
 void pbs_facts_free(struct pbs_facts *f)
 {
 	if (!f)
@@ -41,11 +49,8 @@ void pbs_facts_free(struct pbs_facts *f)
 	for (size_t i = 0; i < f->nstores; i++)
 		pbs_store_clear(&f->stores[i]);
 	free(f->stores);
-	for (size_t i = 0; i < f->njobs; i++) {
-		free(f->jobs[i].id);
-		free(f->jobs[i].store);
-		free(f->jobs[i].schedule);
-	}
+	for (size_t i = 0; i < f->njobs; i++)
+		pbs_job_clear(&f->jobs[i]);
 	free(f->jobs);
 	for (size_t i = 0; i < f->nfailures; i++)
 		free(f->failures[i].worker_type);
@@ -474,6 +479,29 @@ int pbs_ns_selected(const char *ns, char *const *list, size_t n)
 	return 0;
 }
 
+void pbs_facts_select(struct pbs_facts *f, char *const *stores, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < f->nstores; i++) {
+		if (!pbs_store_selected(f->stores[i].name, stores, n)) {
+			pbs_store_clear(&f->stores[i]);
+			continue;
+		}
+		f->stores[k++] = f->stores[i];
+	}
+	f->nstores = k;
+	k = 0;
+	for (size_t i = 0; i < f->njobs; i++) {
+		if (!pbs_store_selected(f->jobs[i].store, stores, n)) {
+			pbs_job_clear(&f->jobs[i]);
+			continue;
+		}
+		f->jobs[k++] = f->jobs[i];
+	}
+	f->njobs = k;
+}
+
 static int pbs_store_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct pbs_store *)a)->name, ((const struct pbs_store *)b)->name);
@@ -513,9 +541,7 @@ static void pbs_jobs_uniq(struct pbs_facts *f)
 		struct pbs_job *j = &f->jobs[i];
 
 		if (k && pbs_job_cmp(&f->jobs[k - 1], j) == 0) {
-			free(j->id);
-			free(j->store);
-			free(j->schedule);
+			pbs_job_clear(j);
 			continue;
 		}
 		f->jobs[k++] = *j;
@@ -536,4 +562,76 @@ void pbs_facts_sort(struct pbs_facts *f)
 	pbs_jobs_uniq(f);
 	if (f->nfailures)
 		qsort(f->failures, f->nfailures, sizeof(*f->failures), pbs_failure_cmp);
+}
+
+/* Host (without [] for IPv6) and port of an http(s) URL; 0 when it has neither form. */
+static int pbs_url_host_port(const char *url, char *host, size_t n, long *port)
+{
+	const char *h = strstr(url, "://"), *end, *colon;
+	char *stop;
+	size_t len;
+
+	if (!h)
+		return 0;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		if (!rb)
+			return 0;
+		len = (size_t)(rb - h - 1);
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		h++;
+	} else {
+		colon = memchr(h, ':', (size_t)(end - h));
+		len = (size_t)((colon ? colon : end) - h);
+	}
+	if (len == 0 || len >= n)
+		return 0;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	*port = strncmp(url, "https", 5) == 0 ? 443 : 80;
+	if (colon) {
+		*port = strtol(colon + 1, &stop, 10);
+		if (stop != end || *port <= 0 || *port > 65535)
+			return 0;
+	}
+	return 1;
+}
+
+/* Fingerprints compare without case and without the ':' separators. */
+static int pbs_same_fingerprint(const char *a, const char *b)
+{
+	if (!a || !b || !*a || !*b)
+		return 0;
+	for (;;) {
+		while (*a == ':')
+			a++;
+		while (*b == ':')
+			b++;
+		if (!*a || !*b)
+			return !*a && !*b;
+		if ((*a | 0x20) != (*b | 0x20))
+			return 0;
+		a++, b++;
+	}
+}
+
+int pbs_same_server(const char *url, const char *url_fingerprint, const char *server, long port,
+		    const char *fingerprint)
+{
+	char host[256], srv[256];
+	long uport;
+	size_t n;
+
+	if (pbs_same_fingerprint(url_fingerprint, fingerprint))
+		return 1;
+	if (!url || !server || !pbs_url_host_port(url, host, sizeof(host), &uport))
+		return 0;
+	n = strlen(server); /* PVE keeps an IPv6 server without brackets; accept them anyway */
+	if (n >= 2 && server[0] == '[' && server[n - 1] == ']')
+		snprintf(srv, sizeof(srv), "%.*s", (int)(n - 2), server + 1);
+	else
+		snprintf(srv, sizeof(srv), "%s", server);
+	return strcasecmp(host, srv) == 0 && uport == (port > 0 ? port : 8007);
 }

@@ -32,6 +32,7 @@ struct pbs_group {
 	long snapshots; /* finished snapshots (they have a size) */
 	double last_backup; /* backup-time of the newest finished snapshot; 0: none */
 	double last_size; /* its size in bytes */
+	int last_state; /* verify state of that snapshot: 1 ok, -1 failed, 0 not verified */
 	double last_verified; /* backup-time of the newest snapshot whose verify state is ok; 0: none */
 	long verify_failed; /* snapshots whose verify state is failed */
 };
@@ -136,6 +137,22 @@ void pbs_strv_free(char **v, size_t n);
 enum perr pbs_parse_snapshots(struct pbs_store *s, const char *ns, const char *body, size_t len, char *msg,
 			      size_t msglen) PE_WUR;
 
+/*
+ * The same fold with the listing fed in pieces as it arrives, so the body
+ * is never kept (the upstream cache keeps the listing instead): new, feed
+ * every byte in order, end with the total (PE_PARSE and msg as for
+ * pbs_parse_snapshots()), then pbs_store_add_listing() copies the groups
+ * into a store; the listing stays read-only and may be shared.
+ */
+struct pbs_listing;
+struct pbs_listing *pbs_listing_new(void); /* NULL when out of memory */
+void pbs_listing_feed(struct pbs_listing *l, const char *data, size_t len);
+enum perr pbs_listing_end(struct pbs_listing *l, size_t total, char *msg, size_t msglen) PE_WUR;
+void pbs_listing_free(struct pbs_listing *l); /* takes NULL */
+size_t pbs_listing_groups(const struct pbs_listing *l); /* groups of a listing that ended OK */
+enum perr pbs_store_add_listing(struct pbs_store *s, const char *ns, const struct pbs_listing *l, char *msg,
+				size_t msglen) PE_WUR;
+
 /* GET /admin/verify, /admin/prune, /admin/sync: adds each job of that type. */
 enum perr pbs_parse_jobs(struct pbs_facts *f, enum pbs_job_type type, const char *body, size_t len, char *msg,
 			 size_t msglen) PE_WUR;
@@ -143,6 +160,9 @@ const char *pbs_job_type_str(enum pbs_job_type t); /* "verify", "prune", "sync" 
 
 /* GET /nodes/localhost/tasks?statusfilter=error: newest end time per worker type. */
 enum perr pbs_parse_tasks(struct pbs_facts *f, const char *body, size_t len, char *msg, size_t msglen) PE_WUR;
+
+/* Keeps only the stores a configured list selects (empty: all) and the jobs of those stores. */
+void pbs_facts_select(struct pbs_facts *f, char *const *stores, size_t n);
 
 /* Sorts stores by name, each store's groups by namespace, type and id, jobs by type and id. */
 void pbs_facts_sort(struct pbs_facts *f);
@@ -154,6 +174,17 @@ void pbs_facts_sort(struct pbs_facts *f);
  */
 int pbs_store_selected(const char *name, char *const *list, size_t n);
 int pbs_ns_selected(const char *ns, char *const *list, size_t n);
+
+/*
+ * Whether a PVE storage of type pbs points at the PBS a pbs: source reads.
+ * url and url_fingerprint are the source's (url as configured, the port
+ * filled in); server, port (0: PBS's 8007) and fingerprint are the
+ * storage's from PVE's /storage (NULL when absent). 1 when both pin the
+ * same certificate, or when the host names (case-insensitive; no DNS) and
+ * ports are equal; 0 otherwise.
+ */
+int pbs_same_server(const char *url, const char *url_fingerprint, const char *server, long port,
+		    const char *fingerprint);
 
 /*
  * The samples of f for source: datastore, GC, job, task and group

@@ -141,6 +141,7 @@ static void pbs_fold_item(void *ctx, const cJSON *item)
 	if (t > g->last_backup || (t == g->last_backup && size > g->last_size)) {
 		g->last_backup = t;
 		g->last_size = size;
+		g->last_state = vs;
 	}
 }
 
@@ -152,41 +153,105 @@ static void pbs_fold_free(struct pbs_fold *f)
 	free(f->slot);
 }
 
-/* Moves the folded groups into s under namespace ns; 0 when out of memory (nothing moved). */
-static int pbs_fold_move(struct pbs_fold *f, struct pbs_store *s, const char *ns)
-{
-	char **nns = realloc(s->ns, (s->nns + 1) * sizeof(*nns));
-	char *name;
+/* A listing being read: the walk over the body and the fold it feeds. */
+struct pbs_listing {
+	struct jsonwalk *walk;
+	struct pbs_fold fold;
+	enum perr rc; /* of pbs_listing_end(); PE_INVAL before */
+};
 
-	if (!nns)
-		return 0;
+struct pbs_listing *pbs_listing_new(void)
+{
+	struct pbs_listing *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->rc = PE_INVAL;
+	if (!(l->walk = jsonwalk_new("data", pbs_fold_item, &l->fold))) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void pbs_listing_feed(struct pbs_listing *l, const char *data, size_t len)
+{
+	if (l->walk)
+		jsonwalk_feed(l->walk, data, len);
+}
+
+enum perr pbs_listing_end(struct pbs_listing *l, size_t total, char *msg, size_t msglen)
+{
+	enum perr e = l->walk ? jsonwalk_end(l->walk, total, msg, msglen) : PE_INVAL;
+
+	jsonwalk_free(l->walk);
+	l->walk = NULL;
+	if (e == PE_OK && l->fold.nomem) {
+		snprintf(msg, msglen, "out of memory");
+		e = PE_NOMEM;
+	}
+	l->rc = e;
+	return e;
+}
+
+void pbs_listing_free(struct pbs_listing *l)
+{
+	if (!l)
+		return;
+	jsonwalk_free(l->walk);
+	pbs_fold_free(&l->fold);
+	free(l);
+}
+
+size_t pbs_listing_groups(const struct pbs_listing *l)
+{
+	return l->rc == PE_OK ? l->fold.n : 0;
+}
+
+enum perr pbs_store_add_listing(struct pbs_store *s, const char *ns, const struct pbs_listing *l, char *msg,
+				size_t msglen)
+{
+	const struct pbs_fold *f = &l->fold;
+	char **nns, *name;
+
+	if (l->rc != PE_OK) {
+		snprintf(msg, msglen, "the listing was not read to its end");
+		return PE_INVAL;
+	}
+	for (size_t i = 0; i < s->nns; i++)
+		if (strcmp(s->ns[i], ns) == 0) {
+			snprintf(msg, msglen, "namespace '%.64s' was already read", ns);
+			return PE_INVAL;
+		}
+	if (!(nns = realloc(s->ns, (s->nns + 1) * sizeof(*nns))))
+		return PE_NOMEM;
 	s->ns = nns;
-	if (!(name = strdup(ns)))
-		return 0;
 	if (s->ngroups + f->n > s->capgroups) {
 		size_t ncap = s->ngroups + f->n;
 		struct pbs_group *ng = realloc(s->groups, (ncap ? ncap : 1) * sizeof(*ng));
-		if (!ng) {
-			free(name);
-			return 0;
-		}
+		if (!ng)
+			return PE_NOMEM;
 		s->groups = ng;
 		s->capgroups = ncap;
 	}
+	if (!(name = strdup(ns)))
+		return PE_NOMEM;
 	s->ns[s->nns++] = name;
 	for (size_t i = 0; i < f->n; i++) {
-		f->g[i].ns = name;
-		s->groups[s->ngroups++] = f->g[i];
+		struct pbs_group g = f->g[i];
+		if (!(g.id = strdup(f->g[i].id)))
+			return PE_NOMEM; /* the groups added so far stay: the store is still consistent */
+		g.ns = name;
+		s->groups[s->ngroups++] = g;
 	}
-	f->n = 0; /* the ids belong to s now */
 	s->skipped += f->skipped;
-	return 1;
+	return PE_OK;
 }
 
 enum perr pbs_parse_snapshots(struct pbs_store *s, const char *ns, const char *body, size_t len, char *msg,
 			      size_t msglen)
 {
-	struct pbs_fold f;
+	struct pbs_listing *l;
 	enum perr e;
 
 	for (size_t i = 0; i < s->nns; i++)
@@ -194,12 +259,12 @@ enum perr pbs_parse_snapshots(struct pbs_store *s, const char *ns, const char *b
 			snprintf(msg, msglen, "namespace '%.64s' was already read", ns);
 			return PE_INVAL;
 		}
-	memset(&f, 0, sizeof(f));
-	e = jsonwalk_each(body, len, "data", pbs_fold_item, &f, msg, msglen);
-	if (e == PE_OK && f.nomem)
-		e = PE_NOMEM;
-	if (e == PE_OK && !pbs_fold_move(&f, s, ns))
-		e = PE_NOMEM;
-	pbs_fold_free(&f);
+	if (!(l = pbs_listing_new()))
+		return PE_NOMEM;
+	pbs_listing_feed(l, body ? body : "", body ? len : 0);
+	e = pbs_listing_end(l, body ? len : 0, msg, msglen);
+	if (e == PE_OK)
+		e = pbs_store_add_listing(s, ns, l, msg, msglen);
+	pbs_listing_free(l);
 	return e;
 }

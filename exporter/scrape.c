@@ -258,6 +258,7 @@ struct scrape *scrape_new(struct scrape_state *st, struct config *cfg, double ti
 				      .limits = st->limits,
 				      .memory = st->memory,
 				      .now = clock_wall(),
+				      .start = s->start,
 				      .deadline = s->deadline};
 	s->out = expfmt_new(0);
 	if (!s->out || !s->env.facts || scrape_plan(s, collect, ncollect) != PE_OK) {

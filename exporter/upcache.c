@@ -24,6 +24,7 @@ struct upcache_hold {
 	unsigned char *pack; /* deflated copy of r.body once made, else NULL */
 	size_t packlen;
 	double at; /* monotonic time it arrived */
+	double asked; /* monotonic time the fetch that brought it started */
 	struct fetch_resp r;
 	const struct upcache_parser *parser; /* what made parsed; NULL: none */
 	void *parsed; /* the parser's result for a 2xx answer */
@@ -37,6 +38,7 @@ struct upcache_entry {
 	int in_flight;
 	int no_stale; /* asked for as fresh */
 	unsigned long gen; /* bumped when a fetch ends */
+	double asked; /* monotonic time the last ended fetch had started, 0 before */
 	enum perr last_rc; /* transport outcome of the last fetch */
 	char last_msg[256];
 	double last_used;
@@ -177,6 +179,7 @@ struct fetch_job {
 	struct fetch_target *t;
 	char *path;
 	const struct upcache_parser *parser;
+	double asked; /* monotonic time it started */
 	void *state; /* the parser's, while the body arrives */
 	size_t total; /* body bytes it was fed */
 };
@@ -198,6 +201,7 @@ static struct fetch_job *fetch_job_new(struct upcache *c, struct upcache_entry *
 	j->c = c;
 	j->entry = e;
 	j->parser = parser;
+	j->asked = clock_mono();
 	j->t = fetch_target_new(t);
 	j->path = strdup(path);
 	if (!j->t || !j->path) {
@@ -264,12 +268,14 @@ static void *fetch_job_run(void *arg)
 	struct upcache_entry *e = j->entry;
 	e->in_flight = 0;
 	e->gen++;
+	e->asked = j->asked;
 	e->last_rc = rc;
 	snprintf(e->last_msg, sizeof(e->last_msg), "%s", h && h->r.err[0] ? h->r.err : err_str(rc));
 	if (rc == PE_OK) {
 		h->refs = 1;
 		h->no_stale = e->no_stale;
 		h->at = clock_mono();
+		h->asked = j->asked;
 		entry_set_locked(e, h);
 		h = NULL;
 	}
@@ -392,6 +398,12 @@ static int fetch_wait_locked(struct upcache *c, struct upcache_entry *e, unsigne
 	return e->gen != gen0;
 }
 
+/* An answer served as it is: younger than the ttl, or asked for since p->since (the caller's own prefetch). */
+static int answer_current(const struct upcache_hold *h, const struct upcache_policy *p, double now)
+{
+	return h && (now - h->at < p->ttl || (p->since > 0 && h->asked >= p->since));
+}
+
 /* The answer for e: fresh, fetched in time, or stale but allowed (lock held). */
 static enum perr entry_answer_locked(struct upcache *c, struct upcache_entry *e, const struct fetch_target *t,
 				     const char *path, const struct upcache_policy *p,
@@ -402,12 +414,17 @@ static enum perr entry_answer_locked(struct upcache *c, struct upcache_entry *e,
 
 	e->last_used = now;
 	e->no_stale |= p->fresh;
-	if (e->resp && now - e->resp->at < p->ttl) {
+	if (answer_current(e->resp, p, now)) {
 		*out = e->resp;
 		return PE_OK;
 	}
 	if (e->resp && (e->no_stale || now - e->resp->at >= p->max_staleness))
 		entry_set_locked(e, NULL); /* never served again: not kept while the next one comes */
+	if (!e->in_flight && p->since > 0 && e->asked >= p->since && e->last_rc != PE_OK) {
+		snprintf(msg, msglen, "GET %s: %s", path,
+			 e->last_msg); /* this caller's prefetch failed: not asked twice */
+		return e->last_rc;
+	}
 	unsigned long gen0 = e->gen;
 	if (!e->in_flight && (rc = fetch_start_locked(c, e, t, path, p->parser)) != PE_OK)
 		return rc;
@@ -445,6 +462,43 @@ enum perr upcache_get(struct upcache *c, const char *key, const struct fetch_tar
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+void upcache_prefetch(struct upcache *c, const char *key, const struct fetch_target *t, const char *path,
+		      const struct upcache_policy *p)
+{
+	pthread_mutex_lock(&c->lock);
+	struct upcache_entry *e = entry_lookup_locked(c, key);
+	double now = clock_mono();
+	if (e) {
+		e->last_used = now;
+		e->no_stale |= p->fresh;
+		if (!e->in_flight && !answer_current(e->resp, p, now) &&
+		    !(p->since > 0 && e->asked >= p->since))
+			(void)fetch_start_locked(c, e, t, path,
+						 p->parser); /* a failure shows in upcache_get() */
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+int upcache_wait_any(struct upcache *c, const char *const *keys, size_t n, double until)
+{
+	struct timespec ts = clock_abs(until);
+	int hit = -1;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		for (size_t i = 0; i < n && hit < 0; i++) {
+			struct upcache_entry *e = entry_lookup_locked(c, keys[i]);
+			if (!e || !e->in_flight)
+				hit = (int)i;
+		}
+		if (hit >= 0 || n == 0 || clock_mono() >= until ||
+		    pthread_cond_timedwait(&c->fetched, &c->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return hit;
 }
 
 const struct fetch_resp *upcache_resp(const struct upcache_hold *h)

@@ -53,6 +53,8 @@ struct upcache_policy {
 	int fresh; /* never served stale, and dropped once older than ttl when released */
 	double wait_until; /* monotonic time (clock_mono) to stop waiting for a fetch */
 	const struct upcache_parser *parser; /* NULL: keep the body */
+	double since; /* monotonic time: an answer or failure of a fetch started after it is this caller's (a
+			 prefetch earlier in the same scrape), served as it is and not asked again; 0: none */
 };
 
 /* One answer a caller holds; valid until upcache_release(). */
@@ -69,6 +71,22 @@ struct upcache_hold;
 enum perr upcache_get(struct upcache *c, const char *key, const struct fetch_target *t, const char *path,
 		      const struct upcache_policy *p, struct upcache_hold **h, char *msg,
 		      size_t msglen) PE_WUR;
+/*
+ * Starts fetching t + path for key in the background and returns at once,
+ * unless an answer p allows without asking (younger than p->ttl, or
+ * asked for after p->since) is there, a fetch runs, or one started after
+ * p->since has ended.
+ * A later upcache_get() of key then waits only for what is left.
+ */
+void upcache_prefetch(struct upcache *c, const char *key, const struct fetch_target *t, const char *path,
+		      const struct upcache_policy *p);
+/*
+ * Waits until one of the n keys has no fetch in flight (its answer or
+ * error is there, or none was asked for), at most until `until`
+ * (monotonic). Returns that key's index, or -1 at `until` or when n is 0.
+ */
+int upcache_wait_any(struct upcache *c, const char *const *keys, size_t n, double until);
+
 /* The answer: status, Content-Type and, without a parser (or for a non-2xx status), the body. */
 const struct fetch_resp *upcache_resp(const struct upcache_hold *h);
 /* With a parser and a 2xx status: close()'s verdict, msg its reason, and what it made (NULL unless PE_OK). */

@@ -25,6 +25,7 @@ SECRETS = {
     "home-actions.token": "sim-action-secret-home",
     "shop-actions.token": "sim-action-secret-shop",
     "n8n.key": "sim-n8n-key-app",
+    "pbs1.token": "sim-pbs-secret-pbs1",
     "home-drill.token": "sim-drill-secret-home",
     "shop-drill.token": "sim-drill-secret-shop",
 }
@@ -101,6 +102,9 @@ def _config(d, sim_url, docker_socket):
         "    snapshots: %s" % d["snapshots"], "    timeout: 5s",
         "docker:",
         "  - name: comms", "    socket: %s" % docker_socket,
+        "pbs:",
+        "  - name: pbs1", "    url: %s/pbs/pbs1" % sim_url, '    token_id: "monitor@pbs!exporter"',
+        "    token_secret_file: %s/pbs1.token" % s, "    timeout: 5s",
         "targets:",
         "  - name: home-vm-100", "    site: home", "    severity: critical", "    pve: {source: home, vmid: 100}",
         "    max_age: 26h", "    restore_doc: https://wiki.example/restore/home-vm-100",

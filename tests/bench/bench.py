@@ -5,7 +5,7 @@ Prints one table to stdout; every number is the median of several runs. Never pa
 Installs wrk and nginx-light when they are missing (as root; otherwise says what to install).
 Options: --runs N (collections per measurement, default 5), --wrk-runs N (default 3),
 --duration S (seconds per wrk run, default 3), --quick (fewer and shorter runs),
---only one-job (just the one-job rows). PE_BUILD=DIR measures the binaries in DIR.
+--only one-job|pbs (just those rows). PE_BUILD=DIR measures the binaries in DIR.
 """
 import argparse
 import gzip
@@ -36,6 +36,8 @@ TARGET_RATIO = 0.5  # warm throughput / nginx
 TARGET_JOB_CPU = 0.5  # s exporter CPU per cold collection, 10,000 guests
 TARGET_JOB_RSS = 25e6  # bytes, VmHWM, 10,000 guests
 TARGET_JOB_CPU_1K = 0.06  # s exporter CPU per cold collection, 1,000 guests (the PVE part)
+# A PBS with 2,000 backup groups x 30 snapshots in one datastore (one 36 MB snapshot listing).
+PBS_GROUPS, PBS_SNAPSHOTS = 2000, 30
 
 
 # ---------------------------------------------------------------- tools
@@ -158,6 +160,13 @@ def pve_only_config(sim, secrets):
     return ("global:\n  scrape_timeout: 120s\n  cache_ttl: 0s\n"
             "pve:\n  - name: bench\n    url: %s/pve/bench\n    token_id: \"monitor@pve!exporter\"\n"
             "    token_secret_file: %s/bench.token\n    timeout: 120s\n" % (sim.url, secrets))
+
+
+def pbs_only_config(sim, secrets):
+    """Only the bench PBS: the row that measures the PBS collector alone."""
+    return ("global:\n  scrape_timeout: 120s\n  cache_ttl: 0s\n"
+            "pbs:\n  - name: bench\n    url: %s/pbs/bench\n    token_id: \"monitor@pbs!exporter\"\n"
+            "    token_secret_file: %s/pbs-bench.token\n    timeout: 120s\n" % (sim.url, secrets))
 
 
 def has_collector(exp, name):
@@ -314,6 +323,7 @@ class Bench:
         os.makedirs(self.secrets)
         write_secret(self.secrets, "bench.token", "sim-read-secret-bench")
         write_secret(self.secrets, "app.key", "sim-n8n-key-app")
+        write_secret(self.secrets, "pbs-bench.token", "sim-pbs-secret-bench")
 
     def row(self, section, what, value, target="", ok=None):
         self.rows.append((section, what, value, target, "" if ok is None else ("ok" if ok else "MISS")))
@@ -375,6 +385,27 @@ class Bench:
                 if warns:
                     self.row(sec, "  exporter warnings (collection incomplete)", "; ".join(warns)[:90],
                              "none", False)
+
+    def pbs(self):
+        """The PBS collector alone, next to the PVE rows: 2,000 groups x 30 snapshots (60,000 snapshots,
+        a 36 MB listing), a GC, three jobs. CPU and peak RSS of a fresh exporter per cold collection."""
+        sec = "pbs"
+        extra = ["--guests", "1", "--archives-per-guest", "1", "--workflows", "0",
+                 "--pbs-groups", str(PBS_GROUPS), "--pbs-snapshots", str(PBS_SNAPSHOTS)]
+        with Sim("bench", extra, start_timeout=600) as sim, Exporter(pbs_only_config(sim, self.secrets)) as exp:
+            fetch(exp.url + "/metrics")  # first scrape: connections, lazy init
+            m = measure_collection(exp, sim, self.args.runs)
+            what = "%d groups x %d snapshots: exporter CPU per cold collection" % (PBS_GROUPS, PBS_SNAPSHOTS)
+            self.row(sec, what, "%.3f s" % m["cpu"])
+            self.row(sec, "  wall | /metrics size", "%.3f s | %.0f kB" % (m["wall"], m["bytes"] / 1e3))
+            self.row(sec, "  peak RSS (VmHWM)", "%.1f MB" % (m["hwm"] / 1e6))
+            groups = len(re.findall(rb"^persistence_pbs_group_snapshots\{", fetch(exp.url + "/metrics")[2], re.M))
+            self.row(sec, "  groups published", str(groups), str(PBS_GROUPS), groups == PBS_GROUPS)
+            pbs = {p: n for p, n in m["stats"].items() if p.startswith("/pbs/")}
+            self.row(sec, "  upstream requests per collection", str(sum(pbs.values())))
+            warns = sorted(set(re.findall(r'level=warn msg="([^"]+)"', exp.log_text())))
+            if warns:
+                self.row(sec, "  exporter warnings (collection incomplete)", "; ".join(warns)[:90], "none", False)
 
     def upstream(self, stats, guests):
         total = sum(stats.values())
@@ -447,6 +478,10 @@ class Bench:
             self.one_job()
             self.print_table()
             return
+        if self.args.only == "pbs":
+            self.pbs()
+            self.print_table()
+            return
         ensure_tools()
         print("bench: building a %d-file dump folder ..." % DUMP_FILES, file=sys.stderr, flush=True)
         dump = make_dump_folder(os.path.join(self.tmp, "mnt"), DUMP_FILES)
@@ -454,6 +489,7 @@ class Bench:
             self.collection(sim, dump)
             self.serving(sim)
         self.one_job()
+        self.pbs()
         if not self.args.skip_growth:
             self.growth(20)  # the 10,000-guest content list is ~35 MB (listings may be 256 MiB)
             self.growth(5)
@@ -488,7 +524,7 @@ def main():
     p.add_argument("--duration", type=int, default=3)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--skip-growth", action="store_true")
-    p.add_argument("--only", choices=["one-job"], help="run one section alone")
+    p.add_argument("--only", choices=["one-job", "pbs"], help="run one section alone")
     args = p.parse_args()
     if args.quick:
         args.runs, args.wrk_runs, args.duration = 3, 1, 2

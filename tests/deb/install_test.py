@@ -305,7 +305,7 @@ def test_installed(t, root, version, deb_files):
     rc, out = in_root(root, ["persistence_exporter", "--config.file=/etc/persistence_exporter/config.yml",
                              "--config.check"], user=USER, check=False)
     t.check("--config.check of the shipped config, as %s" % USER,
-            rc == 0 and "ok (0 pve, 0 mounts, 0 n8n, 0 docker, 0 targets)" in out, out)
+            rc == 0 and "ok (0 pve, 0 pbs, 0 mounts, 0 n8n, 0 docker, 0 targets)" in out, out)
     rc, out = in_root(root, ["cat", "/etc/persistence_exporter/config.yml"], user="nobody:nogroup", check=False)
     t.check("other users cannot read the config", rc != 0, out)
 

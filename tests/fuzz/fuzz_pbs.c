@@ -79,6 +79,47 @@ static void parse_all(struct pbs_facts *f, const char *d, size_t n)
 	(void)e;
 }
 
+/* The listing fed in pieces (1-17 bytes, from the first byte) must fold exactly as fed whole. */
+static void check_pieces(const char *d, size_t n)
+{
+	struct pbs_facts *f = pbs_facts_new();
+	struct pbs_store *whole, *pieces;
+	struct pbs_listing *l = pbs_listing_new();
+	char msg[256], msg2[256];
+	size_t step = n ? (size_t)((unsigned char)d[0] % 17) + 1 : 1;
+	enum perr a, b;
+
+	if (!f || !l || !pbs_store_add(f, "a") || !pbs_store_add(f, "b")) {
+		pbs_listing_free(l);
+		pbs_facts_free(f);
+		return;
+	}
+	whole = pbs_store_find(f, "a");
+	a = pbs_parse_snapshots(whole, "", d, n, msg, sizeof(msg));
+	for (size_t off = 0; off < n; off += step)
+		pbs_listing_feed(l, d + off, n - off < step ? n - off : step);
+	pieces = pbs_store_find(f, "b");
+	b = pbs_listing_end(l, n, msg2, sizeof(msg2));
+	if (b == PE_OK)
+		b = pbs_store_add_listing(pieces, "", l, msg2, sizeof(msg2));
+	if (a != b || (a == PE_PARSE && strcmp(msg, msg2) != 0))
+		__builtin_trap();
+	if (a == PE_OK) {
+		if (whole->ngroups != pieces->ngroups || whole->skipped != pieces->skipped)
+			__builtin_trap();
+		for (size_t i = 0; i < whole->ngroups; i++) {
+			const struct pbs_group *x = &whole->groups[i], *y = &pieces->groups[i];
+			if (strcmp(x->id, y->id) != 0 || strcmp(x->type, y->type) != 0 ||
+			    x->snapshots != y->snapshots || x->last_backup != y->last_backup ||
+			    x->last_verified != y->last_verified || x->verify_failed != y->verify_failed ||
+			    x->last_state != y->last_state)
+				__builtin_trap();
+		}
+	}
+	pbs_listing_free(l);
+	pbs_facts_free(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pbs_facts *f = pbs_facts_new();
@@ -90,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	parse_all(f, (const char *)data, size);
+	check_pieces((const char *)data, size);
 	pbs_facts_sort(f);
 	check_numbers(f);
 	e = expfmt_new(0);

@@ -23,6 +23,7 @@ SIM = os.path.join(ROOT, "tests", "sim", "sim.py")
 PVE_SECRET = "sim-read-secret-%s"
 PVE_ACTION_SECRET = "sim-action-secret-%s"
 N8N_KEY = "sim-n8n-key-%s"
+PBS_SECRET = "sim-pbs-secret-%s"
 
 
 def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
@@ -243,6 +244,13 @@ def promtool_check(text):
     out = (p.stdout + p.stderr).decode()
     if p.returncode != 0 or out.strip():
         raise AssertionError("promtool check metrics: rc=%d %s" % (p.returncode, out))
+
+
+def pbs_source_yaml(sim, instance="pbs1", name=None, secret_file=None, extra=""):
+    """A pbs: list entry for one simulated PBS; its secret goes to {secret_dir}/<instance>.token."""
+    return ("  - name: %s\n    url: %s/pbs/%s\n    token_id: \"monitor@pbs!exporter\"\n"
+            "    token_secret_file: {secret_dir}/%s\n    timeout: 5s\n%s"
+            % (name or instance, sim.url, instance, secret_file or instance + ".token", extra))
 
 
 def pve_source_yaml(sim, cluster, name=None, extra=""):

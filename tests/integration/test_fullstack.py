@@ -26,7 +26,8 @@ SETTLE = 3                 # evaluation intervals to wait after the expected ale
 DEADLINE = 75              # seconds for the expected alerts to reach Alertmanager
 
 # An alert is identified by its name and the labels that say what it is about.
-KEY_LABELS = ("source", "target", "vmid", "container", "backup_job", "node", "storage")
+KEY_LABELS = ("source", "target", "vmid", "container", "backup_job", "node", "storage", "datastore", "job_id",
+              "backup_id")
 
 # Always firing in both scenarios, by design of the simulated inventory (tests/sim/scenarios.py,
 # deploy/demo/scenario.py):
@@ -54,6 +55,13 @@ INCIDENT = ALWAYS | {
     ("N8nWorkflowCountDropped", (("source", "app"),)),
     ("N8nSnapshotStale", (("source", "app"),)),
     ("BackupTargetStale", (("source", "app"), ("target", "app-n8n-workflows"))),
+    # the PBS: the verify job found vm/204's second-newest snapshot damaged, the local sync to the
+    # offsite disk stopped two days ago, offsite's last GC failed and the disk fills up in ~10 days
+    ("PBSVerifyJobFailed", (("datastore", "store1"), ("job_id", "v-store1"), ("source", "pbs1"))),
+    ("PBSSnapshotVerifyFailed", (("backup_id", "204"), ("datastore", "store1"), ("source", "pbs1"))),
+    ("PBSJobOverdue", (("datastore", "offsite"), ("job_id", "s-offsite"), ("source", "pbs1"))),
+    ("PBSGarbageCollectionFailed", (("datastore", "offsite"), ("source", "pbs1"))),
+    ("PBSDatastoreFillingUp", (("datastore", "offsite"), ("source", "pbs1"))),
 }
 
 

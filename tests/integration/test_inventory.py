@@ -13,7 +13,7 @@ import sys
 import tempfile
 import unittest
 
-from harness import (CTL, N8N_KEY, PVE_ACTION_SECRET, PVE_SECRET, ROOT, Exporter, Sim, check_sanitizer_report,
+from harness import (CTL, N8N_KEY, PBS_SECRET, PVE_ACTION_SECRET, PVE_SECRET, ROOT, Exporter, Sim, check_sanitizer_report,
                      parse_metrics, samples, value)
 
 sys.path.insert(0, os.path.join(ROOT, "deploy", "demo"))
@@ -27,7 +27,8 @@ DEGRADED = {"home-vm-100", "home-lxc-105", "app-n8n-workflows"}
 TARGETS = (["home-vm-100", "home-lxc-105", "app-n8n-workflows"]
            + ["shop-%s" % name for _, name in scenario.SHOP_GUESTS] + list(scenario.FILE_TARGETS))
 SECRETS = [PVE_SECRET % "home", PVE_SECRET % "shop", PVE_ACTION_SECRET % "home",
-           PVE_ACTION_SECRET % "shop", N8N_KEY % "app", "sim-drill-secret-home", "sim-drill-secret-shop"]
+           PVE_ACTION_SECRET % "shop", N8N_KEY % "app", PBS_SECRET % "pbs1", "sim-drill-secret-home",
+           "sim-drill-secret-shop"]
 TEXT_COLUMNS = ["SITE", "TARGET", "KIND", "LAST BACKUP", "AGE", "MAX AGE", "STATE", "RESTORE", "REASON"]
 
 # Pixel colours of the summary box (exporter/status.c CSS): degraded and all-OK backgrounds.

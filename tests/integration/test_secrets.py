@@ -6,7 +6,7 @@ import tempfile
 import unittest
 import uuid
 
-from harness import CTL, N8N_KEY, PVE_ACTION_SECRET, PVE_SECRET, Exporter, Sim, write_secret
+from harness import CTL, N8N_KEY, PBS_SECRET, PVE_ACTION_SECRET, PVE_SECRET, Exporter, Sim, write_secret
 
 CONFIG = """
 global:
@@ -32,6 +32,12 @@ n8n:
     url: {url}/n8n/app
     api_key_file: {dir}/n8n.key
     timeout: 2s
+pbs:
+  - name: pbs1
+    url: {url}/pbs/pbs1
+    token_id: "monitor@pbs!exporter"
+    token_secret_file: {dir}/pbs1.token
+    timeout: 2s
 targets:
   - name: home-vm-100
     pve: {{source: home, vmid: 100}}
@@ -45,6 +51,9 @@ targets:
 FAULTS = [
     {"match": "/pve/", "delay": 3},
     {"match": "/n8n/", "delay": 3},
+    {"match": "/pbs/", "delay": 3},
+    {"match": "/pbs/", "status": 401},
+    {"match": "/pbs/pbs1/api2/json/admin/datastore/store1/", "status": 403},
     {"match": "/pve/", "status": 401, "body": '{"data":null}'},
     {"match": "/n8n/", "status": 401, "body": '{"message":"unauthorized"}'},
     {"match": "/pve/", "status": 403, "body": '{"data":null}'},
@@ -95,6 +104,7 @@ class SecretsTest(unittest.TestCase):
         write_secret(self.dir, "home.token", secrets["home"])
         write_secret(self.dir, "home-action.token", secrets["action"])
         write_secret(self.dir, "n8n.key", secrets["n8n"])
+        write_secret(self.dir, "pbs1.token", secrets["pbs"])
         tls_entry = ""
         if tls:
             # the simulator's certificate, pinned with a fingerprint that does not match it
@@ -144,22 +154,24 @@ class SecretsTest(unittest.TestCase):
 
     def test_right_keys_never_appear(self):
         secrets = {"home": PVE_SECRET % "home", "action": PVE_ACTION_SECRET % "home",
-                   "n8n": N8N_KEY % "app", "shop": PVE_SECRET % "shop"}
+                   "n8n": N8N_KEY % "app", "shop": PVE_SECRET % "shop", "pbs": PBS_SECRET % "pbs1"}
         seen = self.run_with(secrets)
         # the right keys worked before the faults: the sources were up
         first = dict(seen)["/metrics after None"]
         self.assertIn('persistence_source_up{source="home",kind="pve"} 1', first)
         self.assertIn('persistence_source_up{source="app",kind="n8n"} 1', first)
+        self.assertIn('persistence_source_up{source="pbs1",kind="pbs"} 1', first)
 
     def test_wrong_keys_never_appear(self):
         tag = uuid.uuid4().hex
         secrets = {"home": "wrong-pve-" + tag, "action": "wrong-action-" + tag,
-                   "n8n": "wrong-n8n-" + tag, "shop": "wrong-shop-" + tag}
+                   "n8n": "wrong-n8n-" + tag, "shop": "wrong-shop-" + tag, "pbs": "wrong-pbs-" + tag}
         seen = self.run_with(secrets, tls=True)
         first = dict(seen)["/metrics after None"]
         self.assertIn('persistence_source_up{source="home",kind="pve"} 0', first)
         self.assertIn('persistence_source_up{source="app",kind="n8n"} 0', first)
         self.assertIn('persistence_source_up{source="pinned",kind="pve"} 0', first)
+        self.assertIn('persistence_source_up{source="pbs1",kind="pbs"} 0', first)
         self.assertRegex(dict(seen)["exporter log"], r"(?i)(fingerprint|tls|certificate|pin)")
 
 

@@ -22,6 +22,7 @@ SERVICES = {
     "pvestatd": "PVE Status Daemon", "sshd": "OpenBSD Secure Shell server",
 }
 CACHE_MAX = 512
+SIM_PORT = 0  # the simulator's TCP port once bound (sim.main): PBS storages point at the simulated PBS
 MAX_FINISHED_BROADCAST = 25
 
 
@@ -639,6 +640,24 @@ def get_node_storage(c, q, node):
     return _ok(out)
 
 
+def get_storage_config(c, q):
+    """/storage: the cluster's storage.cfg entries (a PBS storage names its server and datastore)."""
+    out = []
+    for sid, st in sorted(c.storages.items()):
+        if q.get("type") and q["type"] != st["type"]:
+            continue
+        item = {"storage": sid, "type": st["type"], "content": st["content"], "digest": "%040x" % len(sid)}
+        if int(st.get("shared", 0)) and st["type"] not in ("pbs", "nfs", "cifs"):
+            item["shared"] = 1
+        if st.get("nodes"):
+            item["nodes"] = ",".join(st["nodes"])
+        item.update(st.get("config", {}))
+        if st["type"] == "pbs" and item.get("port") == "sim":
+            item["port"] = SIM_PORT
+        out.append(item)
+    return _ok(out)
+
+
 def get_storage_content(c, q, node, sid):
     st = c.storage_on(sid, node)
     if st is None:
@@ -706,6 +725,7 @@ GET_ROUTES = [
     (R(r"^/nodes/([^/]+)/tasks$"), get_node_tasks, True),
     (R(r"^/nodes/([^/]+)/tasks/([^/]+)/status$"), get_task_status, False),
     (R(r"^/nodes/([^/]+)/tasks/([^/]+)/log$"), get_task_log, False),
+    (R(r"^/storage$"), get_storage_config, True),
     (R(r"^/nodes/([^/]+)/storage$"), get_node_storage, True),
     (R(r"^/nodes/([^/]+)/storage/([^/]+)/content$"), get_storage_content, True),
     (R(r"^/nodes/([^/]+)/services$"), get_services, True),

@@ -93,7 +93,10 @@ SHOP_STORAGES = {
     "local-zfs": {"type": "zfspool", "content": "images,rootdir", "shared": 0,
                   "total": 1798000000000, "used": 402000000000},
     "shop-pbs": {"type": "pbs", "content": "backup", "shared": 1,
-                 "total": 8 * TiB, "used": 3 * TiB, "extra": {"shared": "1"}},  # loose: "1"
+                 "total": 8 * TiB, "used": 3 * TiB, "extra": {"shared": "1"},  # loose: "1"
+                 # storage.cfg: the simulated PBS pbs1, datastore store1, root namespace
+                 "config": {"server": "127.0.0.1", "port": "sim", "datastore": "store1",
+                            "username": "pve-shop@pbs!shop"}},
 }
 
 SHOP_JOBS = [
@@ -368,11 +371,11 @@ def build_pbs(now, incident, shop):
     upid = lambda start, node="pbs1": pbs.make_upid(node, 0x4A9, 0x2A7, int(start), "verificationjob",
                                                     "store1:v-store1", "root@pam")
     # store1 root: host/files every 6 h by proxmox-backup-client, the newest still being written
-    files = [pbs.snapshot("host", "files", last_slot("0/6:00", now - k * 6 * HOUR), 510 * GiB + k * 3 * GiB,
+    files = [pbs.snapshot("host", "files", last_slot("0/6:00", now - 600 - k * 6 * HOUR), 510 * GiB + k * 3 * GiB,
                           "ok" if k >= 2 else None, upid(now - k * 6 * HOUR + 1800), "fileserver fs01",
-                          "files@pbs") for k in range(1, 8)]
-    files.append(pbs.snapshot("host", "files", now - 300, None, owner="files@pbs"))
-    inst.add_task("backup", "store1:host/files", now - 300, user="files@pbs")
+                          "files@pbs") for k in range(7)]
+    files.append(pbs.snapshot("host", "files", now - 60, None, owner="files@pbs"))   # being written now
+    inst.add_task("backup", "store1:host/files", now - 60, user="files@pbs")
     if incident:  # the verify job found a corrupt chunk in one of vm/204's snapshots
         vmid, rank = PBS_VERIFY_FAILED
         snaps = sorted((a for a in shop.archives["shop-pbs"] if a["vmid"] == vmid), key=lambda a: -a["ctime"])

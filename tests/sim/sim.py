@@ -395,6 +395,7 @@ def main(argv):
         server.socket = ctx.wrap_socket(server.socket, server_side=True)
         scheme = "https"
     port = server.server_address[1]
+    pve.SIM_PORT = port
     if opts.docker_socket:
         start_docker(sim, opts.docker_socket)
         print("sim: docker engine API on unix:%s" % opts.docker_socket, flush=True)

@@ -846,6 +846,10 @@ class PbsTest(unittest.TestCase):
         self.assertEqual({s["backup-id"] for s in one}, {"204"})
         groups = self.sim.pbs_data("/admin/datastore/store1/groups")
         self.assertEqual(len(groups), 14)
+        # PVE's storage.cfg points shop-pbs at this simulator's PBS, datastore store1
+        cfg = {s["storage"]: s for s in self.sim.pve_data("shop", "/storage?type=pbs")}
+        self.assertEqual((cfg["shop-pbs"]["server"], cfg["shop-pbs"]["port"], cfg["shop-pbs"]["datastore"]),
+                         ("127.0.0.1", self.sim.port, "store1"))
 
     def test_jobs_gc_and_overdue_sync(self):
         now = time.time()

@@ -116,6 +116,100 @@ START_TEST(test_collect_warn_rate_limited)
 }
 END_TEST
 
+/* ---------- collect_prefetch(), collect_wait_any() ---------- */
+
+static struct tu_route slow_routes[] = {
+	{.path = "/s1", .body = "{\"value\": 1}", .delay = 2},
+	{.path = "/s2", .body = "{\"value\": 2}", .delay = 2},
+	{.path = "/s3", .body = "{\"value\": 3}", .delay = 2},
+	{.path = "/fast", .body = "{\"value\": 4}"},
+	{.path = "/broken", .status = 500, .body = "{\"message\":\"down\"}"},
+};
+static int wait_any_first = -2;
+
+/* Prefetches three slow answers and a failing one, then reads them one by one. */
+static enum perr collect_prefetching(struct collect *c)
+{
+	static const char *const paths[] = {"/s1", "/s2", "/s3"};
+	const char *body;
+	size_t len;
+	char msg[256];
+	double sum = 0;
+
+	for (size_t i = 0; i < 3; i++)
+		collect_prefetch(c, &test_target, paths[i], NULL);
+	collect_prefetch(c, &test_target, "/broken", NULL);
+	for (size_t i = 0; i < 3; i++) {
+		if (collect_get_body(c, &test_target, paths[i], &body, &len, msg, sizeof(msg)) != PE_OK)
+			return PE_HTTP;
+		sum += (double)(body[len - 2] - '0');
+	}
+	/* a failure of this scrape's prefetch is not asked twice */
+	if (collect_get_body(c, &test_target, "/broken", &body, &len, msg, sizeof(msg)) != PE_HTTP)
+		return PE_INTERNAL;
+	expfmt_add(c->out, &d_value, sum, "source", c->source, NULL);
+	return PE_OK;
+}
+
+/* Waits for the first of a slow and a fast answer. */
+static enum perr collect_waiting(struct collect *c)
+{
+	static const char *const paths[] = {"/s1", "/fast"};
+
+	collect_prefetch(c, &test_target, paths[0], NULL);
+	collect_prefetch(c, &test_target, paths[1], NULL);
+	wait_any_first = collect_wait_any(c, &test_target, paths, 2);
+	return PE_OK;
+}
+
+static const struct collector col_prefetching = {"prefetching", "testkind", 0,
+						 count_one,     name_a,     collect_prefetching};
+static const struct collector col_waiting = {"waiting", "testkind", 0, count_one, name_a, collect_waiting};
+
+/* Three 2 s answers prefetched together take about 2 s, not 6, and each path is asked once (ttl 0). */
+START_TEST(test_prefetched_answers_overlap)
+{
+	static const struct collector *const table[] = {&col_prefetching, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = scrape_state_new();
+	struct config *cfg = tu_config_new();
+	struct timespec t0, t1;
+
+	ck_assert_ptr_nonnull(st);
+	tu_upstream_init(&u, slow_routes, sizeof(slow_routes) / sizeof(slow_routes[0]));
+	scrape_state_set_transport(st, tu_transport, &u);
+	scrape_state_set_collectors(st, table);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *text = tu_scrape_text(st, cfg, NULL, 0, 10);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_msg(took < 5.0, "three prefetched 2 s answers took %.2f s", took);
+	ck_assert_ptr_nonnull(strstr(text, "persistence_test_value{source=\"a\"} 6\n"));
+	ck_assert_int_eq(u.calls, 4);
+	free(text);
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
+START_TEST(test_wait_any_returns_the_first_answer)
+{
+	static const struct collector *const table[] = {&col_waiting, NULL};
+	struct tu_upstream u;
+	struct scrape_state *st = scrape_state_new();
+	struct config *cfg = tu_config_new();
+
+	ck_assert_ptr_nonnull(st);
+	tu_upstream_init(&u, slow_routes, sizeof(slow_routes) / sizeof(slow_routes[0]));
+	scrape_state_set_transport(st, tu_transport, &u);
+	scrape_state_set_collectors(st, table);
+	free(tu_scrape_text(st, cfg, NULL, 0, 10));
+	ck_assert_int_eq(wait_any_first, 1); /* /fast, while /s1 still runs */
+	config_unref(cfg);
+	scrape_state_free(st);
+}
+END_TEST
+
 static Suite *collect_suite(void)
 {
 	Suite *s = suite_create("collect");
@@ -125,6 +219,8 @@ static Suite *collect_suite(void)
 	tcase_add_test(tc, test_json_each_walks_the_member_array);
 	tcase_add_test(tc, test_json_each_rejects_bad_bodies);
 	tcase_add_test(tc, test_collect_warn_rate_limited);
+	tcase_add_test(tc, test_prefetched_answers_overlap);
+	tcase_add_test(tc, test_wait_any_returns_the_first_answer);
 	suite_add_tcase(s, tc);
 	return s;
 }

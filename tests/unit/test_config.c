@@ -342,7 +342,7 @@ START_TEST(test_exclusive)
 		buf_str(&errs),
 		"bad_exclusive.yml:6:5: pve[0]: token_secret_file and token_secret are mutually exclusive\n"
 		"bad_exclusive.yml:10:5: targets[0]: pve and file are mutually exclusive\n"
-		"bad_exclusive.yml:12:5: targets[1]: missing one of pve, mount, n8n, file\n");
+		"bad_exclusive.yml:12:5: targets[1]: missing one of pve, mount, n8n, file, pbs\n");
 	ck_assert_ptr_null(strstr(buf_str(&errs), "do-not-print-me"));
 	buf_free(&errs);
 }
@@ -482,6 +482,62 @@ START_TEST(test_drill)
 		"bad_drill.yml:19:40: pve[1].drill.boot_timeout: duration must be greater than 0\n"
 		"bad_drill.yml:21:83: targets[0].max_restore_test_age: invalid duration \"soon\"\n"
 		"bad_drill.yml:21:94: targets[0].rto: duration must be greater than 0\n");
+}
+END_TEST
+
+START_TEST(test_pbs)
+{
+	struct config *c;
+	struct buf errs;
+	ck_assert_int_eq(chmod("secrets/home.token", 0600), 0);
+	ck_assert_int_eq(load("pbs_good.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(buf_str(&errs), "");
+	ck_assert_uint_eq(c->npbs, 3);
+	ck_assert_str_eq(c->pbs[0].url, "https://pbs.lan:8007"); /* the port PBS listens on */
+	ck_assert_str_eq(c->pbs[1].url, "https://[fd00::7]:8443");
+	ck_assert_str_eq(c->pbs[2].url, "http://10.0.0.9:8007/pbs");
+	ck_assert_str_eq(c->pbs[0].token_id, "monitor@pbs!exporter");
+	ck_assert_ptr_nonnull(c->pbs[0].token_secret);
+	ck_assert_double_eq(c->pbs[0].timeout, 10);
+	ck_assert_double_eq(c->pbs[1].timeout, 20);
+	ck_assert_uint_eq(c->pbs[0].ndatastores, 2);
+	ck_assert_str_eq(c->pbs[0].datastores[1], "offsite");
+	ck_assert_uint_eq(c->pbs[0].nnamespaces, 2);
+	ck_assert_str_eq(c->pbs[0].namespaces[0], "");
+	ck_assert_uint_eq(c->pbs[1].nnamespaces, 0);
+	ck_assert_ptr_nonnull(config_find_pbs(c, "pbs2"));
+	ck_assert_ptr_null(config_find_pbs(c, "pve"));
+	ck_assert_int_eq(c->targets[0].kind, TARGET_PBS);
+	ck_assert_str_eq(config_target_kind_str(TARGET_PBS), "pbs");
+	ck_assert_str_eq(c->targets[0].datastore, "store1");
+	ck_assert_str_eq(c->targets[0].ns, "site-b/web");
+	ck_assert_str_eq(c->targets[0].backup_type, "vm");
+	ck_assert_str_eq(c->targets[0].backup_id, "100");
+	ck_assert_double_eq(c->targets[0].max_verify_age, 8 * 86400);
+	ck_assert_str_eq(c->targets[1].ns, ""); /* the root when omitted */
+	ck_assert_double_eq(c->targets[1].max_verify_age, 0);
+	buf_free(&errs);
+	config_unref(c);
+	expect_errors(
+		"bad_pbs.yml",
+		"bad_pbs.yml:4:15: pbs[0].token_id: a PBS token id cannot contain ':'\n"
+		"bad_pbs.yml:6:26: pbs[0].datastores[1]: invalid datastore name \"bad/name\"\n"
+		"bad_pbs.yml:7:18: pbs[0].namespaces[0]: invalid namespace \"a//b\"\n"
+		"bad_pbs.yml:7:26: pbs[0].namespaces[1]: invalid namespace \"a/b/c/d/e/f/g/h\"\n"
+		"bad_pbs.yml:10:36: targets[0].pbs.datastore: datastore \"offsite\" is not in the "
+		"datastores: of pbs pbs1\n"
+		"bad_pbs.yml:10:56: targets[0].pbs.namespace: namespace \"site-b\" is not in the namespaces: "
+		"of pbs pbs1\n"
+		"bad_pbs.yml:10:77: targets[0].pbs.backup_type: invalid backup_type \"lxc\" (expected vm, ct "
+		"or host)\n"
+		"bad_pbs.yml:10:93: targets[0].pbs.backup_id: invalid backup_id \"1/2\"\n"
+		"bad_pbs.yml:13:19: targets[1].pbs.source: no source named \"nope\" under pbs:\n"
+		"bad_pbs.yml:16:19: targets[2].pve.source: no source named \"nope\" under pve:\n"
+		"bad_pbs.yml:18:21: targets[2].max_verify_age: max_verify_age applies to pbs targets only "
+		"(verification is read from the PBS)\n"
+		"bad_pbs.yml:20:10: targets[3].pbs: missing required key \"datastore\"\n"
+		"bad_pbs.yml:20:10: targets[3].pbs.namespace: namespace \"\" is not in the namespaces: of "
+		"pbs pbs1\n");
 }
 END_TEST
 
@@ -726,6 +782,9 @@ START_TEST(test_example_config)
 	ck_assert_uint_ge(c->npve, 1);
 	ck_assert_uint_ge(c->ntargets, 4);
 	ck_assert_str_eq(c->pve[0].token_secret, "home-secret-value");
+	ck_assert_uint_eq(c->npbs, 1);
+	ck_assert_str_eq(c->pbs[0].token_secret, "pbs1-secret-value");
+	ck_assert_str_eq(c->pbs[0].url, "https://pbs.lan:8007");
 	config_unref(c);
 	buf_free(&errs);
 	unlink(dst);
@@ -894,6 +953,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_vmid);
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_drill);
+	tcase_add_test(tc, test_pbs);
 	tcase_add_test(tc, test_secret_files);
 	tcase_add_test(tc, test_secret_world_readable);
 	tcase_add_test(tc, test_secret_unreadable);

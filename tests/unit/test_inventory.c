@@ -45,6 +45,21 @@ static enum perr fake_n8n(struct collect *c)
 	return fake_fill ? fake_fill(c, "n8n") : PE_OK;
 }
 
+static enum perr fake_pbs(struct collect *c)
+{
+	return fake_fill ? fake_fill(c, "pbs") : PE_OK;
+}
+
+static size_t count_pbs(const struct config *cfg)
+{
+	return cfg->npbs;
+}
+
+static const char *name_pbs(const struct config *cfg, size_t i)
+{
+	return cfg->pbs[i].name;
+}
+
 static size_t count_pve(const struct config *cfg)
 {
 	return cfg->npve;
@@ -78,8 +93,9 @@ static const char *name_n8n(const struct config *cfg, size_t i)
 static const struct collector fake_col_pve = {"pve", "pve", 0, count_pve, name_pve, fake_pve};
 static const struct collector fake_col_mount = {"mount", "mount", 0, count_mount, name_mount, fake_mount};
 static const struct collector fake_col_n8n = {"n8n", "n8n", 0, count_n8n, name_n8n, fake_n8n};
-static const struct collector *const table[] = {&fake_col_pve, &fake_col_mount, &fake_col_n8n,
-						&collector_inventory, NULL};
+static const struct collector fake_col_pbs = {"pbs", "pbs", 0, count_pbs, name_pbs, fake_pbs};
+static const struct collector *const table[] = {&fake_col_pve, &fake_col_mount,      &fake_col_n8n,
+						&fake_col_pbs, &collector_inventory, NULL};
 
 /* ---------- config building ---------- */
 
@@ -651,6 +667,122 @@ START_TEST(test_n8n_ok_rule)
 }
 END_TEST
 
+/* ---------- pbs ---------- */
+
+/*
+ * Source "pbs1": datastore store1 listed; its root listing read, "lab" failed (403), "slow" late,
+ * the namespace list read (so "none" does not exist). Groups of the root: vm/1 fresh and verified,
+ * vm/2 stale, vm/3 newest failed verification, vm/4 never verified, vm/5 verified 9 days ago,
+ * host/h only a backup being written. Source "pbs2" is down.
+ */
+static enum perr fill_pbs(struct collect *c, const char *kind)
+{
+	static const struct {
+		const char *id;
+		double age, verified_age, state;
+	} groups[] = {{"vm/1", H, 2 * H, 1},
+		      {"vm/2", 3 * D, 3 * D, 1},
+		      {"vm/3", H, 2 * D, -1},
+		      {"vm/4", H, -1, 0},
+		      {"vm/5", H, 9 * D, 0}};
+	double now = now0(c);
+	char key[256];
+	if (strcmp(kind, "pbs") != 0)
+		return PE_OK;
+	if (strcmp(c->source, "pbs2") == 0) {
+		collect_fail(c, "GET /admin/datastore: HTTP 500: unable to open chunk store");
+		return PE_HTTP;
+	}
+	fact(c, "pbs", "datastore/store1", 1, NULL);
+	fact(c, "pbs", "namespaces/store1", 1, NULL);
+	fact(c, "pbs", "listing/store1/", 1, NULL);
+	fact(c, "pbs", "listing/store1/lab", 0, "GET /admin/datastore/store1/snapshots?ns=lab: HTTP 403");
+	fact(c, "pbs", "listing/store1/slow", -1, "GET ...: no answer before the scrape deadline");
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		snprintf(key, sizeof(key), "group/store1//%s/snapshots", groups[i].id);
+		fact(c, "pbs", key, 3, NULL);
+		snprintf(key, sizeof(key), "group/store1//%s/last_backup", groups[i].id);
+		fact(c, "pbs", key, now - groups[i].age, NULL);
+		snprintf(key, sizeof(key), "group/store1//%s/last_state", groups[i].id);
+		fact(c, "pbs", key, groups[i].state, NULL);
+		snprintf(key, sizeof(key), "group/store1//%s/last_verified", groups[i].id);
+		if (groups[i].verified_age >= 0)
+			fact(c, "pbs", key, now - groups[i].verified_age, NULL);
+	}
+	fact(c, "pbs", "group/store1//host/h/snapshots", 0, NULL);
+	return PE_OK;
+}
+
+static struct config_target *add_pbs_target(struct config *c, const char *name, const char *source,
+					    const char *store, const char *ns, const char *group,
+					    double max_verify)
+{
+	struct config_target *t = add_target(c, name, TARGET_PBS, source, -1, D);
+	const char *slash = strchr(group, '/');
+	t->datastore = xdup(store);
+	t->ns = xdup(ns);
+	t->backup_type = strndup(group, (size_t)(slash - group));
+	t->backup_id = xdup(slash + 1);
+	t->max_verify_age = max_verify;
+	return t;
+}
+
+START_TEST(test_pbs_ok_rule)
+{
+	struct config *cfg = tu_config_new();
+	struct run x;
+	cfg->pbs = calloc(2, sizeof(*cfg->pbs));
+	ck_assert_ptr_nonnull(cfg->pbs);
+	cfg->npbs = 2;
+	cfg->pbs[0].name = xdup("pbs1");
+	cfg->pbs[1].name = xdup("pbs2");
+	add_pbs_target(cfg, "fresh", "pbs1", "store1", "", "vm/1", 7 * D);
+	add_pbs_target(cfg, "stale", "pbs1", "store1", "", "vm/2", 0);
+	add_pbs_target(cfg, "corrupt", "pbs1", "store1", "", "vm/3", 0);
+	add_pbs_target(cfg, "unverified", "pbs1", "store1", "", "vm/4", 7 * D);
+	add_pbs_target(cfg, "unverified-ok", "pbs1", "store1", "", "vm/4", 0);
+	add_pbs_target(cfg, "old-verify", "pbs1", "store1", "", "vm/5", 7 * D);
+	add_pbs_target(cfg, "running", "pbs1", "store1", "", "host/h", 0);
+	add_pbs_target(cfg, "missing", "pbs1", "store1", "", "ct/9", 0);
+	add_pbs_target(cfg, "nostore", "pbs1", "offsite", "", "vm/1", 0);
+	add_pbs_target(cfg, "nons", "pbs1", "store1", "none", "vm/1", 0);
+	add_pbs_target(cfg, "denied", "pbs1", "store1", "lab", "vm/1", 0);
+	add_pbs_target(cfg, "late", "pbs1", "store1", "slow", "vm/1", 0);
+	add_pbs_target(cfg, "down", "pbs2", "store1", "", "vm/1", 0);
+	fake_fill = fill_pbs;
+	run_scrape(&x, cfg, 5);
+	check_state(&x, "fresh", INVENTORY_OK, "");
+	has_last(&x, "fresh", x.now - H);
+	has_line(&x, "persistence_target_info{target=\"fresh\",site=\"\",kind=\"pbs\",source=\"pbs1\","
+		     "severity=\"warning\"} 1");
+	char line[256];
+	snprintf(line, sizeof(line),
+		 "persistence_target_last_verified_timestamp_seconds{target=\"fresh\"} %.0f", x.now - 2 * H);
+	has_line(&x, line);
+	check_state(&x, "stale", INVENTORY_DEGRADED, "backup 3d old, max 1d");
+	check_state(&x, "corrupt", INVENTORY_DEGRADED, "newest backup failed verification");
+	check_state(&x, "unverified", INVENTORY_DEGRADED, "no verified backup");
+	lacks(&x, "persistence_target_last_verified_timestamp_seconds{target=\"unverified\"}");
+	check_state(&x, "unverified-ok", INVENTORY_OK, ""); /* verification not required */
+	check_state(&x, "old-verify", INVENTORY_DEGRADED, "newest verified backup 9d old, max 7d");
+	check_state(&x, "running", INVENTORY_DEGRADED, "no finished backup of host/h in store1");
+	check_state(&x, "missing", INVENTORY_DEGRADED, "no backup of ct/9 in store1");
+	check_state(&x, "nostore", INVENTORY_DEGRADED, "datastore offsite not found on pbs1");
+	check_state(&x, "nons", INVENTORY_DEGRADED, "no namespace 'none' in datastore store1");
+	check_state(&x, "denied", INVENTORY_DEGRADED,
+		    "snapshots of store1 (namespace lab) could not be read: GET "
+		    "/admin/datastore/store1/snapshots?ns=lab: "
+		    "HTTP 403");
+	check_state(&x, "late", INVENTORY_UNKNOWN, "snapshots of store1 (namespace slow) not read in time");
+	check_state(&x, "down", INVENTORY_DEGRADED, "source pbs2 down");
+	ck_assert(!target(&x, "denied")->answered);
+	ck_assert(target(&x, "missing")->answered);
+	tu_assert_promtool_clean(x.text);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
 /* ---------- file ---------- */
 
 static char tmpdir[256];
@@ -1141,6 +1273,7 @@ static Suite *inventory_suite(void)
 	tcase_add_test(tc, test_render_json);
 	tcase_add_test(tc, test_render_text);
 	tcase_add_test(tc, test_verdict);
+	tcase_add_test(tc, test_pbs_ok_rule);
 	suite_add_tcase(s, tc);
 	return s;
 }

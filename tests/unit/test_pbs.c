@@ -5,6 +5,9 @@
 
 #include "expfmt.h"
 #include "pbs.h"
+#include "pve_pbs.h"
+
+#include <cjson/cJSON.h>
 
 #define FIX "tests/fixtures/pbs/"
 #define NOW 1771924800.0 /* 2026-02-24T09:20:00Z, the fixtures' "now" */
@@ -681,6 +684,89 @@ START_TEST(test_hostile_names)
 }
 END_TEST
 
+/* A PVE storage of type pbs and a pbs: source: the same server by pinned certificate or host and port. */
+START_TEST(test_same_server)
+{
+	static const char fp[] = "6b:1f:0a:33:54:c2:9e:1d:87:45:b0:2f:61:d8:3c:9a:70:e4:15:b6:29:cf:88:03:5d:"
+				 "a1:7e:44:c9:12:0b:c4";
+	static const char FP[] = "6B:1F:0A:33:54:C2:9E:1D:87:45:B0:2F:61:D8:3C:9A:70:E4:15:B6:29:CF:88:03:5D:"
+				 "A1:7E:44:C9:12:0B:C4";
+
+	ck_assert(pbs_same_server("https://pbs.lan:8007", NULL, "pbs.lan", 0, NULL));
+	ck_assert(pbs_same_server("https://PBS.lan:8007", NULL, "pbs.LAN", 8007, NULL));
+	ck_assert(!pbs_same_server("https://pbs.lan:8007", NULL, "pbs.lan", 8008, NULL));
+	ck_assert(!pbs_same_server("https://pbs.lan:8443", NULL, "pbs.lan", 0, NULL));
+	ck_assert(!pbs_same_server("https://pbs2.lan:8007", NULL, "pbs.lan", 0, NULL));
+	ck_assert(pbs_same_server("http://127.0.0.1:4711/pbs/pbs1", NULL, "127.0.0.1", 4711, NULL));
+	ck_assert(pbs_same_server("https://[fd00::7]:8007", NULL, "fd00::7", 0, NULL));
+	ck_assert(pbs_same_server("https://[fd00::7]:8007", NULL, "[fd00::7]", 0, NULL));
+	/* a name and an address of the same machine: only the pinned certificate tells */
+	ck_assert(!pbs_same_server("https://10.0.0.9:8007", NULL, "pbs.lan", 0, NULL));
+	ck_assert(pbs_same_server("https://10.0.0.9:8007", FP, "pbs.lan", 0, fp));
+	ck_assert(!pbs_same_server("https://10.0.0.9:8007", FP, "pbs.lan", 0, "6b:1f"));
+	ck_assert(!pbs_same_server("https://10.0.0.9:8007", NULL, "pbs.lan", 0, fp));
+	ck_assert(!pbs_same_server("not a url", NULL, "pbs.lan", 0, NULL));
+	ck_assert(!pbs_same_server("https://pbs.lan:99999", NULL, "pbs.lan", 0, NULL));
+	ck_assert(!pbs_same_server(NULL, NULL, NULL, 0, NULL));
+}
+END_TEST
+
+struct matches {
+	char text[1024];
+	size_t n;
+};
+
+static void collect_match(void *ctx, const struct pve_pbs_match *m)
+{
+	struct matches *x = ctx;
+	size_t l = strlen(x->text);
+	snprintf(x->text + l, sizeof(x->text) - l, "%s=%s/%s/%s;", m->storage, m->pbs_source, m->datastore,
+		 m->ns);
+	x->n++;
+}
+
+/* PVE's /storage against the pbs: sources: the same server and a datastore the source reads. */
+START_TEST(test_pve_storage_matching)
+{
+	static char s1[] = "store1", fp[] = "6B:1F:0A:33:54:C2:9E:1D:87:45:B0:2F:61:D8:3C:9A:70:E4:15:B6:29:"
+					    "CF:88:03:5D:A1:7E:44:C9:12:0B:C4";
+	char *stores[] = {s1};
+	struct config_pbs pbs[2] = {
+		{.name = (char *)"pbs1",
+		 .url = (char *)"https://pbs.lan:8007",
+		 .datastores = stores,
+		 .ndatastores = 1},
+		{.name = (char *)"pinned",
+		 .url = (char *)"https://10.0.0.9:8007",
+		 .tls = {.fingerprint = fp}},
+	};
+	struct config cfg = {.pbs = pbs, .npbs = 2};
+	const char *json =
+		"{\"data\":["
+		"{\"storage\":\"local\",\"type\":\"dir\",\"content\":\"backup\"},"
+		"{\"storage\":\"pbs-main\",\"type\":\"pbs\",\"server\":\"pbs.lan\",\"datastore\":\"store1\"},"
+		"{\"storage\":\"pbs-siteb\",\"type\":\"pbs\",\"server\":\"pbs.lan\",\"datastore\":\"store1\","
+		"\"namespace\":\"site-b\"},"
+		"{\"storage\":\"pbs-other\",\"type\":\"pbs\",\"server\":\"pbs.lan\",\"datastore\":"
+		"\"offsite\"},"
+		"{\"storage\":\"pbs-port\",\"type\":\"pbs\",\"server\":\"pbs.lan\",\"port\":8443,"
+		"\"datastore\":\"store1\"},"
+		"{\"storage\":\"pbs-name\",\"type\":\"pbs\",\"server\":\"backup.example\",\"datastore\":"
+		"\"x\","
+		"\"fingerprint\":\"6b:1f:0a:33:54:c2:9e:1d:87:45:b0:2f:61:d8:3c:9a:70:e4:15:b6:29:cf:88:03:"
+		"5d:a1:7e:44:c9:12:0b:c4\"},"
+		"{\"storage\":\"broken\",\"type\":\"pbs\",\"server\":\"pbs.lan\"}"
+		"]}";
+	cJSON *doc = cJSON_Parse(json);
+	struct matches m = {"", 0};
+
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_uint_eq(pve_pbs_match_each(cJSON_GetObjectItem(doc, "data"), &cfg, collect_match, &m), 3);
+	ck_assert_str_eq(m.text, "pbs-main=pbs1/store1/;pbs-siteb=pbs1/store1/site-b;pbs-name=pinned/x/;");
+	cJSON_Delete(doc);
+}
+END_TEST
+
 static Suite *pbs_suite(void)
 {
 	Suite *s = suite_create("pbs");
@@ -709,6 +795,8 @@ static Suite *pbs_suite(void)
 	tcase_add_test(tc, test_namespaces_sorted_unique);
 	tcase_add_test(tc, test_selection);
 	tcase_add_test(tc, test_hostile_names);
+	tcase_add_test(tc, test_same_server);
+	tcase_add_test(tc, test_pve_storage_matching);
 	suite_add_tcase(s, tc);
 	return s;
 }
