@@ -140,8 +140,9 @@ test: deps
 	$(MAKE) deb-test
 	@echo "make test: all suites passed"
 
+# SCENARIO=seed shows the seed incident alone (17/20); default: restore (the incident plus unrestorable backups).
 run: deps all
-	python3 deploy/demo/run.py
+	python3 deploy/demo/run.py $(if $(SCENARIO),--scenario=$(SCENARIO))
 
 bench: deps all
 	python3 tests/bench/bench.py

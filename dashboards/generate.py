@@ -236,6 +236,28 @@ def overview():
                    "below it.", "percentunit",
                    targets((in_site(ratio), "{{target}}")), w=24,
                    thr=thresholds("green", (1, "red")), threshold_style="line", min_zero=True),
+        table("Restorability per target", "Per target with a restorability policy: places holding a backup "
+              "younger than max_age (persistence_target_copies) against min_copies, offsite copies "
+              "(persistence_target_offsite_copies) and whether one is required, age of the newest verified backup "
+              "(persistence_target_last_verified_timestamp_seconds), a backup within max_age that failed "
+              "verification (persistence_target_verify_failed) and whether the policy is met "
+              "(persistence_target_policy_ok).",
+              targets((in_site("persistence_target_copies{%s}" % f), ""),
+                      (in_site("persistence_target_min_copies{%s}" % f), ""),
+                      (in_site("persistence_target_offsite_copies{%s}" % f), ""),
+                      (in_site("persistence_target_require_offsite{%s}" % f), ""),
+                      (in_site("time() - persistence_target_last_verified_timestamp_seconds{%s}" % f), ""),
+                      (in_site("persistence_target_verify_failed{%s}" % f), ""),
+                      (in_site("persistence_target_policy_ok{%s}" % f), ""), table=True),
+              [column("A", "Copies", "short"),
+               column("B", "Min copies", "short"),
+               column("C", "Offsite", "short"),
+               column("D", "Offsite required", mappings=YESNO, cell="color-text"),
+               column("E", "Verified backup age", "s"),
+               column("F", "Verify failed", mappings=mapping((1, "FAILED", "red"), (0, "no", "green")),
+                      cell="color-background"),
+               column("G", "Policy", mappings=OK, cell="color-background")],
+              h=10, sort=("Value #G", False)),
         row("Alerts"),
         table("Firing alerts", "Alerts of the bundled rules firing now (ALERTS{alertstate=\"firing\"}). "
               "Each has a runbook in docs/runbooks/<alertname>.md.",
@@ -327,6 +349,35 @@ def pve():
                    targets(("guest:persistence_pve_guest_backup_age_seconds:last10m{%s} %s" % (s, guest_join),
                             "{{source}} {{vmid}} {{name}}")), w=24,
                    thr=thresholds("green", (26 * 3600, "red")), threshold_style="line", min_zero=True),
+        row("Restorability per guest"),
+        table("Backups per guest and storage", "Per guest and backup storage: age of the newest archive there "
+              "(time() - persistence_pve_guest_storage_last_backup_timestamp_seconds; orange after 26 h, red "
+              "after 2 days) and how many archives it holds (persistence_pve_guest_storage_backups). A guest "
+              "on one storage only has one copy: one lost NAS loses every backup.",
+              targets(("time() - persistence_pve_guest_storage_last_backup_timestamp_seconds{%s}" % s, ""),
+                      ("persistence_pve_guest_storage_backups{%s}" % s, ""), table=True),
+              [column("A", "Newest backup age", "s", thresholds("green", (26 * 3600, "orange"), (2 * DAY, "red")),
+                      cell="color-background"),
+               column("B", "Archives", "short")],
+              h=10, sort=("Value #A", True)),
+        table("Verification per guest", "Guests with backups on a Proxmox Backup Server storage: age of the "
+              "newest backup that passed verification "
+              "(time() - persistence_pve_guest_last_verified_backup_timestamp_seconds; orange after 7 days), "
+              "how long ago that verification ran (persistence_pve_guest_last_verify_timestamp_seconds), "
+              "backups that failed verification (persistence_pve_guest_verify_failed_backups; red: those "
+              "cannot be restored), and whether the newest backup is protected and encrypted.",
+              targets(("time() - persistence_pve_guest_last_verified_backup_timestamp_seconds{%s}" % s, ""),
+                      ("time() - persistence_pve_guest_last_verify_timestamp_seconds{%s}" % s, ""),
+                      ("persistence_pve_guest_verify_failed_backups{%s}" % s, ""),
+                      ("persistence_pve_guest_last_backup_protected{%s}" % s, ""),
+                      ("persistence_pve_guest_last_backup_encrypted{%s}" % s, ""), table=True),
+              [column("A", "Verified backup age", "s", thresholds("green", (7 * DAY, "orange")),
+                      cell="color-background"),
+               column("B", "Verify ran", "s"),
+               column("C", "Failed verification", "short", thresholds("green", (1, "red")), cell="color-background"),
+               column("D", "Newest protected", mappings=YESNO, cell="color-text"),
+               column("E", "Newest encrypted", mappings=YESNO, cell="color-text")],
+              h=10, sort=("Value #C", True)),
         row("Backup jobs"),
         table("Backup jobs", "Every vzdump job of /cluster/backup with its schedule, storage, node restriction "
               "and whether it is enabled.",
@@ -588,6 +639,12 @@ def mounts():
                    targets(("time() - persistence_mount_archive_last_timestamp_seconds{%s}" % m,
                             "{{source}} {{guest_type}} {{vmid}}")), w=12,
                    thr=thresholds("green", (26 * 3600, "red")), threshold_style="line", min_zero=True),
+        stat("vzdump log of the newest archive", "Per guest: the task log vzdump wrote beside its newest archive "
+             "(persistence_mount_archive_last_log_ok): OK when it shows \"Finished Backup of VM\" and no ERROR: "
+             "line, FAILED otherwise (an error, or a log cut off). Guests without a log are not shown.", "short",
+             targets(("persistence_mount_archive_last_log_ok{%s}" % m, "{{source}} {{vmid}}")), w=24,
+             mappings=mapping((1, "OK", "green"), (0, "FAILED", "red")), thr=thresholds("red", (1, "green")),
+             text_mode="value_and_name"),
     ]
     return dashboard("persistence-mounts", "Backups / Mounts",
                      "Backup mounts (for example a NAS over NFS): mounted, responsive, writable, space, "

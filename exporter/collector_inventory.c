@@ -27,11 +27,6 @@ static const struct expfmt_desc d_remembered = {
 	"persistence_target_last_backup_remembered", EXPFMT_GAUGE,
 	"1 when the last backup time was read in an earlier scrape and is remembered because the source did "
 	"not answer in this one (for at most 7 days), 0 when it was read in this scrape."};
-static const struct expfmt_desc d_verified = {"persistence_target_last_verified_timestamp_seconds",
-					      EXPFMT_GAUGE,
-					      "Backup time of the target's newest backup that passed "
-					      "verification (pbs targets); absent when none did "
-					      "or it is unknown."};
 static const struct expfmt_desc d_max_age = {"persistence_target_max_age_seconds", EXPFMT_GAUGE,
 					     "The target's configured maximum backup age."};
 static const struct expfmt_desc d_ok = {
@@ -42,6 +37,34 @@ static const struct expfmt_desc d_doc = {
 	"persistence_target_restore_documented", EXPFMT_GAUGE,
 	"1 when restore_doc is an http(s) URL or a non-empty file; absent when the file could not be checked "
 	"in time."};
+static const struct expfmt_desc d_copies = {
+	"persistence_target_copies", EXPFMT_GAUGE,
+	"Places (backup storages of the PVE source, mounts) holding a backup of the target younger than its "
+	"max_age that can be restored (verification not failed, vzdump log clean); pve and mount targets "
+	"whose "
+	"source answered."};
+static const struct expfmt_desc d_offsite = {"persistence_target_offsite_copies", EXPFMT_GAUGE,
+					     "Of those places, the ones configured as offsite."};
+static const struct expfmt_desc d_min_copies = {"persistence_target_min_copies", EXPFMT_GAUGE,
+						"The target's min_copies (its policy; default 1)."};
+static const struct expfmt_desc d_req_offsite = {"persistence_target_require_offsite", EXPFMT_GAUGE,
+						 "1 when the target's policy requires an offsite copy."};
+static const struct expfmt_desc d_max_verify = {
+	"persistence_target_max_verify_age_seconds", EXPFMT_GAUGE,
+	"The target's max_verify_age; absent when verification is not required."};
+static const struct expfmt_desc d_verified = {
+	"persistence_target_last_verified_timestamp_seconds", EXPFMT_GAUGE,
+	"Backup time of the target's newest backup that passed verification; absent when none did or it is "
+	"unknown."};
+static const struct expfmt_desc d_verify_failed = {
+	"persistence_target_verify_failed", EXPFMT_GAUGE,
+	"1 when the target's newest backup, or one younger than its max_age, failed verification; 0 when "
+	"none "
+	"did; absent when none of its backups is where verification exists."};
+static const struct expfmt_desc d_policy_ok = {
+	"persistence_target_policy_ok", EXPFMT_GAUGE,
+	"1 when the target meets its restorability policy (copies, offsite, verification, vzdump log), 0 "
+	"when not (persistence_target_ok is 0 then too); pve and mount targets whose source answered."};
 static const struct expfmt_desc d_in_inventory = {
 	"persistence_pve_guest_in_inventory", EXPFMT_GAUGE,
 	"1 when a pve target lists this non-template guest, 0 when no target does."};
@@ -228,6 +251,8 @@ static void judge_target(struct collect *c, const struct config_target *ct, stru
 		judge_file(c, ct, t);
 	else
 		inventory_judge_source(collect_facts(c), ct, collect_now(c), t);
+	if (t->answered && t->policy)
+		inventory_judge_restore(collect_facts(c), c->cfg, ct, collect_now(c), t);
 	remember_last(c, ct, t);
 }
 
@@ -374,6 +399,27 @@ static enum perr inventory_guests(struct collect *c, struct inventory_report *r)
 
 /* ---------- the collector ---------- */
 
+/* The restorability samples: the policy always, what was found only when it was judged. */
+static void emit_restore(struct collect *c, const struct inventory_target *t)
+{
+	const struct inventory_restore *r = &t->restore;
+	if (t->has_verified)
+		expfmt_add(c->out, &d_verified, t->verified, "target", t->name, NULL);
+	if (!t->policy)
+		return;
+	expfmt_add(c->out, &d_min_copies, (double)t->policy->min_copies, "target", t->name, NULL);
+	expfmt_add(c->out, &d_req_offsite, t->policy->require_offsite, "target", t->name, NULL);
+	if (t->policy->max_verify_age > 0)
+		expfmt_add(c->out, &d_max_verify, t->policy->max_verify_age, "target", t->name, NULL);
+	if (!r->known)
+		return;
+	expfmt_add(c->out, &d_copies, (double)r->copies, "target", t->name, NULL);
+	expfmt_add(c->out, &d_offsite, (double)r->offsite_copies, "target", t->name, NULL);
+	if (r->verify_failed >= 0)
+		expfmt_add(c->out, &d_verify_failed, r->verify_failed, "target", t->name, NULL);
+	expfmt_add(c->out, &d_policy_ok, r->policy_ok, "target", t->name, NULL);
+}
+
 static void emit_target(struct collect *c, const struct inventory_target *t)
 {
 	expfmt_add(c->out, &d_info, 1, "target", t->name, "site", t->site, "kind", t->kind, "source",
@@ -382,10 +428,9 @@ static void emit_target(struct collect *c, const struct inventory_target *t)
 		expfmt_add(c->out, &d_last, t->last, "target", t->name, NULL);
 		expfmt_add(c->out, &d_remembered, t->remembered, "target", t->name, NULL);
 	}
-	if (t->has_verified)
-		expfmt_add(c->out, &d_verified, t->verified, "target", t->name, NULL);
 	expfmt_add(c->out, &d_max_age, t->max_age, "target", t->name, NULL);
 	expfmt_add(c->out, &d_ok, t->ok, "target", t->name, NULL);
+	emit_restore(c, t);
 	if (t->doc_known)
 		expfmt_add(c->out, &d_doc, t->documented, "target", t->name, NULL);
 }

@@ -16,6 +16,7 @@
 #include "mountinfo.h"
 #include "probe.h"
 #include "mount_scan.h"
+#include "vzdump_log.h"
 
 #define MOUNTINFO_MAX_BYTES (8u << 20)
 #define MOUNT_PROBE_FILE ".persistence_exporter_probe"
@@ -124,6 +125,35 @@ static void mount_scan_sizes(struct mount_job *j, int dfd)
 	}
 }
 
+/*
+ * Reads the vzdump log beside each guest's newest archive: its last
+ * VZDUMP_LOG_TAIL bytes (a log is a few KiB; the verdict is at its end),
+ * one buffer for all. No log, or not a regular file: nothing is judged.
+ */
+static void mount_scan_logs(struct mount_job *j, int dfd)
+{
+	char *buf = malloc(VZDUMP_LOG_TAIL), logname[MOUNT_NAME_MAX];
+	if (!buf)
+		return; /* no verdicts: the log samples are absent, nothing wrong is claimed */
+	for (size_t i = 0; i < j->scan.ngroups; i++) {
+		const char *name = mount_scan_newest_name(&j->scan, i);
+		struct stat st;
+		int fd;
+		if (!name || vzdump_log_name(name, logname, sizeof(logname)) != 0 ||
+		    (fd = openat(dfd, logname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			off_t off =
+				st.st_size > (off_t)VZDUMP_LOG_TAIL ? st.st_size - (off_t)VZDUMP_LOG_TAIL : 0;
+			ssize_t got = pread(fd, buf, VZDUMP_LOG_TAIL, off);
+			if (got >= 0)
+				mount_scan_log(&j->scan, i, buf, (size_t)got, off > 0);
+		}
+		close(fd);
+	}
+	free(buf);
+}
+
 /* readdir, a stat only where the name is not enough, then one per guest; no sorting of the folder. */
 static void mount_scan(struct mount_job *j)
 {
@@ -146,10 +176,12 @@ static void mount_scan(struct mount_job *j)
 	}
 	if (errno)
 		j->scan_errno = errno;
-	if (j->scan.nomem)
+	if (j->scan.nomem) {
 		j->scan_errno = ENOMEM;
-	else
+	} else {
 		mount_scan_sizes(j, dirfd(d));
+		mount_scan_logs(j, dirfd(d));
+	}
 	closedir(d);
 }
 
@@ -266,6 +298,15 @@ static void mount_emit_archives(struct collect *c, const struct config_mount *m,
 		snprintf(key, sizeof(key), "vmid/%ld/last_backup", j->scan.groups[i].vmid);
 		if (!collect_fact_get(c, "mount", m->name, key, &prev, NULL) || prev < (double)ts[i])
 			collect_fact_set(c, "mount", m->name, key, (double)ts[i], NULL);
+	}
+	/* the log of each guest's newest archive, for the inventory: vmid/<vmid>/log */
+	for (size_t i = 0, best, next; e == PE_OK && i < j->scan.ngroups; i = next) {
+		const struct mount_group *g;
+		next = mount_scan_vmid(&j->scan, ts, i, &best);
+		g = &j->scan.groups[best];
+		snprintf(key, sizeof(key), "vmid/%ld/log", g->vmid);
+		if (g->log >= 0)
+			collect_fact_set(c, "mount", m->name, key, g->log, g->log_error);
 	}
 	free(ts);
 }

@@ -342,7 +342,8 @@ static int pve_list_storage(struct pve_ctx *x, const char *node, const char *sid
 		       x->c->source, "node", node, "storage", sid, "err", msg, (const char *)NULL);
 	if (e != PE_OK)
 		return 0;
-	pve_model_add_listing(&x->m, listing);
+	if (pve_model_add_listing(&x->m, listing, sid) != PE_OK)
+		return -PE_NOMEM;
 	return 1;
 }
 
@@ -413,6 +414,34 @@ static enum perr pve_fetch_archives(struct pve_ctx *x)
 	return e;
 }
 
+/*
+ * Facts the inventory judges restorability by: per storage the newest
+ * archive whose verification did not fail, and the guest's verification.
+ */
+static void pve_restore_facts(struct pve_ctx *x, long vmid, const struct pve_restore_guest *r)
+{
+	const struct pve_restore_stats *a = &r->all;
+	const char *src = x->c->source;
+	char key[320];
+
+	for (size_t i = 0; i < r->nplaces; i++) {
+		snprintf(key, sizeof(key), "guest/%ld/place/%.256s", vmid, r->places[i].storage);
+		collect_fact_set(x->c, "pve", src, key, r->places[i].s.newest_intact, NULL);
+	}
+	if (!a->count)
+		return;
+	snprintf(key, sizeof(key), "guest/%ld/verifiable", vmid);
+	collect_fact_set(x->c, "pve", src, key, (double)a->pbs_archives, NULL);
+	snprintf(key, sizeof(key), "guest/%ld/newest_verify", vmid);
+	collect_fact_set(x->c, "pve", src, key, a->newest_verify, NULL);
+	snprintf(key, sizeof(key), "guest/%ld/last_failed", vmid);
+	if (a->last_failed > 0)
+		collect_fact_set(x->c, "pve", src, key, a->last_failed, NULL);
+	snprintf(key, sizeof(key), "guest/%ld/last_verified", vmid);
+	if (a->last_verified > 0)
+		collect_fact_set(x->c, "pve", src, key, a->last_verified, NULL);
+}
+
 /* The facts later phases read: each guest's newest backup, template flag, name, type and node. */
 static void pve_set_facts(struct pve_ctx *x)
 {
@@ -435,6 +464,8 @@ static void pve_set_facts(struct pve_ctx *x)
 		collect_fact_set(x->c, "pve", src, key, 0, g->type);
 		snprintf(key, sizeof(key), "guest/%ld/node", g->vmid);
 		collect_fact_set(x->c, "pve", src, key, 0, g->node ? g->node : "");
+		if (!m->hidden)
+			pve_restore_facts(x, g->vmid, &m->gs[i].restore);
 	}
 }
 

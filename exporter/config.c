@@ -1,6 +1,7 @@
 /* config.c - the exporter's configuration: its schema tables, loading, lifetime and lookups. */
 #include "config.h"
 #include "config_pbs.h"
+#include "config_policy.h"
 #include "config_schema.h"
 #include "log.h"
 #include "secret.h"
@@ -47,6 +48,7 @@ static const struct cfg_key global_keys[] = {
 	{"cache_ttl", cfg_set_duration, offsetof(struct config_global, cache_ttl), 0, 0},
 	{"max_staleness", cfg_set_duration_pos, offsetof(struct config_global, max_staleness), 0, 0},
 	{"drill_state_file", cfg_set_abspath, offsetof(struct config_global, drill_state_file), 0, 0},
+	{"policy", cfg_set_policy, offsetof(struct config_global, policy), 0, 0},
 };
 
 static void set_global(struct cfg_ctx *ctx, const struct ynode *v, const char *path, void *dst)
@@ -201,6 +203,7 @@ static const struct cfg_key pve_keys[] = {
 	{"local_node", cfg_set_str, PVE_OFF(local_node), 0, 0},
 	{"exempt", set_exempt, 0, 0, 0},
 	{"drill", set_drill, 0, 0, 0},
+	{"storages", cfg_set_pve_storages, 0, 0, 0},
 };
 
 static void pve_init(void *elem)
@@ -241,6 +244,7 @@ static const struct cfg_key mount_keys[] = {
 	{"write_probe", cfg_set_bool, MOUNT_OFF(write_probe), 0, 0},
 	{"dump_dir", cfg_set_relpath, MOUNT_OFF(dump_dir), 0, 0},
 	{"timezone", cfg_set_timezone, MOUNT_OFF(timezone), 0, 0},
+	{"location", cfg_set_location, MOUNT_OFF(offsite), 0, 0},
 };
 
 static void mount_init(void *elem)
@@ -408,31 +412,29 @@ static const struct cfg_key target_keys[] = {
 	{"file", set_target_file, 0, 1, 1},
 	{"pbs", set_target_pbs, 0, 1, 1},
 	{"max_age", cfg_set_duration_pos, TARGET_OFF(max_age), 0, 1},
-	{"max_verify_age", cfg_set_duration_pos, TARGET_OFF(max_verify_age), 0, 0},
 	{"restore_doc", cfg_set_str, TARGET_OFF(restore_doc), 0, 0},
 	{"max_restore_test_age", cfg_set_duration_pos, TARGET_OFF(max_restore_test_age), 0, 0},
 	{"rto", cfg_set_duration_pos, TARGET_OFF(rto), 0, 0},
+	{"min_copies", cfg_set_min_copies, TARGET_OFF(policy.min_copies), 0, 0},
+	{"require_offsite", cfg_set_bool, TARGET_OFF(policy.require_offsite), 0, 0},
+	{"max_verify_age", cfg_set_duration_pos, TARGET_OFF(policy.max_verify_age), 0, 0},
 };
 
 static void target_init(void *elem)
 {
 	struct config_target *t = elem;
 	t->vmid = -1;
+	t->policy = (struct config_policy){0, -1, -1}; /* unset: global.policy decides */
 }
 
 static void target_check(struct cfg_ctx *ctx, const struct ynode *map, const char *path, void *elem)
 {
 	struct config_target *t = elem;
+	cfg_target_policy(ctx, map, path, t);
 	if (!t->site)
 		t->site = cfg_strdup(ctx, "");
 	if (!t->severity)
 		t->severity = cfg_strdup(ctx, "warning");
-	if (t->max_verify_age > 0 && t->kind != TARGET_PBS) {
-		char sub[CFG_PATH];
-		cfg_path(sub, sizeof(sub), path, "max_verify_age");
-		cfg_err(ctx, cfg_map_get(map, "max_verify_age"), sub,
-			"max_verify_age applies to pbs targets only (verification is read from the PBS)");
-	}
 }
 
 static const struct cfg_list pve_list = {"pve",    sizeof(struct config_pve),
@@ -516,6 +518,7 @@ static struct config *cfg_new(const char *path)
 	c->global.scrape_timeout = 10;
 	c->global.cache_ttl = 30;
 	c->global.max_staleness = 300;
+	c->global.policy = (struct config_policy){1, 0, 0};
 	if (!(c->global.drill_state_file = strdup(DRILL_STATE_FILE))) {
 		free(c->file);
 		free(c);
@@ -581,6 +584,9 @@ static void cfg_free_sources(struct config *c)
 			free(p->exempt[k].reason);
 		}
 		free(p->exempt);
+		for (size_t k = 0; k < p->nstorages; k++)
+			free(p->storages[k].storage);
+		free(p->storages);
 		if (p->drill) {
 			free(p->drill->token_id);
 			free(p->drill->token_secret_file);
@@ -695,6 +701,14 @@ const struct config_mount *config_find_mount(const struct config *c, const char 
 	for (size_t i = 0; c && name && i < c->nmounts; i++)
 		if (c->mounts[i].name && strcmp(c->mounts[i].name, name) == 0)
 			return &c->mounts[i];
+	return NULL;
+}
+
+const struct config_place *config_pve_place(const struct config_pve *p, const char *sid)
+{
+	for (size_t i = 0; p && sid && i < p->nstorages; i++)
+		if (p->storages[i].storage && strcmp(p->storages[i].storage, sid) == 0)
+			return &p->storages[i];
 	return NULL;
 }
 

@@ -36,6 +36,20 @@ struct config_drill {
 	char *name_prefix; /* default "drill-": the restored guest's name starts with it */
 };
 
+/* Where backups land (pve[].storages, mounts[].location): places for copies counting. */
+struct config_place {
+	char *storage; /* PVE storage id (pve[].storages keys); NULL for a mount */
+	int offsite; /* location: offsite; default onsite */
+	int immutable; /* immutable: true (shown, not judged) */
+};
+
+/* Restorability policy: a target's keys, defaults under global.policy (docs/configuration.md). */
+struct config_policy {
+	long min_copies; /* places holding a fresh backup; default 1 */
+	int require_offsite; /* one of them offsite; default 0 */
+	double max_verify_age; /* seconds; 0: verification not required (default) */
+};
+
 struct config_pve {
 	char *name;
 	char *url; /* as configured, without /api2/json */
@@ -51,6 +65,8 @@ struct config_pve {
 	struct config_exempt *exempt;
 	size_t nexempt;
 	struct config_drill *drill; /* NULL: no restore drills on this source */
+	struct config_place *storages; /* pve[].storages: the places of this cluster's backup storages */
+	size_t nstorages;
 };
 
 struct config_mount {
@@ -61,6 +77,7 @@ struct config_mount {
 	int write_probe; /* default 0 */
 	char *dump_dir; /* relative to path, NULL if no archive scan */
 	char *timezone; /* IANA zone of the PVE node that names the archives; NULL: local */
+	int offsite; /* location: offsite; default onsite */
 };
 
 struct config_n8n {
@@ -107,11 +124,12 @@ struct config_target {
 	long vmid; /* pve and mount kinds; -1 otherwise */
 	char *file_glob; /* file kind */
 	char *datastore, *ns, *backup_type, *backup_id; /* pbs kind (ns "" is the root namespace) */
-	double max_verify_age; /* pbs kind: seconds; 0 = verification not required */
 	double max_age; /* seconds, required */
 	char *restore_doc; /* URL or path, NULL when unset */
 	double max_restore_test_age; /* seconds; 0 when unset: a successful restore drill is due this often */
 	double rto; /* seconds; 0 when unset: a drill's restore + boot must not take longer */
+	/* the target's keys over global.policy: copies for pve and mount targets, max_verify_age for pve and pbs */
+	struct config_policy policy;
 };
 
 struct config_global {
@@ -119,6 +137,7 @@ struct config_global {
 	double cache_ttl; /* default 30 */
 	double max_staleness; /* default 300 */
 	char *drill_state_file; /* restore-drill results; default DRILL_STATE_FILE */
+	struct config_policy policy; /* global.policy: defaults of the targets' policy keys */
 };
 
 #define DRILL_STATE_FILE "/var/lib/persistence_exporter/drills.jsonl"
@@ -184,6 +203,8 @@ const struct config_pve *config_find_pve(const struct config *c, const char *nam
 const struct config_mount *config_find_mount(const struct config *c, const char *name);
 const struct config_n8n *config_find_n8n(const struct config *c, const char *name);
 const struct config_pbs *config_find_pbs(const struct config *c, const char *name);
+/* pve[].storages entry of storage id sid, or NULL (not configured: onsite, not immutable). */
+const struct config_place *config_pve_place(const struct config_pve *p, const char *sid);
 
 /* The exporter-toolkit web config (--web.config.file). */
 struct web_user {

@@ -10,8 +10,10 @@
  * id shadows an earlier one. Nothing is freed before facts_free(), so the
  * strings handed out stay valid until then. Documented keys:
  *   pve/<src>   guest/<vmid>/last_backup, guest/<vmid>/template, guest/<vmid>/name (str),
- *               guest/<vmid>/type (str), guest/<vmid>/node (str)
- *   mount/<src> vmid/<vmid>/last_backup
+ *               guest/<vmid>/type (str), guest/<vmid>/node (str); restorability:
+ *               guest/<vmid>/place/<storage>, guest/<vmid>/verifiable, guest/<vmid>/newest_verify,
+ *               guest/<vmid>/last_failed, guest/<vmid>/last_verified (docs/metrics.md)
+ *   mount/<src> vmid/<vmid>/last_backup, vmid/<vmid>/log (enum vzdump_log_verdict, first error as str)
  *   n8n/<src>   live_total, snapshot_last, snapshot_workflows
  *   pbs/<src>   group/<store>/<ns>/<type>/<id>/{snapshots,last_backup,last_verified,verify_failed,last_state},
  *               datastore/<store>, namespaces/<store>, listing/<store>/<ns> (1 read, 0 failed: str why, -1 late)

@@ -24,6 +24,11 @@ void inventory_report_free(void *report)
 	for (size_t i = 0; i < r->nuninventoried; i++)
 		inventory_guest_clear(&r->uninventoried[i]);
 	free(r->uninventoried);
+	for (size_t i = 0; r->targets && i < r->ntargets; i++) {
+		for (size_t k = 0; k < r->targets[i].restore.nplaces; k++)
+			free(r->targets[i].restore.places[k].name);
+		free(r->targets[i].restore.places);
+	}
 	for (size_t i = 0; i < r->nexempt_guests; i++)
 		inventory_guest_clear(&r->exempt_guests[i]);
 	free(r->exempt_guests);
@@ -252,12 +257,12 @@ static void judge_pbs(struct facts *f, const struct config_target *ct, double no
 		return;
 	if (pbs_group_fact(f, ct, "last_state", &state) && state < 0) {
 		inventory_set_state(t, INVENTORY_DEGRADED, "newest backup failed verification");
-	} else if (ct->max_verify_age > 0 && !t->has_verified) {
+	} else if (ct->policy.max_verify_age > 0 && !t->has_verified) {
 		inventory_set_state(t, INVENTORY_DEGRADED, "no verified backup");
-	} else if (ct->max_verify_age > 0 && now - t->verified >= ct->max_verify_age) {
+	} else if (ct->policy.max_verify_age > 0 && now - t->verified >= ct->policy.max_verify_age) {
 		char age[32], max[32];
 		inventory_format_age(age, sizeof(age), now - t->verified);
-		inventory_format_max_age(max, sizeof(max), ct->max_verify_age);
+		inventory_format_max_age(max, sizeof(max), ct->policy.max_verify_age);
 		inventory_set_state(t, INVENTORY_DEGRADED, "newest verified backup %s old, max %s", age, max);
 	}
 }
@@ -291,4 +296,5 @@ void inventory_target_init(struct inventory_target *t, const struct config_targe
 	t->max_age = ct->max_age;
 	t->doc_known = 1;
 	t->documented = inventory_doc_is_url(t->restore_doc);
+	t->policy = ct->kind == TARGET_PVE || ct->kind == TARGET_MOUNT ? &ct->policy : NULL;
 }

@@ -9,10 +9,29 @@
 /*
  * OK: a backup exists, is younger than max_age and its source answered.
  * DEGRADED: the backup is missing, stale, or its source is down (or, for
- * n8n, the snapshot holds fewer workflows than the live instance).
+ * n8n, the snapshot holds fewer workflows than the live instance), or the
+ * target misses its restorability policy (copies, offsite, verification,
+ * the vzdump log).
  * UNKNOWN: the source (or the file probe) did not answer in time.
  */
 enum inventory_state { INVENTORY_OK = 0, INVENTORY_DEGRADED, INVENTORY_UNKNOWN };
+
+/* A place holding backups of a target (a PVE storage or a mount), for the page. */
+struct inventory_place {
+	char *name; /* storage id or mount name (owned) */
+	int offsite, immutable; /* from the config */
+	double newest; /* newest backup there that can be restored; 0: none */
+};
+
+/* What the restorability policy found (pve and mount targets whose source answered). */
+struct inventory_restore {
+	int known; /* judged in this scrape */
+	long copies, offsite_copies; /* places with a restorable backup younger than max_age */
+	int verify_failed; /* 1 / 0; -1: not known (no backup where verification exists) */
+	int policy_ok; /* no restorability reason */
+	struct inventory_place *places; /* owned */
+	size_t nplaces;
+};
 
 struct inventory_target {
 	/* borrowed from the scrape's config (valid while the scrape lives) */
@@ -27,15 +46,17 @@ struct inventory_target {
 	int has_last; /* 0: no backup found, or unknown */
 	double last; /* unix time of the newest backup when has_last */
 	int remembered; /* last was read in an earlier scrape: the source did not answer in this one */
-	int has_verified; /* pbs kind: a snapshot of the group passed verification */
-	double verified; /* backup time of the newest such snapshot when has_verified */
+	int has_verified; /* a backup of the target passed verification (pve, pbs) */
+	double verified; /* backup time of the newest such backup when has_verified */
+	const struct config_policy *policy; /* borrowed from the config; NULL for kinds without places */
+	struct inventory_restore restore;
 	int answered; /* the source (or the file probe) answered in this scrape */
 	int ok;
 	enum inventory_state state;
 	int source_down; /* the source answered badly: its error completes the reason */
 	int doc_known; /* 0: the restore doc could not be checked in time */
 	int documented;
-	char reason[192]; /* "" when OK; e.g. "backup 4d 2h old, max 26h" */
+	char reason[320]; /* "" when OK; e.g. "backup 4d 2h old, max 26h", "1 copy, policy wants 2" */
 };
 
 struct inventory_guest {
@@ -84,6 +105,15 @@ void inventory_target_init(struct inventory_target *t, const struct config_targe
  */
 void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
 			    struct inventory_target *t);
+/*
+ * Judges the restorability of a pve or mount target whose source answered
+ * (inventory_restore.c): copies over its places, offsite copies,
+ * verification and the vzdump log from the facts, against its policy.
+ * Fills t->restore and t->has_verified; a missed policy makes t DEGRADED
+ * (the reasons follow the freshness one). Does nothing for other kinds.
+ */
+void inventory_judge_restore(struct facts *f, const struct config *cfg, const struct config_target *ct,
+			     double now, struct inventory_target *t);
 /* The age rule shared by every kind; missing is the reason when there is no backup. */
 void inventory_judge_age(struct inventory_target *t, double now, const char *missing);
 /* Sets state (ok with it) and the reason, printf-style. */

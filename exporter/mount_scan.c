@@ -13,6 +13,10 @@ static const struct expfmt_desc d_arch_size = {"persistence_mount_archive_last_s
 					       "Size of the newest vzdump archive of the guest in dump_dir."};
 static const struct expfmt_desc d_archives = {"persistence_mount_archives", EXPFMT_GAUGE,
 					      "Number of vzdump archives of the guest in dump_dir."};
+static const struct expfmt_desc d_log_ok = {
+	"persistence_mount_archive_last_log_ok", EXPFMT_GAUGE,
+	"1 when the vzdump log beside the guest's newest archive in dump_dir shows the backup finished "
+	"and has no ERROR: line, 0 otherwise; absent when there is no log."};
 static const struct expfmt_desc d_partial = {
 	"persistence_mount_partial_files", EXPFMT_GAUGE,
 	"Leftover partial vzdump files in dump_dir (*.dat files, *.tmp folders) older than one day."};
@@ -63,7 +67,7 @@ static void mount_group_add(struct mount_scan *s, const struct archive_name *n, 
 			s->capgroups = cap;
 		}
 		memmove(&s->groups[i + 1], &s->groups[i], (s->ngroups - i) * sizeof(*s->groups));
-		s->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, -1, ""};
+		s->groups[i] = (struct mount_group){n->vmid, n->guest, 0, -1, n->t, -1, "", -1, ""};
 		s->ngroups++;
 	}
 	struct mount_group *m = &s->groups[i];
@@ -73,7 +77,8 @@ static void mount_group_add(struct mount_scan *s, const struct archive_name *n, 
 		m->newest_key = key;
 		m->newest = n->t;
 		m->newest_size = size;
-		snprintf(m->newest_name, sizeof(m->newest_name), "%s", size < 0 ? name : "");
+		snprintf(m->newest_name, sizeof(m->newest_name), "%s",
+			 strlen(name) < MOUNT_NAME_MAX ? name : "");
 	}
 }
 
@@ -131,6 +136,47 @@ const char *mount_scan_unsized(const struct mount_scan *s, size_t i)
 	return g->newest_size < 0 && g->newest_name[0] ? g->newest_name : NULL;
 }
 
+const char *mount_scan_newest_name(const struct mount_scan *s, size_t i)
+{
+	return s->groups[i].newest_name[0] ? s->groups[i].newest_name : NULL;
+}
+
+void mount_scan_log(struct mount_scan *s, size_t i, const char *bytes, size_t n, int partial)
+{
+	struct mount_group *g = &s->groups[i];
+	struct vzdump_log_result r;
+
+	g->log = (signed char)vzdump_log_parse(bytes, n, partial, g->vmid, &r);
+	memcpy(g->log_error, r.first_error, sizeof(g->log_error));
+}
+
+size_t mount_scan_vmid(const struct mount_scan *s, const int64_t *ts, size_t i, size_t *best)
+{
+	size_t k = i;
+
+	*best = i;
+	for (; k < s->ngroups && s->groups[k].vmid == s->groups[i].vmid; k++)
+		if (ts[k] > ts[*best])
+			*best = k;
+	return k;
+}
+
+/* Per guest, the log verdict of its newest archive (of either guest type). */
+static void mount_emit_logs(const struct mount_scan *s, const char *name, const int64_t *ts,
+			    struct expfmt *out)
+{
+	char vmid[24];
+
+	for (size_t i = 0, best, next; i < s->ngroups; i = next) {
+		next = mount_scan_vmid(s, ts, i, &best);
+		if (s->groups[best].log < 0)
+			continue;
+		snprintf(vmid, sizeof(vmid), "%ld", s->groups[best].vmid);
+		expfmt_add(out, &d_log_ok, s->groups[best].log == VZDUMP_LOG_OK, "source", name, "vmid", vmid,
+			   NULL);
+	}
+}
+
 enum perr mount_scan_emit(const struct mount_scan *s, const char *name, const char *zone, struct expfmt *out,
 			  int64_t *ts, char *msg, size_t msglen)
 {
@@ -158,6 +204,7 @@ enum perr mount_scan_emit(const struct mount_scan *s, const char *name, const ch
 		expfmt_add(out, &d_archives, (double)g->count, "source", name, "vmid", vmid, "guest_type", gt,
 			   NULL);
 	}
+	mount_emit_logs(s, name, ts, out);
 	expfmt_add(out, &d_partial, (double)s->partial, "source", name, NULL);
 	return PE_OK;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "archive_name.h"
+#include "vzdump_log.h"
 #include "err.h"
 #include "expfmt.h"
 
@@ -19,7 +20,9 @@ struct mount_group {
 	int64_t newest_key; /* archive_time_key() of the newest archive */
 	struct archive_time newest;
 	double newest_size; /* -1 until the newest archive is stat'ed */
-	char newest_name[MOUNT_NAME_MAX]; /* set while newest_size is -1 */
+	char newest_name[MOUNT_NAME_MAX]; /* the newest archive's name; "" when too long to keep */
+	signed char log; /* its vzdump log: enum vzdump_log_verdict; -1 when none was read */
+	char log_error[sizeof(((struct vzdump_log_result *)0)->first_error)]; /* the first ERROR: text */
 };
 
 /*
@@ -54,6 +57,21 @@ void mount_scan_stat(struct mount_scan *s, const char *name, int is_reg, int is_
  * else NULL: the caller stats it and sets newest_size (a vanished one keeps -1).
  */
 const char *mount_scan_unsized(const struct mount_scan *s, size_t i);
+
+/* The name of group i's newest archive, or NULL when it was too long to keep (its log is not read). */
+const char *mount_scan_newest_name(const struct mount_scan *s, size_t i);
+/*
+ * The vzdump log beside group i's newest archive, as read: its last n bytes
+ * (at most VZDUMP_LOG_TAIL; partial: they start inside the file). Judged
+ * by vzdump_log_parse() for the group's vmid.
+ */
+void mount_scan_log(struct mount_scan *s, size_t i, const char *bytes, size_t n, int partial);
+/*
+ * The groups of the vmid of group i (a vmid may have a qemu and an lxc
+ * group): returns the index after them; *best is the one whose newest
+ * archive is newest (ts as from mount_scan_emit()).
+ */
+size_t mount_scan_vmid(const struct mount_scan *s, const int64_t *ts, size_t i, size_t *best);
 
 /*
  * The archive samples and per-guest newest times of a finished scan for

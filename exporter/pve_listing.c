@@ -63,11 +63,12 @@ static int pve_listing_grow(struct pve_listing_state *st)
 static void pve_listing_item(void *ctx, const cJSON *it)
 {
 	struct pve_listing_state *st = ctx;
-	long vmid;
-	double ctime, size;
+	struct pve_restore_item r;
 
-	if (st->nomem || !pve_archive_parse(it, &vmid, &ctime, &size))
+	if (st->nomem || !pve_restore_item_parse(it, &r))
 		return;
+	long vmid = r.vmid;
+	double ctime = r.ctime, size = r.size;
 	if (2 * (st->pub.n + 1) > st->cap && !pve_listing_grow(st)) {
 		st->nomem = 1;
 		return;
@@ -85,6 +86,7 @@ static void pve_listing_item(void *ctx, const cJSON *it)
 		a->ctime = ctime;
 		a->size = size;
 	}
+	pve_restore_stats_add(&a->r, &r);
 }
 
 static void pve_listing_state_free(void *p)

@@ -135,6 +135,8 @@ static void pve_emit_guest(const struct pve_model *m, size_t i, const char *src,
 		expfmt_add(o, &d_backups, (double)s->count, "source", src, "vmid", id, NULL);
 	if (m->has_jobs)
 		expfmt_add(o, &d_covered, pve_jobs_cover(&m->jobs, g), "source", src, "vmid", id, NULL);
+	if (!m->hidden)
+		pve_restore_emit(o, src, id, &s->restore, !m->incomplete);
 }
 
 /*

@@ -20,6 +20,8 @@ void pve_model_free(struct pve_model *m)
 	}
 	free(m->nf);
 	pve_nodes_free(&m->nodes);
+	for (size_t i = 0; m->gs && i < m->guests.n; i++)
+		pve_restore_guest_clear(&m->gs[i].restore);
 	pve_guests_free(&m->guests);
 	free(m->gs);
 	pve_jobs_free(&m->jobs);
@@ -40,9 +42,10 @@ enum perr pve_model_start(struct pve_model *m)
 	return PE_OK;
 }
 
-void pve_model_add_listing(struct pve_model *m, const struct pve_listing *l)
+enum perr pve_model_add_listing(struct pve_model *m, const struct pve_listing *l, const char *sid)
 {
 	size_t gi = 0;
+	enum perr e = PE_OK;
 
 	m->nlisted++;
 	m->narchives += l->narchives;
@@ -60,7 +63,10 @@ void pve_model_add_listing(struct pve_model *m, const struct pve_listing *l)
 			g->last_ctime = a->ctime;
 			g->last_size = a->size;
 		}
+		if (e == PE_OK)
+			e = pve_restore_guest_add(&g->restore, sid, &a->r);
 	}
+	return e;
 }
 
 int pve_model_check_hidden(struct pve_model *m)

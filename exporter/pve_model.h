@@ -21,6 +21,7 @@ struct pve_guest_stats {
 	long count;
 	double last_ctime; /* 0: none */
 	double last_size; /* -1: unknown */
+	struct pve_restore_guest restore; /* per storage and verification (pve_restore.h) */
 };
 
 /* One enabled, scheduled job on one node where it selects guests. */
@@ -54,7 +55,11 @@ void pve_model_free(struct pve_model *m);
 /* Once nodes, guests and jobs are in: room for the per-node and per-guest parts. PE_NOMEM. */
 enum perr pve_model_start(struct pve_model *m) PE_WUR;
 /* A listing that worked: its archives count for their guests. */
-void pve_model_add_listing(struct pve_model *m, const struct pve_listing *l);
+/*
+ * sid: the listed storage (borrowed; the model's storage lists outlive it).
+ * PE_NOMEM when the per-storage part could not grow (the counts are in).
+ */
+enum perr pve_model_add_listing(struct pve_model *m, const struct pve_listing *l, const char *sid) PE_WUR;
 /* After the listings: 1 when archives are hidden from the token (counts are then dropped). */
 int pve_model_check_hidden(struct pve_model *m);
 /*

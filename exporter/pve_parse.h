@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include "err.h"
 #include "pve.h"
+#include "pve_restore.h"
 #include "upcache.h"
 
 /*
@@ -126,6 +127,7 @@ struct pve_archive_stats {
 	long vmid;
 	long count; /* usable archives (pve_archive_parse) */
 	double ctime, size; /* the newest one's (ties: the larger); size -1 unknown */
+	struct pve_restore_stats r; /* restorability: newest intact, verification, flags (pve_restore.h) */
 };
 struct pve_listing {
 	struct pve_archive_stats *v; /* sorted by vmid */

@@ -81,4 +81,15 @@ enum perr pve_restore_guest_add(struct pve_restore_guest *g, const char *storage
 				const struct pve_restore_stats *s) PE_WUR;
 void pve_restore_guest_clear(struct pve_restore_guest *g); /* frees the places; g is zeroed */
 
+struct expfmt;
+/*
+ * The restorability samples of one guest with archives (pve_restore_metrics.c,
+ * docs/metrics.md): per storage its newest archive and count; protected,
+ * encrypted (newest on a PBS) and verification when the guest has
+ * archives on a PBS storage. complete: every backup storage was listed
+ * (the failed-verification count is left out otherwise: it could be too low).
+ */
+void pve_restore_emit(struct expfmt *o, const char *src, const char *vmid, const struct pve_restore_guest *g,
+		      int complete);
+
 #endif

@@ -2,6 +2,7 @@
 #include "status.h"
 #include "drill_state.h"
 #include "inventory.h"
+#include "status_restore.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -204,7 +205,7 @@ static void render_doc_html(const struct inventory_target *t, struct buf *out)
 
 static void render_target_html(struct scrape *s, size_t i, const struct inventory_target *t, struct buf *out)
 {
-	char last[64], age[32], max[32], reason[512], drill[640];
+	char last[64], age[32], max[32], reason[640], drill[640];
 	int drill_bad;
 	format_time(last, sizeof(last), t->has_last ? t->last : 0);
 	target_age(s, t, age, sizeof(age));
@@ -227,6 +228,11 @@ static void render_target_html(struct scrape *s, size_t i, const struct inventor
 	buf_addf(out, "<td class=\"%s\">%s</td><td>", state_class(t->state), inventory_state_str(t->state));
 	render_doc_html(t, out);
 	if (restore_test_line(s, i, drill, sizeof(drill), &drill_bad)) {
+		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
+		status_html_escape(out, drill);
+		buf_adds(out, "</span>");
+	}
+	if (status_restore_line(scrape_now(s), t, drill, sizeof(drill), &drill_bad)) {
 		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
 		status_html_escape(out, drill);
 		buf_adds(out, "</span>");
@@ -412,7 +418,7 @@ static void restore_test_json(struct scrape *s, size_t i, cJSON *o)
 
 static void target_json(struct scrape *s, size_t i, const struct inventory_target *t, cJSON *o)
 {
-	char reason[512];
+	char reason[640];
 	target_reason(s, t, reason, sizeof(reason));
 	cJSON_AddStringToObject(o, "name", t->name);
 	cJSON_AddStringToObject(o, "site", t->site);
@@ -435,6 +441,7 @@ static void target_json(struct scrape *s, size_t i, const struct inventory_targe
 	else
 		cJSON_AddNullToObject(o, "restore_documented");
 	restore_test_json(s, i, o);
+	status_restore_json(scrape_now(s), t, o);
 }
 
 static cJSON *targets_json(struct scrape *s, const struct inventory_report *r)
@@ -517,7 +524,7 @@ enum perr status_render_json(struct scrape *s, struct buf *out)
 
 /* ---------- aligned text for persistencectl ---------- */
 
-#define TXT_COLS 10
+#define TXT_COLS 11
 
 /* One table of text cells; cells are sanitized copies (no control characters reach the terminal). */
 struct txt_table {
@@ -599,8 +606,9 @@ static void txt_write(const struct txt_table *t, size_t ncols, size_t color_col,
 
 static void text_targets(struct scrape *s, const struct inventory_report *r, int color, struct buf *out)
 {
-	static const char *const head[] = {"SITE",    "TARGET", "KIND",    "LAST BACKUP",  "AGE",
-					   "MAX AGE", "STATE",  "RESTORE", "RESTORE TEST", "REASON"};
+	static const char *const head[] = {"SITE",         "TARGET",  "KIND",  "LAST BACKUP",
+					   "AGE",          "MAX AGE", "STATE", "RESTORE",
+					   "RESTORE TEST", "COPIES",  "REASON"};
 	struct txt_table t = {NULL, 0, 0, 0};
 	const char **colors = calloc(r->ntargets + 1, sizeof(*colors));
 	if (!colors) {
@@ -611,7 +619,7 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 	txt_row(&t, head, TXT_COLS);
 	for (size_t i = 0; i < r->ntargets; i++) {
 		const struct inventory_target *x = &r->targets[i];
-		char last[64], age[32], max[32], reason[512], drill[640];
+		char last[64], age[32], max[32], reason[640], drill[640];
 		int drill_bad;
 		format_time(last, sizeof(last), x->has_last ? x->last : 0);
 		target_age(s, x, age, sizeof(age));
@@ -619,6 +627,9 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 		target_reason(s, x, reason, sizeof(reason));
 		if (!restore_test_line(s, i, drill, sizeof(drill), &drill_bad))
 			snprintf(drill, sizeof(drill), "-");
+		char copies[256];
+		if (!status_restore_line(scrape_now(s), x, copies, sizeof(copies), &drill_bad))
+			snprintf(copies, sizeof(copies), "-");
 		const char *doc = !x->doc_known ? "unknown" : x->documented ? x->restore_doc : "missing";
 		const char *row[] = {x->site[0] ? x->site : "-",
 				     x->name,
@@ -629,6 +640,7 @@ static void text_targets(struct scrape *s, const struct inventory_report *r, int
 				     inventory_state_str(x->state),
 				     doc,
 				     drill,
+				     copies,
 				     reason};
 		txt_row(&t, row, TXT_COLS);
 		colors[i + 1] = !color                           ? ""

@@ -1,4 +1,4 @@
-"""`make run`: the incident demo on loopback - simulator, exporter, Prometheus, Alertmanager.
+"""`make run`: the demo on loopback - simulator, exporter, Prometheus, Alertmanager.
 
 Prints the URLs to open and the commands to try; Ctrl-C stops everything.
 """
@@ -45,7 +45,7 @@ def drill(workdir, config):
     return p.returncode, log
 
 
-def start(workdir, scenario_name="incident", interval="5s"):
+def start(workdir, scenario_name="restore", interval="5s"):
     st = stack.Stack(workdir, keep=True)
     try:
         st.start_sim(scenario_name)
@@ -64,7 +64,9 @@ def start(workdir, scenario_name="incident", interval="5s"):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--scenario", default="incident", choices=["incident", "healthy"])
+    ap.add_argument("--scenario", default="restore", choices=["restore", "seed", "incident", "healthy"],
+                    help="restore: the incident plus unrestorable backups (default); seed: the seed incident "
+                         "alone (17/20); incident: seed plus the PBS problems; healthy")
     ap.add_argument("--workdir", default=os.path.join(ROOT, ".demo"))
     args = ap.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)

@@ -1,6 +1,6 @@
 """Headless-Chromium screenshots of the status page, for the README and the integration test.
 
-`python3 deploy/demo/screenshot.py [--out docs/img]` starts the incident demo (simulator and
+`python3 deploy/demo/screenshot.py [--out docs/img]` starts the seed incident demo (simulator and
 exporter only), then writes status-page.png (1200x1600) and status-page-phone.png (412x900).
 The helpers below (chromium, screenshot, dump_dom, png_info, png_rows) are what
 tests/integration/test_inventory.py uses too. Debian's `chromium` package provides the browser.
@@ -128,8 +128,8 @@ def main():
     shutil.rmtree(workdir, ignore_errors=True)
     st = stack.Stack(workdir)
     try:
-        st.start_sim("incident")
-        config, flags = scenario.build(os.path.join(st.dir, "demo"), st.sim_url, st.docker_socket, "incident")
+        st.start_sim("seed")
+        config, flags = scenario.build(os.path.join(st.dir, "demo"), st.sim_url, st.docker_socket, "seed")
         st.start_exporter(os.path.join(run.BUILD, "persistence_exporter"), config, flags)
         for name, size in (("status-page.png", DESKTOP), ("status-page-phone.png", PHONE)):
             path = screenshot(st.exporter_url + "/", os.path.join(args.out, name), size)

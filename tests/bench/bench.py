@@ -5,7 +5,8 @@ Prints one table to stdout; every number is the median of several runs. Never pa
 Installs wrk and nginx-light when they are missing (as root; otherwise says what to install).
 Options: --runs N (collections per measurement, default 5), --wrk-runs N (default 3),
 --duration S (seconds per wrk run, default 3), --quick (fewer and shorter runs),
---only one-job|pbs (just those rows). PE_BUILD=DIR measures the binaries in DIR.
+--only one-job|pbs|collection (just those rows; collection: the 1,000-guest collection and
+the dump folder scan, without the wrk serving runs). PE_BUILD=DIR measures the binaries in DIR.
 """
 import argparse
 import gzip
@@ -359,6 +360,9 @@ class Bench:
                 self.row("mount", "scan wall time", "%.3f s" % d["wall"])
                 self.row("mount", "peak RSS after scans (VmHWM, whole exporter)",
                          "%.1f MB" % (d["hwm"] / 1e6))
+                _, _, body = fetch(exp.url + "/metrics?collect[]=mount")
+                self.row("mount", "  of which vzdump logs read (last 64 KiB of each guest's newest)",
+                         "%d" % body.count(b"persistence_mount_archive_last_log_ok{"))
             elif dump:
                 self.row("mount", "100,000-file dump folder scan", "n/a (no mount collector yet)")
 
@@ -482,6 +486,11 @@ class Bench:
             self.pbs()
             self.print_table()
             return
+        if self.args.only == "collection":
+            with self.sim(1000) as sim:
+                self.collection(sim, make_dump_folder(os.path.join(self.tmp, "mnt"), DUMP_FILES))
+            self.print_table()
+            return
         ensure_tools()
         print("bench: building a %d-file dump folder ..." % DUMP_FILES, file=sys.stderr, flush=True)
         dump = make_dump_folder(os.path.join(self.tmp, "mnt"), DUMP_FILES)
@@ -524,7 +533,7 @@ def main():
     p.add_argument("--duration", type=int, default=3)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--skip-growth", action="store_true")
-    p.add_argument("--only", choices=["one-job", "pbs"], help="run one section alone")
+    p.add_argument("--only", choices=["one-job", "pbs", "collection"], help="run one section alone")
     args = p.parse_args()
     if args.quick:
         args.runs, args.wrk_runs, args.duration = 3, 1, 2

@@ -20,7 +20,9 @@
  * Serves DIR at MOUNTPOINT, always in the foreground (the signal thread
  * would not survive daemonizing); the process ends on unmount. SIGUSR1 makes statfs, getattr, readdir, open,
  * create and unlink block (like a hard NFS mount whose server is gone);
- * SIGUSR2 releases every blocked call and serves normally again. A
+ * SIGHUP makes only reads of files named *.log block (a server that lists
+ * and stats but stalls on data); SIGUSR2 releases every blocked call and
+ * serves normally again. A
  * blocked call can also be ended by aborting the FUSE connection
  * (/sys/fs/fuse/connections/N/abort). Signals are taken by one sigwait
  * thread, so no handler runs async-signal-unsafe code.
@@ -33,6 +35,7 @@ struct hangfs {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	int hung;
+	int hung_log_reads; /* only reads of *.log files block */
 	int waiting; /* calls blocked right now */
 };
 
@@ -44,24 +47,32 @@ static const struct fuse_opt hangfs_opts[] = {
 	FUSE_OPT_END,
 };
 
-/* Blocks while the file system is switched to "hung". */
-static void hang_point(void)
+/* Blocks while the file system is switched to "hung" (log_read: a read of a *.log file, also while only those hang). */
+static void hang_point_for(int log_read)
 {
 	pthread_mutex_lock(&hfs.mu);
 	hfs.waiting++;
-	while (hfs.hung)
+	while (hfs.hung || (log_read && hfs.hung_log_reads))
 		pthread_cond_wait(&hfs.cond, &hfs.mu);
 	hfs.waiting--;
 	pthread_mutex_unlock(&hfs.mu);
 }
 
+static void hang_point(void)
+{
+	hang_point_for(0);
+}
+
+/* on: 0 release, 1 hang everything, 2 hang reads of *.log files only. */
 static void hang_set(int on)
 {
+	static const char *const what[] = {"released", "hung", "hung (log reads)"};
 	pthread_mutex_lock(&hfs.mu);
-	hfs.hung = on;
+	hfs.hung = on == 1;
+	hfs.hung_log_reads = on == 2;
 	pthread_cond_broadcast(&hfs.cond);
 	pthread_mutex_unlock(&hfs.mu);
-	fprintf(stderr, "hangfs: %s\n", on ? "hung" : "released");
+	fprintf(stderr, "hangfs: %s\n", what[on]);
 }
 
 static void *signal_main(void *arg)
@@ -75,6 +86,8 @@ static void *signal_main(void *arg)
 			hang_set(1);
 		else if (sig == SIGUSR2)
 			hang_set(0);
+		else if (sig == SIGHUP)
+			hang_set(2);
 	}
 	return NULL;
 }
@@ -159,7 +172,8 @@ static int hangfs_create(const char *path, mode_t mode, struct fuse_file_info *f
 
 static int hangfs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)path;
+	size_t n = strlen(path);
+	hang_point_for(n > 4 && strcmp(path + n - 4, ".log") == 0);
 	ssize_t r = pread((int)fi->fh, buf, size, off);
 	return r < 0 ? -errno : (int)r;
 }
@@ -225,6 +239,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_t t;
 	if (pthread_create(&t, NULL, signal_main, &set) != 0) {

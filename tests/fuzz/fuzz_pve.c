@@ -94,22 +94,28 @@ static void fuzz_cache_load(void)
 {
 	char msg[256];
 
-	cache.have_nodes = pve_parse_nodes(routes[0].body, routes[0].len, &cache.nodes, msg, sizeof(msg)) == PE_OK;
-	cache.have_guests = pve_parse_guests(routes[1].body, routes[1].len, &cache.guests, msg, sizeof(msg)) == PE_OK;
-	cache.have_jobs = pve_parse_jobs(routes[2].body, routes[2].len, &cache.jobs, msg, sizeof(msg)) == PE_OK;
+	cache.have_nodes =
+		pve_parse_nodes(routes[0].body, routes[0].len, &cache.nodes, msg, sizeof(msg)) == PE_OK;
+	cache.have_guests =
+		pve_parse_guests(routes[1].body, routes[1].len, &cache.guests, msg, sizeof(msg)) == PE_OK;
+	cache.have_jobs =
+		pve_parse_jobs(routes[2].body, routes[2].len, &cache.jobs, msg, sizeof(msg)) == PE_OK;
 	for (size_t i = 0; i < NROUTES; i++) {
 		const char *p = routes[i].path;
 		if (strstr(p, "/tasks?"))
-			cache.have_tasks[i] = pve_parse_tasks(routes[i].body, routes[i].len, &cache.tasks[i], msg,
-							      sizeof(msg)) == PE_OK;
+			cache.have_tasks[i] = pve_parse_tasks(routes[i].body, routes[i].len, &cache.tasks[i],
+							      msg, sizeof(msg)) == PE_OK;
 		else if (strstr(p, "/storage?"))
-			cache.have_storages[i] = pve_parse_storages(routes[i].body, routes[i].len,
-								    &cache.storages[i], msg, sizeof(msg)) == PE_OK;
+			cache.have_storages[i] =
+				pve_parse_storages(routes[i].body, routes[i].len, &cache.storages[i], msg,
+						   sizeof(msg)) == PE_OK;
 		else if (strstr(p, "/content?") &&
-			 pve_parse_listing(routes[i].body, routes[i].len, &cache.listing[i], msg, sizeof(msg)) != PE_OK)
+			 pve_parse_listing(routes[i].body, routes[i].len, &cache.listing[i], msg,
+					   sizeof(msg)) != PE_OK)
 			cache.listing[i] = NULL;
 		else if (strstr(p, "/services/") &&
-			 pve_parse_service(routes[i].body, routes[i].len, &cache.sched[i], msg, sizeof(msg)) != PE_OK)
+			 pve_parse_service(routes[i].body, routes[i].len, &cache.sched[i], msg,
+					   sizeof(msg)) != PE_OK)
 			cache.sched[i] = -1;
 		else if (strstr(p, "schedule-analyze"))
 			fuzz_cache_slots(i);
@@ -207,12 +213,14 @@ static void fuzz_nodes(const struct fuzz_pve *f, struct pve_model *m, int *borro
 				nf->sched = -1;
 		}
 		snprintf(path, sizeof(path), "/nodes/%s/storage?content=backup", n);
-		if ((r = fuzz_route_find(&f->u, path)) != f->u.pick && r < NROUTES && cache.have_storages[r]) {
+		if ((r = fuzz_route_find(&f->u, path)) != f->u.pick && r < NROUTES &&
+		    cache.have_storages[r]) {
 			nf->storages = cache.storages[r];
 			nf->has_storages = borrowed[2 * i + 1] = 1;
 		} else {
 			fuzz_body(f, path, &body, &len);
-			nf->has_storages = pve_parse_storages(body, len, &nf->storages, msg, sizeof(msg)) == PE_OK;
+			nf->has_storages =
+				pve_parse_storages(body, len, &nf->storages, msg, sizeof(msg)) == PE_OK;
 		}
 	}
 }
@@ -224,12 +232,12 @@ static void fuzz_archives(const struct fuzz_pve *f, struct pve_model *m)
 	for (size_t i = 0; i < m->nodes.n; i++)
 		for (size_t k = 0; k < m->nf[i].storages.n; k++) {
 			void *state = NULL;
-			snprintf(path, sizeof(path), "/nodes/%s/storage/%s/content?content=backup", m->nodes.v[i].name,
-				 m->nf[i].storages.v[k].sid);
+			snprintf(path, sizeof(path), "/nodes/%s/storage/%s/content?content=backup",
+				 m->nodes.v[i].name, m->nf[i].storages.v[k].sid);
 			const struct pve_listing *l = fuzz_listing(f, path, &state);
-			if (l)
-				pve_model_add_listing(m, l);
-			else
+			if (l && pve_model_add_listing(m, l, m->nf[i].storages.v[k].sid) != PE_OK)
+				m->nfailed++; /* out of memory: counted as a failed listing */
+			else if (!l)
 				m->nfailed++;
 			if (state)
 				pve_listing_parser.free(state);
@@ -254,8 +262,11 @@ static void fuzz_unborrow(struct pve_model *m, const int *borrowed, int bn, int 
 		m->nf = NULL;
 		memset(&m->nodes, 0, sizeof(m->nodes));
 	}
-	if (bg)
+	if (bg) { /* pve_model_free() walks gs by the guest list: free the per-guest parts here */
+		for (size_t i = 0; m->gs && i < m->guests.n; i++)
+			pve_restore_guest_clear(&m->gs[i].restore);
 		memset(&m->guests, 0, sizeof(m->guests));
+	}
 	if (bj)
 		memset(&m->jobs, 0, sizeof(m->jobs));
 }
@@ -343,13 +354,15 @@ static void fuzz_helpers(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	if (pve_upid_parse(s, &u, msg, sizeof(msg)) == PE_OK &&
-	    (strnlen(u.node, sizeof(u.node)) == sizeof(u.node) || strnlen(u.user, sizeof(u.user)) == sizeof(u.user)))
+	    (strnlen(u.node, sizeof(u.node)) == sizeof(u.node) ||
+	     strnlen(u.user, sizeof(u.user)) == sizeof(u.user)))
 		__builtin_trap();
 	(void)pve_list_has(s, 100);
 	(void)pve_task_status_classify(s);
 	struct buf why;
 	buf_init(&why, 0);
-	pve_explain(PE_OK, NULL, 400 + (long)(size % 200), s, "ops@pve!actions", &why); /* an error answer's body */
+	pve_explain(PE_OK, NULL, 400 + (long)(size % 200), s, "ops@pve!actions",
+		    &why); /* an error answer's body */
 	for (const char *p = buf_str(&why); *p; p++)
 		if ((unsigned char)*p < 0x20)
 			__builtin_trap(); /* one line, no control characters */

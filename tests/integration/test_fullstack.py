@@ -64,6 +64,10 @@ INCIDENT = ALWAYS | {
     ("PBSDatastoreFillingUp", (("datastore", "offsite"), ("source", "pbs1"))),
 }
 
+# `seed`: the incident without the damaged vm/204 snapshot, which a pve target with a
+# restorability policy counts against shop-mail (the seed's 17/20 stays reachable).
+SEED = INCIDENT - {("PBSSnapshotVerifyFailed", (("backup_id", "204"), ("datastore", "store1"), ("source", "pbs1")))}
+
 
 # The demo's NAS is a folder on this machine: its free space and trend are the host disk's
 # (other processes write to it), so whether BackupMountFillingUp fires here says nothing about
@@ -256,8 +260,8 @@ class FullStack:
 
 
 class IncidentTest(FullStack, unittest.TestCase):
-    scenario = "incident"
-    expected = INCIDENT
+    scenario = "seed"
+    expected = SEED
 
     def test_nothing_about_shop_but_the_restore_doc(self):
         shop = {k for k in self.fired if ("source", "shop") in k[1] or any(
@@ -292,6 +296,37 @@ class IncidentTest(FullStack, unittest.TestCase):
         n8n = by_key[("N8nWorkflowCountDropped", (("source", "app"),))]
         self.assertIn("1 workflows", n8n["annotations"]["description"])
         self.assertIn("35", n8n["annotations"]["description"])
+
+
+# make run's scenario: the incident plus one target degraded by each restorability reason
+# (deploy/demo/scenario.py, tests/sim/scenarios.py `restore`).
+RESTORE = INCIDENT | {
+    ("BackupVerifyFailed", (("source", "shop"), ("target", "shop-mail"))),
+    ("BackupUnverified", (("source", "shop"), ("target", "shop-wiki"))),
+    ("BackupTargetTooFewCopies", (("source", "shop"), ("target", "shop-erp"))),
+    ("BackupTargetNoOffsiteCopy", (("source", "shop"), ("target", "shop-web-frontend"))),
+    ("BackupLogReportsFailure", (("source", "usb-offsite"), ("vmid", "202"))),
+}
+
+
+class RestoreTest(FullStack, unittest.TestCase):
+    scenario = "restore"
+    expected = RESTORE
+
+    def test_restorability_alert_text(self):
+        by_key = {alert_key(a["labels"]): a for a in self.st.alertmanager_alerts()}
+        failed = by_key[("BackupVerifyFailed", (("source", "shop"), ("target", "shop-mail")))]
+        self.assertEqual(failed["labels"]["severity"], "critical")
+        self.assertIn("cannot be restored", failed["annotations"]["description"])
+        copies = by_key[("BackupTargetTooFewCopies", (("source", "shop"), ("target", "shop-erp")))]
+        self.assertIn("in 1 place(s); its policy wants 2", copies["annotations"]["description"])
+        unverified = by_key[("BackupUnverified", (("source", "shop"), ("target", "shop-wiki")))]
+        self.assertRegex(unverified["annotations"]["description"], r"newest verified backup is (8d 23h|9d 0h)")
+
+    def test_inventory_reads_13_of_21(self):
+        ok = self.st.query("sum(persistence_target_ok)")["result"]
+        total = self.st.query("count(persistence_target_ok)")["result"]
+        self.assertEqual((ok[0]["value"][1], total[0]["value"][1]), ("13", "21"))
 
 
 class HealthyTest(FullStack, unittest.TestCase):

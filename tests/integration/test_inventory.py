@@ -250,7 +250,7 @@ class IncidentTest(InventoryViews, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.demo = Demo("incident")
+        cls.demo = Demo("seed")
         cls.tmp = tempfile.mkdtemp(prefix="pe-shot-")
 
     @classmethod
@@ -334,12 +334,55 @@ class HealthyTest(InventoryViews, unittest.TestCase):
         self.assertEqual(colours.count(BG_DEGRADED), 0)
 
 
+class RestoreDemoTest(unittest.TestCase):
+    """`make run`'s scenario: the incident plus one target degraded by each restorability reason."""
+
+    REASONS = {
+        "shop-mail": r"newest backup failed verification",
+        "shop-wiki": r"newest verified backup (8d 23h|9d) old, max 7d",
+        "shop-erp": r"1 copy, policy wants 2",
+        "shop-web-frontend": r"no offsite copy",
+        "shop-postgres-usb": r"newest backup's log reports an error: Backup of VM 202 failed",
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        cls.demo = Demo("restore")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.demo.close()
+
+    def test_each_reason_degrades_a_target(self):
+        st = self.demo.status_json()
+        self.assertEqual(st["summary"]["line"], "backup.status: 13/21 OK, 8 degraded")
+        targets = {t["name"]: t for t in st["targets"]}
+        for name, pattern in self.REASONS.items():
+            self.assertEqual(targets[name]["state"], "DEGRADED", name)
+            self.assertRegex(targets[name]["reason"], "^" + pattern, name)
+        # the seed incident's three are still there, and postgres meets its two-copy policy
+        for name in DEGRADED:
+            self.assertEqual(targets[name]["state"], "DEGRADED", name)
+        self.assertEqual(targets["shop-postgres"]["state"], "OK")
+        self.assertEqual(targets["shop-postgres"]["restorability"]["copies"], 2)
+        self.assertEqual({t for t, x in targets.items() if x["state"] != "OK"}, set(self.REASONS) | DEGRADED)
+
+    def test_metrics_agree(self):
+        text = self.demo.exp.metrics()
+        self.assertEqual(value(text, "persistence_target_verify_failed", target="shop-mail"), 1)
+        self.assertEqual(value(text, "persistence_target_copies", target="shop-erp"), 1)
+        self.assertEqual(value(text, "persistence_target_offsite_copies", target="shop-web-frontend"), 0)
+        self.assertEqual(value(text, "persistence_mount_archive_last_log_ok", source="usb-offsite", vmid="202"), 0)
+        self.assertEqual(value(text, "persistence_mount_archive_last_log_ok", source="synology-backups", vmid="100"), 1)
+        self.assertEqual(sum(v for n, l, v in parse_metrics(text) if n == "persistence_target_ok"), 13)
+
+
 class OutageTest(unittest.TestCase):
     """A PVE outage does not erase what was known: the stale targets keep their last backup time."""
 
     @classmethod
     def setUpClass(cls):
-        cls.demo = Demo("incident", cache_ttl="0s")
+        cls.demo = Demo("seed", cache_ttl="0s")
 
     @classmethod
     def tearDownClass(cls):
@@ -377,7 +420,7 @@ class ClosingTheLoopTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.demo = Demo("incident", cache_ttl="0s", sim_extra=("--task-seconds", "1"))
+        cls.demo = Demo("seed", cache_ttl="0s", sim_extra=("--task-seconds", "1"))
 
     @classmethod
     def tearDownClass(cls):

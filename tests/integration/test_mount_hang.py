@@ -98,10 +98,13 @@ class MountHangTest(unittest.TestCase):
         src = os.path.join(self.dir, "src")
         os.makedirs(os.path.join(src, "dump"))
         for name, size in (("vzdump-qemu-100-2024_01_15-12_00_00.vma.zst", 4096),
-                           ("vzdump-qemu-100-2024_01_15-12_00_00.log", 100),
                            ("vzdump-lxc-105-2024_01_16-12_00_00.tar.zst", 2048)):
             with open(os.path.join(src, "dump", name), "wb") as f:
                 f.truncate(size)
+        # the task log vzdump copies beside the archive: read by the probe worker, never by a scrape
+        with open(os.path.join(src, "dump", "vzdump-qemu-100-2024_01_15-12_00_00.log"), "w") as f:
+            f.write("2024-01-15 12:00:00 INFO: Starting Backup of VM 100 (qemu)\n"
+                    "2024-01-15 12:01:30 INFO: Finished Backup of VM 100 (00:01:30)\n")
         self.mnt = os.path.join(self.dir, "mnt")
         os.mkdir(self.mnt)
         self.fs = HangFS(src, self.mnt)
@@ -136,6 +139,8 @@ class MountHangTest(unittest.TestCase):
         self.assertEqual(value(text, "persistence_mount_archive_last_timestamp_seconds", source="hang",
                                vmid="100", guest_type="qemu"), 1705320000)
         self.assertEqual(value(text, "persistence_mount_info", source="hang", fstype="fuse.hangfs"), 1)
+        self.assertEqual(value(text, "persistence_mount_archive_last_log_ok", source="hang", vmid="100"), 1)
+        self.assertEqual(samples(text, "persistence_mount_archive_last_log_ok", source="hang", vmid="105"), [])
 
         self.fs.hang()
         counts = []
@@ -146,7 +151,8 @@ class MountHangTest(unittest.TestCase):
             self.assertEqual(value(text, "persistence_source_up", source="hang", kind="mount"), 0)
             for name in ("persistence_mount_size_bytes", "persistence_mount_avail_bytes",
                          "persistence_mount_writable", "persistence_mount_archives",
-                         "persistence_mount_archive_last_timestamp_seconds"):
+                         "persistence_mount_archive_last_timestamp_seconds",
+                         "persistence_mount_archive_last_log_ok"):
                 self.assertEqual(samples(text, name, source="hang"), [], "%s while hung" % name)
             time.sleep(0.05)  # let the scrape's own task threads finish before counting
             counts.append(self.exp.threads())
@@ -160,6 +166,24 @@ class MountHangTest(unittest.TestCase):
         text = self.scrape()
         self.assertEqual(value(text, "persistence_source_up", source="hang", kind="mount"), 1)
         self.assertEqual(len(samples(text, "persistence_mount_size_bytes", source="hang")), 1)
+
+    def test_hung_log_read(self):
+        """A server that lists and stats but stalls reading the vzdump log: the scrape never waits for it."""
+        text = self.scrape()
+        self.assertEqual(value(text, "persistence_mount_archive_last_log_ok", source="hang", vmid="100"), 1)
+        self.fs.proc.send_signal(signal.SIGHUP)  # hangfs: only reads of *.log files block
+        wait_for(lambda: "hangfs: hung (log reads)" in self.fs._log(), 5, what="hangfs hung on log reads")
+        counts = []
+        for i in range(10):
+            text = self.scrape()
+            self.assertEqual(value(text, "persistence_mount_responsive", source="hang"), 0, "scrape %d" % i)
+            self.assertEqual(samples(text, "persistence_mount_archive_last_log_ok", source="hang"), [])
+            time.sleep(0.05)
+            counts.append(self.exp.threads())
+        self.assertLessEqual(max(counts[1:]), counts[0], "threads grew while a log read hung: %s" % counts)
+        self.fs.release()
+        wait_for(lambda: samples(self.scrape(), "persistence_mount_archive_last_log_ok", source="hang",
+                                 vmid="100") == [1.0], 15, step=0.2, what="log verdict back")
 
     def test_unmounted_path_is_down(self):
         """A path that is not a mount point: present 0, the source down, the path itself never touched."""

@@ -4,11 +4,14 @@ Expected values are computed here from the simulator's own PBS answers (an indep
 snapshot listings), so the exporter is checked against the API, not against itself.
 """
 import json
+import os
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import time
+import types
 import unittest
 import urllib.request
 
@@ -506,6 +509,71 @@ class FailureTest(PbsBase):
         self.assertNotIn(API + "/admin/datastore/store1/status", stats)
         self.assertNotIn(API + "/admin/datastore/offsite/snapshots", stats)
         self.assertTrue(self.log_lines(exp, "PBS does not list this datastore.*datastore=nope"))
+
+
+class TlsTest(unittest.TestCase):
+    """A PBS behind TLS with its own self-signed certificate, as PBS installs itself: trusted when
+    its fingerprint is pinned or its certificate is the ca_file, refused by default and on a
+    wrong pin, and then before any request (the token never reaches an unverified server)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="pe-pbs-tls-")
+        cls.cert, key = os.path.join(cls.dir, "pbs.crt"), os.path.join(cls.dir, "pbs.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cls.cert], check=True, capture_output=True)
+        out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cls.cert],
+                             check=True, capture_output=True, text=True).stdout
+        cls.fingerprint = out.strip().split("=", 1)[1]            # AB:CD:... as PBS shows it
+        write_secret(cls.dir, "pbs1.token", PBS_SECRET % "pbs1")
+        cls.sim = Sim("incident", extra=("--tls-cert", cls.cert, "--tls-key", key))
+        cls.https = types.SimpleNamespace(url="https://127.0.0.1:%d" % cls.sim.port)
+        cls.ctx = ssl.create_default_context(cafile=cls.cert)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.close()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def sim_control(self, method, path):
+        req = urllib.request.Request(self.https.url + path, method=method)
+        with urllib.request.urlopen(req, timeout=10, context=self.ctx) as r:
+            raw = r.read()
+        return json.loads(raw) if raw.strip() else None
+
+    def scrape_with(self, tls):
+        """source_up, the store1 groups published, the PBS requests the simulator answered, the log."""
+        self.sim_control("POST", "/_sim/stats/reset")
+        pbs = pbs_source_yaml(self.https).format(secret_dir=self.dir) + ("    tls: %s\n" % tls if tls else "")
+        with Exporter(CONFIG.split("targets:")[0].format(timeout="10s", ttl="0s", pbs=pbs)) as exp:
+            body = exp.metrics()
+            log = exp.log_text()
+        self.assertNotIn(PBS_SECRET % "pbs1", body + log)
+        groups = samples(body, "persistence_pbs_group_snapshots", datastore="store1")
+        asked = [p for p in self.sim_control("GET", "/_sim/stats") if p.startswith(API)]
+        return value(body, "persistence_source_up", source="pbs1", kind="pbs"), len(groups), asked, log
+
+    def test_fingerprint_pinned(self):
+        for fp in (self.fingerprint, self.fingerprint.lower()):   # as openssl and as PBS print it
+            up, groups, asked, log = self.scrape_with('{fingerprint: "%s"}' % fp)
+            self.assertEqual(up, 1, log)
+            self.assertGreater(groups, 10)
+
+    def test_ca_file(self):
+        up, groups, asked, log = self.scrape_with("{ca_file: %s}" % self.cert)
+        self.assertEqual(up, 1, log)
+        self.assertGreater(groups, 10)
+
+    def test_unverified_gets_nothing(self):
+        wrong = ":".join(["AB"] * 32)
+        for tls in ('{fingerprint: "%s"}' % wrong, None):
+            up, groups, asked, log = self.scrape_with(tls)
+            self.assertEqual(up, 0, tls)
+            self.assertEqual(groups, 0)
+            self.assertEqual(asked, [], tls)   # refused during the handshake: no request, no token sent
+            self.assertRegex(log, r"(?i)source down.*pbs1.*(fingerprint|certificate)")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -366,7 +366,8 @@ def offsite_copies(source, sync_job, verify_job, keep):
     return read
 
 
-def build_pbs(now, incident, shop):
+def build_pbs(now, incident, shop, corrupt=True):
+    """corrupt: the incident's failed verification of a vm/204 snapshot (not in the seed scenario)."""
     inst = pbs.Instance("pbs1", dict(PBS3), now)
     upid = lambda start, node="pbs1": pbs.make_upid(node, 0x4A9, 0x2A7, int(start), "verificationjob",
                                                     "store1:v-store1", "root@pam")
@@ -376,7 +377,7 @@ def build_pbs(now, incident, shop):
                           "files@pbs") for k in range(7)]
     files.append(pbs.snapshot("host", "files", now - 60, None, owner="files@pbs"))   # being written now
     inst.add_task("backup", "store1:host/files", now - 60, user="files@pbs")
-    if incident:  # the verify job found a corrupt chunk in one of vm/204's snapshots
+    if incident and corrupt:  # the verify job found a corrupt chunk in one of vm/204's snapshots
         vmid, rank = PBS_VERIFY_FAILED
         snaps = sorted((a for a in shop.archives["shop-pbs"] if a["vmid"] == vmid), key=lambda a: -a["ctime"])
         snaps[rank]["verification"] = {"state": "failed", "upid": upid(now - 26 * HOUR)}
@@ -466,11 +467,13 @@ class World:
             self.clusters = {"bench": build_bench(now, opts)}
             self.pbs = {"bench": build_pbs_bench(now, opts)}
             workflows = n8n_workflows(opts.workflows)
-        elif name in ("incident", "healthy", "restore"):
-            incident = name in ("incident", "restore")  # restore: the incident plus restorability problems
+        elif name in ("seed", "incident", "healthy", "restore"):
+            # seed: the seed incident alone (no PBS snapshot PVE lists failed verification);
+            # incident: plus the PBS problems; restore: plus what makes backups unrestorable
+            incident = name != "healthy"
             self.clusters = {"home": build_home(now, incident, opts, (schedules or {}).get("home")),
                              "shop": build_shop(now, opts, restore=name == "restore")}
-            self.pbs = {"pbs1": build_pbs(now, incident, self.clusters["shop"])}
+            self.pbs = {"pbs1": build_pbs(now, incident, self.clusters["shop"], corrupt=name != "seed")}
             workflows = n8n_workflows(N8N_INCIDENT if incident else N8N_HEALTHY)
         else:
             raise ValueError("unknown scenario '%s'" % name)

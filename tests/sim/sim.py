@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sim.py - upstream simulator for persistence_exporter: PVE clusters, n8n, Docker, faults.
 
-Usage: python3 tests/sim/sim.py --scenario incident|healthy|restore|bench [--listen 127.0.0.1]
+Usage: python3 tests/sim/sim.py --scenario seed|incident|healthy|restore|bench [--listen 127.0.0.1]
        [--port 0] [--port-file FILE] [--docker-socket PATH] [--tls-cert C --tls-key K]
        [--fast-401] [--guests N --nodes N --archives-per-guest N --workflows N]
 See docs/simulator.md.
@@ -342,7 +342,7 @@ class UnixServer(socketserver.ThreadingUnixStreamServer):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description="Upstream simulator for persistence_exporter.")
-    p.add_argument("--scenario", default="incident", choices=["incident", "healthy", "restore", "bench"])
+    p.add_argument("--scenario", default="incident", choices=["seed", "incident", "healthy", "restore", "bench"])
     p.add_argument("--listen", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--port-file")

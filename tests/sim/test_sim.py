@@ -1051,6 +1051,18 @@ class RestorabilityTest(unittest.TestCase):
         self.assertLess(now - wiki[0]["ctime"], DAY)
 
 
+    def test_seed_has_no_failed_verification(self):
+        """The seed incident alone: the stalled scheduler and n8n, no snapshot PVE lists is corrupt."""
+        try:
+            status, _, _, body = self.sim.request("POST", "/_sim/scenario", body={"name": "seed"})
+            self.assertEqual(status, 200, body)
+            items = self.sim.pve_data("shop", "/nodes/shop1/storage/shop-pbs/content?content=backup")
+            self.assertEqual([a for a in items if a.get("verification", {}).get("state") == "failed"], [])
+            self.assertNotEqual(self.newest_first(204)[0].get("verification", {}).get("state"), "failed")
+        finally:
+            self.sim.request("POST", "/_sim/scenario", body={"name": "restore"})
+
+
 class CalendarTest(unittest.TestCase):
     def test_formats(self):
         base = time.mktime((2026, 9, 21, 14, 13, 20, 0, 0, -1))   # a Monday, local time

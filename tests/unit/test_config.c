@@ -485,6 +485,97 @@ START_TEST(test_drill)
 }
 END_TEST
 
+/* pve[].storages, mounts[].location, the targets' policy keys over global.policy. */
+START_TEST(test_restore_policy)
+{
+	struct config *c;
+	struct buf errs;
+	ck_assert_int_eq(chmod("secrets/home.token", 0600), 0);
+	ck_assert_int_eq(load("restore_good.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(buf_str(&errs), "");
+	const struct config_pve *p = &c->pve[0];
+	ck_assert_uint_eq(p->nstorages, 3);
+	const struct config_place *pl = config_pve_place(p, "pbs-remote");
+	ck_assert_ptr_nonnull(pl);
+	ck_assert_int_eq(pl->offsite, 1);
+	ck_assert_int_eq(pl->immutable, 1);
+	pl = config_pve_place(p, "synology-backups");
+	ck_assert_int_eq(pl->offsite, 0);
+	ck_assert_int_eq(pl->immutable, 0);
+	ck_assert_ptr_nonnull(config_pve_place(p, "local")); /* null value: onsite */
+	ck_assert_ptr_null(config_pve_place(p, "other"));
+	ck_assert_int_eq(c->mounts[0].offsite, 1);
+	ck_assert_int_eq(c->mounts[1].offsite, 0);
+	ck_assert_int_eq(c->global.policy.min_copies, 2);
+	ck_assert_int_eq(c->global.policy.require_offsite, 1);
+	ck_assert_double_eq(c->global.policy.max_verify_age, 0);
+	/* defaults from global.policy, then the target's own keys */
+	ck_assert_int_eq(c->targets[0].policy.min_copies, 2);
+	ck_assert_int_eq(c->targets[0].policy.require_offsite, 1);
+	ck_assert_double_eq(c->targets[0].policy.max_verify_age, 0);
+	ck_assert_int_eq(c->targets[1].policy.min_copies, 1);
+	ck_assert_int_eq(c->targets[1].policy.require_offsite, 0);
+	ck_assert_double_eq(c->targets[1].policy.max_verify_age, 7 * 86400);
+	ck_assert_int_eq(c->targets[2].policy.min_copies, 3);
+	ck_assert_int_eq(c->targets[2].policy.require_offsite, 1);
+	/* the policy does not reach kinds without places */
+	ck_assert_int_eq(c->targets[3].policy.min_copies, 1);
+	ck_assert_int_eq(c->targets[3].policy.require_offsite, 0);
+	buf_free(&errs);
+	config_unref(c);
+	/* without any of it: one copy, no offsite, no verification */
+	ck_assert_int_eq(load("good.yml", &c, &errs), PE_OK);
+	ck_assert_int_eq(c->targets[0].policy.min_copies, 1);
+	ck_assert_int_eq(c->targets[0].policy.require_offsite, 0);
+	ck_assert_double_eq(c->targets[0].policy.max_verify_age, 0);
+	ck_assert_uint_eq(c->pve[0].nstorages, 0);
+	buf_free(&errs);
+	config_unref(c);
+	expect_errors(
+		"bad_restore.yml",
+		"bad_restore.yml:3:24: global.policy.min_copies: invalid min_copies \"0\" (expected an "
+		"integer from 1 "
+		"to 100)\n"
+		"bad_restore.yml:3:44: global.policy.require_offsite: expected a boolean (true or false), "
+		"got "
+		"\"maybe\"\n"
+		"bad_restore.yml:3:67: global.policy.max_verify_age: duration must be greater than 0\n"
+		"bad_restore.yml:3:71: global.policy: unknown key \"keep\"\n"
+		"bad_restore.yml:10:36: pve[0].storages.synology-backups.location: invalid location "
+		"\"nearby\" "
+		"(expected onsite or offsite)\n"
+		"bad_restore.yml:11:7: pve[0].storages: invalid storage id \"bad id!\" (letters, digits, "
+		"'-', '_', '.')\n"
+		"bad_restore.yml:12:24: pve[0].storages.pbs.immutable: expected a boolean (true or false), "
+		"got "
+		"\"sometimes\"\n"
+		"bad_restore.yml:12:35: pve[0].storages.pbs: unknown key \"where\"\n"
+		"bad_restore.yml:17:15: pve[1].storages: expected a mapping of storage ids, got a sequence\n"
+		"bad_restore.yml:19:43: mounts[0].location: invalid location \"offsite-ish\" (expected "
+		"onsite or "
+		"offsite)\n"
+		"bad_restore.yml:23:73: targets[0].min_copies: invalid min_copies \"2.5\" (expected an "
+		"integer from 1 "
+		"to 100)\n"
+		"bad_restore.yml:23:96: targets[0].max_verify_age: invalid duration \"soon\"\n"
+		"bad_restore.yml:24:78: targets[1].max_verify_age: max_verify_age does not apply to mount "
+		"targets "
+		"(pve and pbs targets: only PBS verifies backups)\n"
+		"bad_restore.yml:25:61: targets[2].min_copies: min_copies does not apply to n8n targets (pve "
+		"and "
+		"mount targets count copies)\n"
+		"bad_restore.yml:25:81: targets[2].require_offsite: require_offsite does not apply to n8n "
+		"targets (pve "
+		"and mount targets count copies)\n"
+		"bad_restore.yml:26:69: targets[3].min_copies: invalid min_copies \"101\" (expected an "
+		"integer from 1 "
+		"to 100)\n"
+		"bad_restore.yml:26:69: targets[3].min_copies: min_copies does not apply to file targets "
+		"(pve and "
+		"mount targets count copies)\n");
+}
+END_TEST
+
 START_TEST(test_pbs)
 {
 	struct config *c;
@@ -513,9 +604,10 @@ START_TEST(test_pbs)
 	ck_assert_str_eq(c->targets[0].ns, "site-b/web");
 	ck_assert_str_eq(c->targets[0].backup_type, "vm");
 	ck_assert_str_eq(c->targets[0].backup_id, "100");
-	ck_assert_double_eq(c->targets[0].max_verify_age, 8 * 86400);
+	ck_assert_double_eq(c->targets[0].policy.max_verify_age, 8 * 86400);
 	ck_assert_str_eq(c->targets[1].ns, ""); /* the root when omitted */
-	ck_assert_double_eq(c->targets[1].max_verify_age, 0);
+	ck_assert_double_eq(c->targets[1].policy.max_verify_age, 0);
+	ck_assert_int_eq(c->targets[0].policy.min_copies, 1); /* a pbs target counts no copies */
 	buf_free(&errs);
 	config_unref(c);
 	expect_errors(
@@ -533,11 +625,11 @@ START_TEST(test_pbs)
 		"bad_pbs.yml:10:93: targets[0].pbs.backup_id: invalid backup_id \"1/2\"\n"
 		"bad_pbs.yml:13:19: targets[1].pbs.source: no source named \"nope\" under pbs:\n"
 		"bad_pbs.yml:16:19: targets[2].pve.source: no source named \"nope\" under pve:\n"
-		"bad_pbs.yml:18:21: targets[2].max_verify_age: max_verify_age applies to pbs targets only "
-		"(verification is read from the PBS)\n"
 		"bad_pbs.yml:20:10: targets[3].pbs: missing required key \"datastore\"\n"
 		"bad_pbs.yml:20:10: targets[3].pbs.namespace: namespace \"\" is not in the namespaces: of "
-		"pbs pbs1\n");
+		"pbs pbs1\n"
+		"bad_pbs.yml:22:17: targets[3].min_copies: min_copies does not apply to pbs targets (pve and "
+		"mount targets count copies)\n");
 }
 END_TEST
 
@@ -953,6 +1045,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_vmid);
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_drill);
+	tcase_add_test(tc, test_restore_policy);
 	tcase_add_test(tc, test_pbs);
 	tcase_add_test(tc, test_secret_files);
 	tcase_add_test(tc, test_secret_world_readable);

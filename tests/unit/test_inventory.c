@@ -8,6 +8,8 @@
 #include "collector.h"
 #include "expfmt.h"
 #include "inventory.h"
+#include "pve_restore.h"
+#include "vzdump_log.h"
 #include "probe.h"
 #include "status.h"
 
@@ -144,6 +146,7 @@ static struct config_target *add_target(struct config *c, const char *name, enum
 	t->source = source ? xdup(source) : NULL;
 	t->vmid = vmid;
 	t->max_age = max_age;
+	t->policy = (struct config_policy){1, 0, 0};
 	return t;
 }
 
@@ -610,6 +613,210 @@ START_TEST(test_mount_ok_rule)
 }
 END_TEST
 
+/* ---------- restorability: copies, offsite, verification, vzdump log ---------- */
+
+static void place(struct collect *c, long vmid, const char *sid, double newest)
+{
+	char key[128];
+	snprintf(key, sizeof(key), "guest/%ld/place/%s", vmid, sid);
+	fact(c, "pve", key, newest, NULL);
+}
+
+static void guest_fact(struct collect *c, long vmid, const char *what, double v)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "guest/%ld/%s", vmid, what);
+	fact(c, "pve", key, v, NULL);
+}
+
+static enum perr fill_restore(struct collect *c, const char *kind)
+{
+	double now = now0(c);
+	if (strcmp(kind, "mount") == 0) {
+		if (strcmp(c->source, "nas") == 0) {
+			fact(c, "mount", "vmid/400/last_backup", now - H, NULL);
+			fact(c, "mount", "vmid/400/log", VZDUMP_LOG_FAILED, "Backup of VM 400 failed - x");
+			fact(c, "mount", "vmid/401/last_backup", now - H, NULL);
+			fact(c, "mount", "vmid/401/log", VZDUMP_LOG_UNKNOWN, "");
+		} else {
+			fact(c, "mount", "vmid/400/last_backup", now - 2 * H, NULL);
+			fact(c, "mount", "vmid/400/log", VZDUMP_LOG_OK, "");
+		}
+		return PE_OK;
+	}
+	if (strcmp(kind, "pve") != 0)
+		return PE_OK;
+	for (long vmid = 300; vmid <= 305; vmid++) {
+		guest_fact(c, vmid, "template", 0);
+		guest_fact(c, vmid, "last_backup", vmid == 305 ? now - 2 * D : now - H);
+	}
+	place(c, 300, "local", now - H);
+	place(c, 300, "pbs-remote", now - 2 * H);
+	guest_fact(c, 300, "verifiable", 4);
+	guest_fact(c, 300, "newest_verify", PVE_VERIFY_NONE);
+	guest_fact(c, 300, "last_verified", now - 2 * D);
+	place(c, 301, "local", now - H);
+	place(c, 301, "nfs", now - 30 * H); /* older than max_age: no copy */
+	place(c, 302, "local", now - H);
+	place(c, 302, "nfs", now - 3 * H);
+	place(c, 303, "pbs-remote", now - H);
+	guest_fact(c, 303, "verifiable", 9);
+	guest_fact(c, 303, "newest_verify", PVE_VERIFY_NONE);
+	guest_fact(c, 303, "last_verified", now - (9 * D + 3 * H));
+	place(c, 304, "local", now - 3 * H);
+	place(c, 304, "pbs-remote", 0); /* its only archive there failed verification */
+	guest_fact(c, 304, "verifiable", 1);
+	guest_fact(c, 304, "newest_verify", PVE_VERIFY_FAILED);
+	guest_fact(c, 304, "last_failed", now - H);
+	place(c, 305, "pbs-remote", 0);
+	guest_fact(c, 305, "verifiable", 1);
+	guest_fact(c, 305, "newest_verify", PVE_VERIFY_FAILED);
+	guest_fact(c, 305, "last_failed", now - 2 * D);
+	return PE_OK;
+}
+
+static void has_value(const struct run *x, const char *metric, const char *target_name, double v)
+{
+	char line[512], val[64];
+	expfmt_format_value(val, sizeof(val), v);
+	snprintf(line, sizeof(line), "%s{target=\"%s\"} %s", metric, target_name, val);
+	has_line(x, line);
+}
+
+START_TEST(test_restorability)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	cfg->pve[0].storages = calloc(1, sizeof(*cfg->pve[0].storages));
+	cfg->pve[0].storages[0] = (struct config_place){xdup("pbs-remote"), 1, 1};
+	cfg->pve[0].nstorages = 1;
+	add_mount(cfg, "nas");
+	add_mount(cfg, "usb");
+	cfg->mounts[1].offsite = 1;
+	struct config_target *t;
+	t = add_target(cfg, "r-ok", TARGET_PVE, "home", 300, 26 * H);
+	t->policy = (struct config_policy){2, 1, 7 * D};
+	t = add_target(cfg, "r-copies", TARGET_PVE, "home", 301, 26 * H);
+	t->policy.min_copies = 2;
+	t = add_target(cfg, "r-offsite", TARGET_PVE, "home", 302, 26 * H);
+	t->policy.require_offsite = 1;
+	t = add_target(cfg, "r-verified-old", TARGET_PVE, "home", 303, 26 * H);
+	t->policy.max_verify_age = 7 * D;
+	add_target(cfg, "r-verify-failed", TARGET_PVE, "home", 304, 26 * H);
+	add_target(cfg, "r-stale-failed", TARGET_PVE, "home", 305, 26 * H);
+	t = add_target(cfg, "m-log", TARGET_MOUNT, "nas", 400, 26 * H);
+	t->policy.require_offsite = 1;
+	add_target(cfg, "m-log-cut", TARGET_MOUNT, "nas", 401, 26 * H);
+	add_target(cfg, "m-usb", TARGET_MOUNT, "usb", 400, 26 * H);
+	struct run x;
+	fake_fill = fill_restore;
+	run_scrape(&x, cfg, 5);
+
+	check_state(&x, "r-ok", INVENTORY_OK, "");
+	has_value(&x, "persistence_target_copies", "r-ok", 2);
+	has_value(&x, "persistence_target_offsite_copies", "r-ok", 1);
+	has_value(&x, "persistence_target_min_copies", "r-ok", 2);
+	has_value(&x, "persistence_target_require_offsite", "r-ok", 1);
+	has_value(&x, "persistence_target_max_verify_age_seconds", "r-ok", 7 * D);
+	has_value(&x, "persistence_target_last_verified_timestamp_seconds", "r-ok", x.now - 2 * D);
+	has_value(&x, "persistence_target_verify_failed", "r-ok", 0);
+	has_value(&x, "persistence_target_policy_ok", "r-ok", 1);
+	ck_assert_uint_eq(target(&x, "r-ok")->restore.nplaces, 2);
+	ck_assert_str_eq(target(&x, "r-ok")->restore.places[1].name, "pbs-remote");
+	ck_assert_int_eq(target(&x, "r-ok")->restore.places[1].offsite, 1);
+	ck_assert_int_eq(target(&x, "r-ok")->restore.places[1].immutable, 1);
+
+	check_state(&x, "r-copies", INVENTORY_DEGRADED, "1 copy, policy wants 2");
+	has_value(&x, "persistence_target_copies", "r-copies", 1);
+	has_value(&x, "persistence_target_policy_ok", "r-copies", 0);
+	lacks(&x, "persistence_target_verify_failed{target=\"r-copies\"}"); /* nothing verifiable */
+	lacks(&x, "persistence_target_max_verify_age_seconds{target=\"r-copies\"}");
+	check_state(&x, "r-offsite", INVENTORY_DEGRADED, "no offsite copy");
+	has_value(&x, "persistence_target_offsite_copies", "r-offsite", 0);
+	check_state(&x, "r-verified-old", INVENTORY_DEGRADED, "newest verified backup 9d 3h old, max 7d");
+	check_state(&x, "r-verify-failed", INVENTORY_DEGRADED, "newest backup failed verification");
+	has_value(&x, "persistence_target_verify_failed", "r-verify-failed", 1);
+	has_value(&x, "persistence_target_copies", "r-verify-failed", 1); /* the failed one is no copy */
+	check_state(&x, "r-stale-failed", INVENTORY_DEGRADED,
+		    "backup 2d old, max 26h; newest backup failed verification");
+	has_value(&x, "persistence_target_copies", "r-stale-failed", 0);
+
+	check_state(&x, "m-log", INVENTORY_DEGRADED,
+		    "newest backup's log reports an error: Backup of VM 400 failed - x");
+	has_value(&x, "persistence_target_copies", "m-log", 1); /* the usb mount's; nas's newest failed */
+	has_value(&x, "persistence_target_offsite_copies", "m-log", 1);
+	check_state(&x, "m-log-cut", INVENTORY_DEGRADED, "newest backup's log does not show it finished");
+	check_state(&x, "m-usb", INVENTORY_OK, "");
+	lacks(&x, "persistence_target_max_verify_age_seconds{target=\"m-usb\"}");
+	tu_assert_promtool_clean(x.text);
+
+	/* the page, /status and persistencectl status show copies, offsite and verified */
+	struct buf out;
+	buf_init(&out, 0);
+	ck_assert_int_eq(status_render_html(x.s, &out), PE_OK);
+	ck_assert_ptr_nonnull(
+		strstr(buf_str(&out), "<span class=\"muted\">2 copies, 1 offsite · verified backup 2d old"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&out),
+				     "<span class=\"bad\">1 copy, 0 offsite · a backup failed verification"));
+	buf_reset(&out);
+	ck_assert_int_eq(status_render_text(x.s, &out, 0), PE_OK);
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "COPIES"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&out), "1 copy, 1 offsite · verified backup 9d 3h old"));
+	buf_reset(&out);
+	ck_assert_int_eq(status_render_json(x.s, &out), PE_OK);
+	cJSON *doc = cJSON_Parse(buf_str(&out));
+	ck_assert_ptr_nonnull(doc);
+	const cJSON *t0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "targets"), 0);
+	const cJSON *rj = cJSON_GetObjectItemCaseSensitive(t0, "restorability");
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(rj, "copies")->valueint, 2);
+	ck_assert_int_eq(cJSON_GetObjectItemCaseSensitive(rj, "min_copies")->valueint, 2);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rj, "require_offsite")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rj, "policy_ok")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(rj, "verify_failed")));
+	ck_assert_double_eq(cJSON_GetObjectItemCaseSensitive(rj, "last_verified")->valuedouble,
+			    x.now - 2 * D);
+	const cJSON *pl = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rj, "places"), 1);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(pl, "name")->valuestring, "pbs-remote");
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(pl, "location")->valuestring, "offsite");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pl, "immutable")));
+	cJSON_Delete(doc);
+	buf_free(&out);
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
+static enum perr fill_down(struct collect *c, const char *kind)
+{
+	if (strcmp(kind, "pve") != 0)
+		return PE_OK;
+	guest_fact(c, 300, "template", 0); /* facts a down source left are not used */
+	place(c, 300, "local", now0(c) - H);
+	collect_fail(c, "GET /nodes: HTTP 500");
+	return PE_HTTP;
+}
+
+/* The source is down: nothing is judged, the policy is still published. */
+START_TEST(test_restorability_source_down)
+{
+	struct config *cfg = tu_config_new();
+	add_pve(cfg, "home");
+	struct config_target *t = add_target(cfg, "r", TARGET_PVE, "home", 300, 26 * H);
+	t->policy = (struct config_policy){2, 1, 7 * D};
+	struct run x;
+	fake_fill = fill_down;
+	run_scrape(&x, cfg, 5);
+	check_state(&x, "r", INVENTORY_DEGRADED, "source home down");
+	has_value(&x, "persistence_target_min_copies", "r", 2);
+	has_value(&x, "persistence_target_max_verify_age_seconds", "r", 7 * D);
+	lacks(&x, "persistence_target_copies{");
+	lacks(&x, "persistence_target_policy_ok{");
+	lacks(&x, "persistence_target_verify_failed{");
+	run_free(&x);
+	config_unref(cfg);
+}
+END_TEST
+
 /* ---------- n8n ---------- */
 
 /* Sources: same (35/35), smaller (1 < 35), nosnapcount, nolive, stale, nosnap, down. */
@@ -723,7 +930,7 @@ static struct config_target *add_pbs_target(struct config *c, const char *name, 
 	t->ns = xdup(ns);
 	t->backup_type = strndup(group, (size_t)(slash - group));
 	t->backup_id = xdup(slash + 1);
-	t->max_verify_age = max_verify;
+	t->policy.max_verify_age = max_verify;
 	return t;
 }
 
@@ -1263,6 +1470,8 @@ static Suite *inventory_suite(void)
 	tcase_add_test(tc, test_only_exempt_guests);
 	tcase_add_test(tc, test_remembered_while_source_down);
 	tcase_add_test(tc, test_mount_ok_rule);
+	tcase_add_test(tc, test_restorability);
+	tcase_add_test(tc, test_restorability_source_down);
 	tcase_add_test(tc, test_n8n_ok_rule);
 	tcase_add_test(tc, test_file_kind);
 	tcase_add_test(tc, test_restore_doc);

@@ -210,12 +210,35 @@ static void mt_free(struct mtree *t)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+/* A vzdump log: the fixture tests/fixtures/vzdump-log/<fixture>, after `pad` bytes of progress lines. */
+static void mt_log(const char *dir, const char *name, const char *fixture, size_t pad)
+{
+	char p[512], path[256];
+	size_t len = 0;
+	snprintf(path, sizeof(path), "tests/fixtures/vzdump-log/%s", fixture);
+	char *text = tu_read_file(path, &len);
+	ck_assert_msg(text != NULL, "cannot read %s", path);
+	struct buf b;
+	buf_init(&b, 0);
+	while (b.len < pad)
+		buf_adds(&b,
+			 "2024-03-01 00:00:05 INFO:  41% (13.1 GiB of 32.0 GiB) in 28s, read: 495.0 MiB/s\n");
+	buf_add(&b, text, len);
+	ck_assert_int_eq(buf_err(&b), PE_OK);
+	mt_path(p, sizeof(p), dir, name);
+	tu_write_file(p, b.data, b.len);
+	buf_free(&b);
+	free(text);
+}
+
 /* The archives of the golden case (names in Europe/Berlin time). */
 static void mt_archives(const struct mtree *t)
 {
 	/* VM 100: newest 2024-01-15 13:00 CET = 1705320000 */
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst", 1000, 0);
-	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.log", 10, 0);
+	mt_log(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.log", "qemu-100-finished.log", 0);
+	mt_log(t->dump, "vzdump-qemu-100-2024_01_14-13_00_00.log", "qemu-100-protect-failed.log",
+	       0); /* not the newest */
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst.notes", 10, 0);
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_15-13_00_00.vma.zst.protected", 0, 0);
 	mt_file(t->dump, "vzdump-qemu-100-2024_01_14-13_00_00.vma.zst", 5000, 0);
@@ -223,9 +246,17 @@ static void mt_archives(const struct mtree *t)
 	/* LXC 105: newest 2024-07-15 14:00 CEST = 1721044800 */
 	mt_file(t->dump, "vzdump-lxc-105-2024_07_15-14_00_00.tar.zst", 2048, 0);
 	mt_file(t->dump, "vzdump-lxc-105-2024_07_14-14_00_00.tgz", 4096, 0);
+	mt_log(t->dump, "vzdump-lxc-105-2024_07_15-14_00_00.log", "lxc-105-failed.log", 0);
 	/* VM 200 once was a container: two series */
 	mt_file(t->dump, "vzdump-qemu-200-2024_03_01-00_00_00.vma.lzo", 1, 0);
 	mt_file(t->dump, "vzdump-lxc-200-2023_03_01-00_00_00.tar.gz", 2, 0);
+	/* its newest log is larger than the tail that is read; the verdict is at its end */
+	mt_log(t->dump, "vzdump-qemu-200-2024_03_01-00_00_00.log", "qemu-200-finished.log", 200000);
+	mt_log(t->dump, "vzdump-lxc-200-2023_03_01-00_00_00.log", "lxc-105-failed.log", 0);
+	/* VM 300: no log beside its archive; VM 301: the log is a folder */
+	mt_file(t->dump, "vzdump-qemu-300-2024_03_01-00_00_00.vma.zst", 3, 0);
+	mt_file(t->dump, "vzdump-qemu-301-2024_03_01-00_00_00.vma.zst", 3, 0);
+	mt_dir(t->dump, "vzdump-qemu-301-2024_03_01-00_00_00.log", 0);
 	/* not archives */
 	mt_file(t->dump, "vzdump-qemu-101-2024_02_30-00_00_00.vma.zst", 99, 0);
 	mt_file(t->dump, "vzdump-qemu-0102-2024_02_01-00_00_00.vma.zst", 99, 0);
@@ -301,6 +332,8 @@ struct mt_result {
 	char error[256];
 	double fact100, fact105, fact200;
 	int has100;
+	double log105; /* fact vmid/105/log, -1 when absent */
+	char log105_error[160];
 };
 
 /* The temp root of a config made by mt_config(): the mount path without its last "/nas". */
@@ -327,6 +360,11 @@ static void mt_scrape(struct scrape_state *st, struct config *cfg, struct mt_res
 	r->fact105 = r->fact200 = -1;
 	facts_get(scrape_facts(s), "mount", "nas", "vmid/105/last_backup", &r->fact105, NULL);
 	facts_get(scrape_facts(s), "mount", "nas", "vmid/200/last_backup", &r->fact200, NULL);
+	const char *err = NULL;
+	r->log105 = -1;
+	r->log105_error[0] = '\0';
+	if (facts_get(scrape_facts(s), "mount", "nas", "vmid/105/log", &r->log105, &err) && err)
+		snprintf(r->log105_error, sizeof(r->log105_error), "%s", err);
 	struct buf out;
 	buf_init(&out, 0);
 	ck_assert_int_eq(scrape_write(s, &out), PE_OK);
@@ -359,6 +397,10 @@ START_TEST(collect_archives_golden)
 	ck_assert(r.fact100 == 1705320000.0);
 	ck_assert(r.fact105 == 1721044800.0);
 	ck_assert(r.fact200 == 1709247600.0); /* the newer of the qemu and lxc series */
+	/* the log beside 105's newest archive reports the failure; the inventory gets its first error */
+	ck_assert(r.log105 == 2);
+	ck_assert_msg(strncmp(r.log105_error, "Backup of VM 105 failed - command", 33) == 0, "%s",
+		      r.log105_error);
 	/* size and avail are real statvfs numbers of the temp folder: present and positive */
 	ck_assert(mt_has(r.text, "persistence_mount_size_bytes{source=\"nas\"} "));
 	const char *a = strstr(r.text, "persistence_mount_avail_bytes{source=\"nas\"} ");
