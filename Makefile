@@ -146,6 +146,7 @@ run: deps all
 
 bench: deps all
 	python3 tests/bench/bench.py
+	python3 tests/bench/report_bench.py
 
 # memcheck on a short integration run with faults: no leak, no invalid access.
 valgrind: all

@@ -230,4 +230,26 @@ struct web_config {
 enum perr web_config_load_file(const char *path, struct web_config **out, struct buf *errors) PE_WUR;
 void web_config_free(struct web_config *w);
 
+/*
+ * How persistencectl reaches Prometheus (--prometheus.config.file): the part
+ * of Prometheus' own HTTP client configuration (prometheus/common
+ * http_config: basic_auth, authorization, bearer_token(_file), tls_config)
+ * that it supports; other keys are refused by name. File paths are made
+ * absolute against the file's folder; secrets are read at load time,
+ * registered with the logger for redaction, and wiped by
+ * http_client_config_free.
+ */
+struct http_client_config {
+	char *username; /* basic_auth.username; NULL without basic_auth */
+	char *password; /* basic_auth.password(_file): secret */
+	char *auth_type; /* authorization.type, "Bearer" by default and for bearer_token(_file) */
+	char *credentials; /* authorization.credentials(_file) or bearer_token(_file): secret */
+	char *ca_file, *cert_file, *key_file; /* tls_config */
+	int insecure_skip_verify;
+};
+
+enum perr http_client_config_load_file(const char *path, struct http_client_config **out,
+				       struct buf *errors) PE_WUR;
+void http_client_config_free(struct http_client_config *c); /* takes NULL */
+
 #endif

@@ -95,7 +95,7 @@ static int fetch_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_
 /* What fetch_target_new() allocates: the target first, so its address is the allocation's. */
 struct fetch_owned {
 	struct fetch_target t;
-	char *base_url, *unix_socket, *ca_file, *fingerprint, *auth_header;
+	char *base_url, *unix_socket, *ca_file, *fingerprint, *auth_header, *cert_file, *key_file;
 };
 
 static int fetch_dup(char **dst, const char *src)
@@ -117,6 +117,8 @@ void fetch_target_free(struct fetch_target *t)
 	free(o->unix_socket);
 	free(o->ca_file);
 	free(o->fingerprint);
+	free(o->cert_file);
+	free(o->key_file);
 	secret_free(o->auth_header);
 	free(o);
 }
@@ -130,7 +132,8 @@ struct fetch_target *fetch_target_new(const struct fetch_target *tmpl)
 	o->t = *tmpl;
 	if (!fetch_dup(&o->base_url, tmpl->base_url) || !fetch_dup(&o->unix_socket, tmpl->unix_socket) ||
 	    !fetch_dup(&o->ca_file, tmpl->ca_file) || !fetch_dup(&o->fingerprint, tmpl->fingerprint) ||
-	    !fetch_dup(&o->auth_header, tmpl->auth_header)) {
+	    !fetch_dup(&o->auth_header, tmpl->auth_header) || !fetch_dup(&o->cert_file, tmpl->cert_file) ||
+	    !fetch_dup(&o->key_file, tmpl->key_file)) {
 		fetch_target_free(&o->t);
 		return NULL;
 	}
@@ -139,6 +142,8 @@ struct fetch_target *fetch_target_new(const struct fetch_target *tmpl)
 	o->t.ca_file = o->ca_file;
 	o->t.fingerprint = o->fingerprint;
 	o->t.auth_header = o->auth_header;
+	o->t.cert_file = o->cert_file;
+	o->t.key_file = o->key_file;
 	return &o->t;
 }
 
@@ -363,6 +368,23 @@ static size_t fetch_write(char *p, size_t size, size_t n, void *arg)
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
 	}
 	return len;
+}
+
+/* A client certificate, when the target has one (any trust mode). */
+static enum perr fetch_setup_client_cert(CURL *h, const struct fetch_target *t, struct fetch_resp *r)
+{
+	CURLcode c = CURLE_OK;
+
+	if (!t->cert_file || !t->cert_file[0])
+		return PE_OK;
+	c = curl_easy_setopt(h, CURLOPT_SSLCERT, t->cert_file);
+	if (!c)
+		c = curl_easy_setopt(h, CURLOPT_SSLKEY, t->key_file);
+	if (c) {
+		snprintf(r->err, sizeof(r->err), "TLS: client certificate: %s", curl_easy_strerror(c));
+		return PE_TLS;
+	}
+	return PE_OK;
 }
 
 /* Trust settings; the strictest configured check wins: pin, CA file, insecure, system store. */
@@ -668,6 +690,8 @@ static enum perr fetch_prepare(struct fetch_call *call, const char *method, cons
 		return PE_INTERNAL;
 	}
 	e = fetch_setup_tls(call->h, call->t, &call->pin, r);
+	if (!e)
+		e = fetch_setup_client_cert(call->h, call->t, r);
 	if (e)
 		return e;
 	e = fetch_setup_request(call, method, form_body);

@@ -20,6 +20,8 @@ struct fetch_target {
 	const char *ca_file; /* NULL: system store */
 	const char *fingerprint; /* "AB:CD:.." SHA-256 of the leaf cert; replaces CA verification */
 	int insecure; /* 1: no verification at all (explicit opt-in) */
+	const char *cert_file; /* NULL, or a PEM client certificate sent to the server (with key_file) */
+	const char *key_file; /* its PEM private key */
 	const char *
 		auth_header; /* one full header line, e.g. "Authorization: PVEAPIToken=..."; secret, never logged */
 	double timeout; /* seconds for the whole exchange */

@@ -29,6 +29,12 @@ def demo_rules(workdir):
     return sorted(glob.glob(os.path.join(out, "*.yml")))
 
 
+def report_args(prometheus_url, range_="10m", step="10s"):
+    """`persistencectl report` of the demo's own Prometheus: a short history, scraped every 5 s,
+    so short steps. The windows before the demo started are unknown (nothing was recorded)."""
+    return ["report", "--prometheus.url=" + prometheus_url, "--range=" + range_, "--step=" + step]
+
+
 def drill(workdir, config):
     """One restore drill of the demo's target against the simulator, so the page shows it."""
     log = os.path.join(workdir, "drill.log")
@@ -84,11 +90,14 @@ Try:
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler
   %s vzdump --config.file=%s --source=home --vmid=105 --restart-scheduler --execute --wait
 
+The compliance report of this demo's own Prometheus (add --format=html > report.html for the page):
+  %s %s
+
 Logs and data: %s   (Ctrl-C stops everything)
 """ % (args.scenario, st.exporter_url, st.exporter_url, st.prometheus_url, st.alertmanager_url,
        scenario.DRILL_TARGET, "OK" if st.drill_rc == 0 else "FAILED, exit %d" % st.drill_rc, st.drill_log,
        ctl, st.config, " ".join(st.flags), ctl, st.config, ctl, st.config,
-       ctl, st.config, ctl, st.config, args.workdir), flush=True)
+       ctl, st.config, ctl, st.config, ctl, " ".join(report_args(st.prometheus_url)), args.workdir), flush=True)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     try:

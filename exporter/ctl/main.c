@@ -1,9 +1,10 @@
-/* main.c - persistencectl: one-shot status report, the governed vzdump trigger and restore drill. */
+/* main.c - persistencectl: one-shot status, the governed vzdump trigger, the restore drill, the compliance report. */
 #include "collector.h"
 #include "config.h"
 #include "drill.h"
 #include "fetch.h"
 #include "log.h"
+#include "report.h"
 #include "scrape.h"
 #include "status.h"
 #include "version.h"
@@ -16,14 +17,19 @@
 
 static void ctl_usage(FILE *f)
 {
-	fprintf(f, "usage:\n"
-		   "  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
-		   "                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
-		   "  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
-		   "                        [--restart-scheduler] [--execute] [--wait]\n"
-		   "  persistencectl restore-test --config.file=FILE --target=NAME [--boot] [--execute]\n"
-		   "                        [--keep-on-failure] [--poll-interval=DURATION]\n"
-		   "  persistencectl --help | --version\n");
+	fprintf(f,
+		"usage:\n"
+		"  persistencectl status [--config.file=FILE] [--format=text|json] [--path.procfs=DIR]\n"
+		"                        [--path.sysfs=DIR] [--path.pvelib=DIR] [--path.rundir=DIR]\n"
+		"  persistencectl vzdump --config.file=FILE --source=NAME --vmid=ID [--storage=ID]\n"
+		"                        [--restart-scheduler] [--execute] [--wait]\n"
+		"  persistencectl restore-test --config.file=FILE --target=NAME [--boot] [--execute]\n"
+		"                        [--keep-on-failure] [--poll-interval=DURATION]\n"
+		"  persistencectl report --prometheus.url=URL [--range=30d] [--end=TIME] [--step=DURATION]\n"
+		"                        [--format=text|markdown|html|csv|json] [--target=NAME]...\n"
+		"                        [--site=NAME]... [--prometheus.config.file=FILE] "
+		"[--prometheus.timeout=2m]\n"
+		"  persistencectl --help | --version\n");
 }
 
 static const char *arg_value(const char *arg, const char *name)
@@ -187,6 +193,8 @@ int main(int argc, char **argv)
 		rc = ctl_vzdump(argc, argv);
 	else if (strcmp(argv[1], "restore-test") == 0)
 		rc = ctl_restore_test(argc, argv);
+	else if (strcmp(argv[1], "report") == 0)
+		rc = report_command(argc, argv, 2);
 	else
 		ctl_usage(stderr);
 	fetch_global_cleanup();

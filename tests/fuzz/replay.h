@@ -70,7 +70,8 @@ static long replay_dir(const char *dir, int *fail)
 		names[n++] = strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), replay_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), replay_cmp); /* an empty folder: names is NULL */
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		struct stat sb;

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -232,6 +233,18 @@ class FullStack:
         if self.fired != self.expected:
             self.fail(self.diff_message())
 
+    def report(self):
+        """`persistencectl report` of this stack's Prometheus, as `make run` prints it, over three
+        10 s windows that start after Prometheus' first scrape of the exporter and end 5 s ago."""
+        res = self.st.query('min_over_time(timestamp(up{job="persistence_exporter"})[10m:1s])')["result"]
+        first = float(res[0]["value"][1])
+        end = (int(first) // 10 + 1) * 10 + 30
+        while time.time() < end + 5:
+            time.sleep(0.5)
+        args = run.report_args(self.st.prometheus_url, "30s", "10s") + ["--end=%d" % end, "--format=json"]
+        p = subprocess.run([os.path.join(run.BUILD, "persistencectl")] + args, capture_output=True, timeout=60)
+        return p.returncode, json.loads(p.stdout or b"{}"), p.stderr.decode()
+
     def test_alerts_carry_severity_and_runbook(self):
         """Every page links to its runbook, and the link opens: the exporter serves it."""
         alerts = self.st.alertmanager_alerts()
@@ -259,6 +272,21 @@ class IncidentTest(FullStack, unittest.TestCase):
         ok = self.st.query("sum(persistence_target_ok)")["result"]
         total = self.st.query("count(persistence_target_ok)")["result"]
         self.assertEqual((ok[0]["value"][1], total[0]["value"][1]), ("17", "20"))
+
+    def test_report_of_the_live_stack(self):
+        rc, doc, err = self.report()
+        self.assertEqual(rc, 1, err)
+        targets = {t["target"]: t for t in doc["targets"]}
+        self.assertEqual(len(targets), 20)
+        bad = sorted(n for n, t in targets.items() if not t["met_policy"])
+        self.assertEqual(bad, ["app-n8n-workflows", "home-lxc-105", "home-vm-100"])
+        for name in bad:
+            self.assertEqual(targets[name]["degraded_seconds"], 30, name)
+            self.assertEqual(targets[name]["unknown_seconds"], 0, name)
+        gap = targets["home-vm-100"]["gaps"][0]
+        self.assertEqual((gap["cause"], gap["alert"]["alertname"]), ("backup job overdue", "PVEBackupJobOverdue"))
+        self.assertEqual(targets["app-n8n-workflows"]["gaps"][0]["alert"]["alertname"], "N8nWorkflowCountDropped")
+        self.assertEqual(doc["summary"]["line"], "report: 17/20 targets >= 99 % in policy, 17/20 for the whole range")
 
     def test_alert_text_names_the_subject(self):
         by_key = {alert_key(a["labels"]): a for a in self.st.alertmanager_alerts()}
@@ -304,6 +332,11 @@ class RestoreTest(FullStack, unittest.TestCase):
 class HealthyTest(FullStack, unittest.TestCase):
     scenario = "healthy"
     expected = ALWAYS
+
+    def test_report_of_the_live_stack(self):
+        rc, doc, err = self.report()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(doc["summary"]["line"], "report: 20/20 targets >= 99 % in policy, 20/20 for the whole range")
 
     def test_inventory_reads_20_of_20(self):
         ok = self.st.query("sum(persistence_target_ok)")["result"]

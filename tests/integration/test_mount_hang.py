@@ -135,7 +135,9 @@ class MountHangTest(unittest.TestCase):
         promtool_check(text)
         self.assertEqual(value(text, "persistence_mount_present", source="hang"), 1)
         self.assertEqual(value(text, "persistence_mount_responsive", source="hang"), 1)
-        self.assertEqual(value(text, "persistence_mount_writable", source="hang"), 1)
+        # the exporter's own words name the failing step and errno if the probe ever fails here
+        self.assertEqual(value(text, "persistence_mount_writable", source="hang"), 1,
+                         [l for l in self.exp.log_text().splitlines() if "not writable" in l])
         self.assertEqual(value(text, "persistence_mount_archive_last_timestamp_seconds", source="hang",
                                vmid="100", guest_type="qemu"), 1705320000)
         self.assertEqual(value(text, "persistence_mount_info", source="hang", fstype="fuse.hangfs"), 1)

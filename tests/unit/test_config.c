@@ -956,6 +956,77 @@ START_TEST(test_web_bad)
 }
 END_TEST
 
+/* persistencectl report's --prometheus.config.file (Prometheus' HTTP client format). */
+START_TEST(test_prom_client_good)
+{
+	struct http_client_config *c;
+	struct buf errs;
+	buf_init(&errs, 0);
+	ck_assert_int_eq(http_client_config_load_file("prom_client_basic.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(buf_str(&errs), "");
+	ck_assert_str_eq(c->username, "report");
+	ck_assert_str_eq(c->password, "n8n-api-key-value"); /* trailing newline stripped */
+	ck_assert_ptr_null(c->credentials);
+	ck_assert_str_eq(c->ca_file,
+			 "./secrets/home-ca.pem"); /* relative to the file's folder, like Prometheus */
+	ck_assert_ptr_nonnull(strstr(c->cert_file, "/secrets/web.crt"));
+	ck_assert_int_eq(c->insecure_skip_verify, 0);
+	http_client_config_free(c);
+
+	ck_assert_int_eq(http_client_config_load_file("prom_client_bearer.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(c->auth_type, "Bearer");
+	ck_assert_str_eq(c->credentials, "home-secret-value");
+	ck_assert_ptr_null(c->username);
+	http_client_config_free(c);
+
+	ck_assert_int_eq(http_client_config_load_file("prom_client_token.yml", &c, &errs), PE_OK);
+	ck_assert_str_eq(c->auth_type, "Bearer");
+	ck_assert_str_eq(c->credentials, "inline-token-0123");
+	ck_assert_int_eq(c->insecure_skip_verify, 1);
+	http_client_config_free(c);
+	http_client_config_free(NULL);
+
+	ck_assert_int_eq(http_client_config_load_file("empty.yml", &c, &errs), PE_OK);
+	ck_assert_ptr_null(c->username);
+	ck_assert_ptr_null(c->credentials);
+	http_client_config_free(c);
+	buf_free(&errs);
+}
+END_TEST
+
+START_TEST(test_prom_client_bad)
+{
+	struct http_client_config *c = (struct http_client_config *)1;
+	struct buf errs;
+	buf_init(&errs, 0);
+	ck_assert_int_eq(http_client_config_load_file("prom_client_bad.yml", &c, &errs), PE_CONFIG);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(
+		buf_str(&errs),
+		"prom_client_bad.yml:2:3: basic_auth: missing required key \"username\"\n"
+		"prom_client_bad.yml:3:1: basic_auth and authorization are mutually exclusive\n"
+		"prom_client_bad.yml:6:3: oauth2: not supported by persistence_exporter\n"
+		"prom_client_bad.yml:8:3: tls_config: cert_file and key_file must be set together\n"
+		"prom_client_bad.yml:8:3: tls_config: insecure_skip_verify cannot be combined with ca_file\n"
+		"prom_client_bad.yml:11:16: tls_config.server_name: not supported by persistence_exporter\n"
+		"prom_client_bad.yml:12:12: proxy_url: not supported by persistence_exporter\n"
+		"prom_client_bad.yml:13:1: unknown key \"timeout\"\n");
+	ck_assert_ptr_null(strstr(buf_str(&errs), "hunter2"));
+	ck_assert_ptr_null(strstr(buf_str(&errs), "s3cret"));
+	buf_reset(&errs);
+	ck_assert_int_eq(http_client_config_load_file("prom_client_bad_type.yml", &c, &errs), PE_CONFIG);
+	ck_assert_str_eq(
+		buf_str(&errs),
+		"prom_client_bad_type.yml:2:9: authorization.type: authorization type Basic is not allowed: "
+		"use basic_auth\n"
+		"prom_client_bad_type.yml:3:21: authorization.credentials_file: cannot read secret file "
+		"\"secrets/missing.token\": No such file or directory\n");
+	buf_reset(&errs);
+	ck_assert_int_eq(http_client_config_load_file("no_such_file.yml", &c, &errs), PE_IO);
+	buf_free(&errs);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -987,6 +1058,8 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_example_config);
 	tcase_add_test(tc, test_web_good);
 	tcase_add_test(tc, test_web_bad);
+	tcase_add_test(tc, test_prom_client_good);
+	tcase_add_test(tc, test_prom_client_bad);
 	suite_add_tcase(s, tc);
 	return s;
 }
