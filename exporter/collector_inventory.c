@@ -58,13 +58,12 @@ static const struct expfmt_desc d_verified = {
 	"unknown."};
 static const struct expfmt_desc d_verify_failed = {
 	"persistence_target_verify_failed", EXPFMT_GAUGE,
-	"1 when the target's newest backup, or one younger than its max_age, failed verification; 0 when "
-	"none "
-	"did; absent when none of its backups is where verification exists."};
+	"1 when the target's newest backup, or one younger than its max_age (pve), failed verification; 0 "
+	"when none did; absent when none of its backups is where verification exists."};
 static const struct expfmt_desc d_policy_ok = {
 	"persistence_target_policy_ok", EXPFMT_GAUGE,
 	"1 when the target meets its restorability policy (copies, offsite, verification, vzdump log), 0 "
-	"when not (persistence_target_ok is 0 then too); pve and mount targets whose source answered."};
+	"when not (persistence_target_ok is 0 then too); pve, mount and pbs targets whose source answered."};
 static const struct expfmt_desc d_in_inventory = {
 	"persistence_pve_guest_in_inventory", EXPFMT_GAUGE,
 	"1 when a pve target lists this non-template guest, 0 when no target does."};
@@ -407,14 +406,18 @@ static void emit_restore(struct collect *c, const struct inventory_target *t)
 		expfmt_add(c->out, &d_verified, t->verified, "target", t->name, NULL);
 	if (!t->policy)
 		return;
-	expfmt_add(c->out, &d_min_copies, (double)t->policy->min_copies, "target", t->name, NULL);
-	expfmt_add(c->out, &d_req_offsite, t->policy->require_offsite, "target", t->name, NULL);
+	if (t->counts_places) {
+		expfmt_add(c->out, &d_min_copies, (double)t->policy->min_copies, "target", t->name, NULL);
+		expfmt_add(c->out, &d_req_offsite, t->policy->require_offsite, "target", t->name, NULL);
+	}
 	if (t->policy->max_verify_age > 0)
 		expfmt_add(c->out, &d_max_verify, t->policy->max_verify_age, "target", t->name, NULL);
 	if (!r->known)
 		return;
-	expfmt_add(c->out, &d_copies, (double)r->copies, "target", t->name, NULL);
-	expfmt_add(c->out, &d_offsite, (double)r->offsite_copies, "target", t->name, NULL);
+	if (t->counts_places) {
+		expfmt_add(c->out, &d_copies, (double)r->copies, "target", t->name, NULL);
+		expfmt_add(c->out, &d_offsite, (double)r->offsite_copies, "target", t->name, NULL);
+	}
 	if (r->verify_failed >= 0)
 		expfmt_add(c->out, &d_verify_failed, r->verify_failed, "target", t->name, NULL);
 	expfmt_add(c->out, &d_policy_ok, r->policy_ok, "target", t->name, NULL);

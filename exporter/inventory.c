@@ -189,8 +189,7 @@ static void judge_n8n(struct facts *f, const struct config_target *ct, double no
 				    snap == 1 ? "" : "s", live);
 }
 
-/* A pbs target's group facts ("group/<store>/<ns>/<type>/<id>/<what>"). */
-static int pbs_group_fact(struct facts *f, const struct config_target *ct, const char *what, double *v)
+int inventory_pbs_fact(struct facts *f, const struct config_target *ct, const char *what, double *v)
 {
 	char key[800];
 	snprintf(key, sizeof(key), "group/%s/%s/%s/%s/%s", ct->datastore, ct->ns, ct->backup_type,
@@ -236,35 +235,22 @@ static int judge_pbs_read(struct facts *f, const struct config_target *ct, struc
 	return v == 1;
 }
 
-/* The group's newest finished snapshot, then its verification: failed, or older than max_verify_age. */
+/* The group's newest finished snapshot (its verification is the restorability policy's). */
 static void judge_pbs(struct facts *f, const struct config_target *ct, double now, struct inventory_target *t)
 {
 	char where[300], missing[400];
-	double n, state;
+	double n;
 	if (ct->ns[0])
 		snprintf(where, sizeof(where), "%s (namespace %s)", ct->datastore, ct->ns);
 	else
 		snprintf(where, sizeof(where), "%s", ct->datastore);
 	if (!judge_pbs_read(f, ct, t, where))
 		return;
-	t->has_last = pbs_group_fact(f, ct, "last_backup", &t->last);
-	t->has_verified = pbs_group_fact(f, ct, "last_verified", &t->verified);
+	t->has_last = inventory_pbs_fact(f, ct, "last_backup", &t->last);
 	snprintf(missing, sizeof(missing), "no %sbackup of %s/%s in %s",
-		 pbs_group_fact(f, ct, "snapshots", &n) ? "finished " : "", ct->backup_type, ct->backup_id,
-		 where);
+		 inventory_pbs_fact(f, ct, "snapshots", &n) ? "finished " : "", ct->backup_type,
+		 ct->backup_id, where);
 	inventory_judge_age(t, now, missing);
-	if (!t->ok)
-		return;
-	if (pbs_group_fact(f, ct, "last_state", &state) && state < 0) {
-		inventory_set_state(t, INVENTORY_DEGRADED, "newest backup failed verification");
-	} else if (ct->policy.max_verify_age > 0 && !t->has_verified) {
-		inventory_set_state(t, INVENTORY_DEGRADED, "no verified backup");
-	} else if (ct->policy.max_verify_age > 0 && now - t->verified >= ct->policy.max_verify_age) {
-		char age[32], max[32];
-		inventory_format_age(age, sizeof(age), now - t->verified);
-		inventory_format_max_age(max, sizeof(max), ct->policy.max_verify_age);
-		inventory_set_state(t, INVENTORY_DEGRADED, "newest verified backup %s old, max %s", age, max);
-	}
 }
 
 void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
@@ -296,5 +282,6 @@ void inventory_target_init(struct inventory_target *t, const struct config_targe
 	t->max_age = ct->max_age;
 	t->doc_known = 1;
 	t->documented = inventory_doc_is_url(t->restore_doc);
-	t->policy = ct->kind == TARGET_PVE || ct->kind == TARGET_MOUNT ? &ct->policy : NULL;
+	t->counts_places = ct->kind == TARGET_PVE || ct->kind == TARGET_MOUNT;
+	t->policy = t->counts_places || ct->kind == TARGET_PBS ? &ct->policy : NULL;
 }

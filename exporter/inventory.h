@@ -23,10 +23,10 @@ struct inventory_place {
 	double newest; /* newest backup there that can be restored; 0: none */
 };
 
-/* What the restorability policy found (pve and mount targets whose source answered). */
+/* What the restorability policy found (pve, mount and pbs targets whose source answered). */
 struct inventory_restore {
 	int known; /* judged in this scrape */
-	long copies, offsite_copies; /* places with a restorable backup younger than max_age */
+	long copies, offsite_copies; /* places with a restorable backup younger than max_age (pve, mount) */
 	int verify_failed; /* 1 / 0; -1: not known (no backup where verification exists) */
 	int policy_ok; /* no restorability reason */
 	struct inventory_place *places; /* owned */
@@ -48,7 +48,8 @@ struct inventory_target {
 	int remembered; /* last was read in an earlier scrape: the source did not answer in this one */
 	int has_verified; /* a backup of the target passed verification (pve, pbs) */
 	double verified; /* backup time of the newest such backup when has_verified */
-	const struct config_policy *policy; /* borrowed from the config; NULL for kinds without places */
+	const struct config_policy *policy; /* borrowed from the config; NULL for kinds without a policy */
+	int counts_places; /* pve, mount: copies over places are counted (min_copies, require_offsite) */
 	struct inventory_restore restore;
 	int answered; /* the source (or the file probe) answered in this scrape */
 	int ok;
@@ -100,20 +101,23 @@ void inventory_target_init(struct inventory_target *t, const struct config_targe
  * collector left (facts.h keys) at time now: UNKNOWN when the source was
  * not collected (pbs: its listing not read in time), DEGRADED when it is
  * down or the backup is missing, stale, (n8n) holds fewer workflows than
- * the live instance or (pbs) failed verification or was not verified
- * within max_verify_age, else OK.
+ * the live instance, else OK (verification: inventory_judge_restore).
  */
 void inventory_judge_source(struct facts *f, const struct config_target *ct, double now,
 			    struct inventory_target *t);
 /*
- * Judges the restorability of a pve or mount target whose source answered
- * (inventory_restore.c): copies over its places, offsite copies,
- * verification and the vzdump log from the facts, against its policy.
- * Fills t->restore and t->has_verified; a missed policy makes t DEGRADED
- * (the reasons follow the freshness one). Does nothing for other kinds.
+ * Judges the restorability of a pve, mount or pbs target whose source
+ * answered (inventory_restore.c): copies over its places, offsite copies,
+ * verification and the vzdump log from the facts, against its policy; a
+ * pbs target (one place, its group) only for verification: its newest
+ * snapshot failed, or none passed within max_verify_age. Fills t->restore
+ * and t->has_verified; a missed policy makes t DEGRADED (the reasons
+ * follow the freshness one). Does nothing for other kinds.
  */
 void inventory_judge_restore(struct facts *f, const struct config *cfg, const struct config_target *ct,
 			     double now, struct inventory_target *t);
+/* A pbs target's group fact "group/<store>/<ns>/<type>/<id>/<what>" (facts.h); 0 when absent. */
+int inventory_pbs_fact(struct facts *f, const struct config_target *ct, const char *what, double *v);
 /* The age rule shared by every kind; missing is the reason when there is no backup. */
 void inventory_judge_age(struct inventory_target *t, double now, const char *missing);
 /* Sets state (ok with it) and the reason, printf-style. */

@@ -111,6 +111,22 @@ static void pve_verification(struct facts *f, const struct config_target *ct, st
 	rf->last_verified = t->has_verified ? t->verified : 0;
 }
 
+/*
+ * What the PBS says about a pbs target's group: every snapshot there can
+ * be verified; the newest one's state, the newest that passed. The listing
+ * keeps no time of failed snapshots other than the newest: last_failed
+ * stays 0.
+ */
+static void pbs_verification(struct facts *f, const struct config_target *ct, struct restore_facts *rf,
+			     struct inventory_target *t)
+{
+	double v;
+	rf->verifiable = inventory_pbs_fact(f, ct, "snapshots", &v) && v > 0;
+	rf->newest_failed = inventory_pbs_fact(f, ct, "last_state", &v) && v < 0;
+	t->has_verified = inventory_pbs_fact(f, ct, "last_verified", &t->verified);
+	rf->last_verified = t->has_verified ? t->verified : 0;
+}
+
 /* Appends the restorability reasons to the freshness verdict (the first reasons matter most). */
 static void apply_verdict(struct inventory_target *t, const struct restore_verdict *v)
 {
@@ -130,9 +146,15 @@ void inventory_judge_restore(struct facts *f, const struct config *cfg, const st
 	struct restore_facts rf = {0};
 	struct restore_verdict v;
 	char prefix[64];
-	if (ct->kind != TARGET_PVE && ct->kind != TARGET_MOUNT)
+	struct restore_policy policy = {ct->policy.min_copies, ct->policy.require_offsite,
+					ct->policy.max_verify_age};
+	if (ct->kind != TARGET_PVE && ct->kind != TARGET_MOUNT && ct->kind != TARGET_PBS)
 		return;
-	if (ct->kind == TARGET_PVE) {
+	if (ct->kind == TARGET_PBS) { /* no places counted: the copies rules never apply */
+		pbs_verification(f, ct, &rf, t);
+		policy.min_copies = 1;
+		policy.require_offsite = 0;
+	} else if (ct->kind == TARGET_PVE) {
 		pl.pve = config_find_pve(cfg, ct->source);
 		pl.prefix = (size_t)snprintf(prefix, sizeof(prefix), "guest/%ld/place/", ct->vmid);
 		facts_each(f, "pve", ct->source, prefix, places_pve_fact, &pl);
@@ -147,8 +169,6 @@ void inventory_judge_restore(struct facts *f, const struct config *cfg, const st
 	}
 	rf.places = pl.rp;
 	rf.nplaces = pl.n;
-	struct restore_policy policy = {ct->policy.min_copies, ct->policy.require_offsite,
-					ct->policy.max_verify_age};
 	restore_judge(&rf, &policy, ct->max_age, now, &v);
 	t->restore =
 		(struct inventory_restore){1, v.copies, v.offsite_copies, v.verify_failed, v.ok, pl.ip, pl.n};

@@ -20,7 +20,7 @@ int status_restore_line(double now, const struct inventory_target *t, char *out,
 
 	*bad = 0;
 	out[0] = '\0';
-	if (!t->policy || !r->known)
+	if (!t->policy || !r->known || !t->counts_places) /* pbs: its verification is in the reason */
 		return 0;
 	*bad = !r->policy_ok;
 	len = (size_t)snprintf(out, n, "%ld cop%s, %ld offsite", r->copies, r->copies == 1 ? "y" : "ies",

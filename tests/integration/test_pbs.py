@@ -151,6 +151,26 @@ class PbsBase(unittest.TestCase):
             self.assertEqual(m.get("persistence_pbs_group_last_verified_backup_timestamp_seconds"),
                              g["verified"] or None, key)
 
+    def assert_restorability(self, body):
+        """Every pbs target that was read publishes its restorability as the PBS listing has it:
+        verify_failed is its newest finished snapshot's state, policy_ok 0 exactly when that failed
+        or no snapshot passed within max_verify_age; copies stay pve/mount samples."""
+        now = time.time()
+        groups = self.expected_groups()
+        keys = {"shop-vm-200": ("store1", "", "vm", "200"), "shop-vm-204": ("store1", "", "vm", "204"),
+                "lab-ct-300": ("store1", "site-b/lab", "ct", "300"), "fileserver": ("store1", "", "host", "files"),
+                "offsite-vm-200": ("offsite", "", "vm", "200")}
+        max_verify = {"lab-ct-300": 7 * 86400, "fileserver": 86400}
+        for target, key in keys.items():
+            g = groups[key]
+            failed = g["last_state"] == "failed"
+            unverified = target in max_verify and (not g["verified"] or now - g["verified"] >= max_verify[target])
+            self.assertEqual(value(body, "persistence_target_verify_failed", target=target), int(failed), target)
+            self.assertEqual(value(body, "persistence_target_policy_ok", target=target),
+                             int(not failed and not unverified), target)
+            for fam in ("copies", "offsite_copies", "min_copies", "require_offsite"):
+                self.assertEqual(samples(body, "persistence_target_" + fam, target=target), [], (target, fam))
+
     def log_lines(self, exp, pattern):
         return [l for l in exp.log_text().splitlines() if re.search(pattern, l)]
 
@@ -260,6 +280,16 @@ class IncidentTest(PbsBase):
                          value(body, "persistence_pbs_group_last_verified_backup_timestamp_seconds",
                                backup_id="files"))
         self.assertEqual(samples(body, "persistence_target_last_verified_timestamp_seconds", target="lab-ct-300"), [])
+        # verification is the restorability policy's: the rules tell it from staleness by policy_ok
+        self.assert_restorability(body)
+        self.assertEqual(value(body, "persistence_target_max_verify_age_seconds", target="lab-ct-300"), 7 * 86400)
+        self.assertEqual(value(body, "persistence_target_max_verify_age_seconds", target="fileserver"), 86400)
+        self.assertEqual(samples(body, "persistence_target_max_verify_age_seconds", target="shop-vm-200"), [])
+        self.assertEqual(value(body, "persistence_target_policy_ok", target="lab-ct-300"), 0)   # never verified
+        self.assertEqual(value(body, "persistence_target_verify_failed", target="lab-ct-300"), 0)
+        self.assertEqual(value(body, "persistence_target_policy_ok", target="fileserver"), 1)
+        self.assertEqual(value(body, "persistence_target_policy_ok", target="offsite-vm-200"), 1)   # only stale
+        self.assertEqual(samples(body, "persistence_target_verify_failed", target="gone-vm-999"), [])
         reasons = {t["name"]: t for t in json.loads(exp.get("/status")[2])["targets"]}
         self.assertEqual(reasons["lab-ct-300"]["reason"], "no verified backup")
         self.assertRegex(reasons["offsite-vm-200"]["reason"], r"^backup [23]d \d+h old, max 36h$")
@@ -321,6 +351,13 @@ class RestoreScenarioTest(PbsBase):
         reasons = {t["name"]: t for t in json.loads(exp.get("/status")[2])["targets"]}
         self.assertEqual(reasons["shop-vm-204"]["reason"], "newest backup failed verification")
         self.assertEqual(reasons["shop-vm-204"]["state"], "DEGRADED")
+        # fresh but not restorable: policy_ok 0 and verify_failed 1 (BackupVerifyFailed, not
+        # BackupTargetStale); vm/200 beside it passes
+        self.assertEqual(value(body, "persistence_target_policy_ok", target="shop-vm-204"), 0)
+        self.assertEqual(value(body, "persistence_target_verify_failed", target="shop-vm-204"), 1)
+        self.assertEqual(value(body, "persistence_target_policy_ok", target="shop-vm-200"), 1)
+        self.assertEqual(value(body, "persistence_target_verify_failed", target="shop-vm-200"), 0)
+        self.assert_restorability(body)
         # the backup is fresh, and it is the one PBS lists: only its verification is wrong
         self.assertEqual(value(body, "persistence_target_last_backup_timestamp_seconds", target="shop-vm-204"),
                          value(body, "persistence_pbs_group_last_backup_timestamp_seconds", datastore="store1",

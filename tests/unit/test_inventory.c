@@ -984,6 +984,32 @@ START_TEST(test_pbs_ok_rule)
 	check_state(&x, "down", INVENTORY_DEGRADED, "source pbs2 down");
 	ck_assert(!target(&x, "denied")->answered);
 	ck_assert(target(&x, "missing")->answered);
+	/* verification is the restorability policy's: the rules tell it from staleness by policy_ok */
+	has_value(&x, "persistence_target_policy_ok", "fresh", 1);
+	has_value(&x, "persistence_target_verify_failed", "fresh", 0);
+	has_value(&x, "persistence_target_max_verify_age_seconds", "fresh", 7 * D);
+	has_value(&x, "persistence_target_policy_ok", "stale", 1); /* only stale: not the policy's */
+	has_value(&x, "persistence_target_policy_ok", "corrupt", 0);
+	has_value(&x, "persistence_target_verify_failed", "corrupt", 1);
+	has_value(&x, "persistence_target_ok", "corrupt", 0);
+	has_value(&x, "persistence_target_policy_ok", "unverified", 0);
+	has_value(&x, "persistence_target_verify_failed", "unverified", 0);
+	has_value(&x, "persistence_target_max_verify_age_seconds", "unverified", 7 * D);
+	has_value(&x, "persistence_target_policy_ok", "unverified-ok", 1);
+	lacks(&x, "persistence_target_max_verify_age_seconds{target=\"unverified-ok\"}");
+	has_value(&x, "persistence_target_policy_ok", "old-verify", 0);
+	has_value(&x, "persistence_target_policy_ok", "missing", 1);
+	lacks(&x, "persistence_target_verify_failed{target=\"missing\"}"); /* no snapshot to verify */
+	lacks(&x, "persistence_target_verify_failed{target=\"running\"}");
+	for (size_t i = 0; i < 4; i++) { /* a PBS group is one place: no copies counted */
+		static const char *const fams[] = {"copies", "offsite_copies", "min_copies",
+						   "require_offsite"};
+		snprintf(line, sizeof(line), "persistence_target_%s{target=\"fresh\"}", fams[i]);
+		lacks(&x, line);
+	}
+	lacks(&x, "persistence_target_policy_ok{target=\"denied\"}"); /* not read: nothing judged */
+	lacks(&x, "persistence_target_policy_ok{target=\"late\"}");
+	lacks(&x, "persistence_target_policy_ok{target=\"down\"}");
 	tu_assert_promtool_clean(x.text);
 	run_free(&x);
 	config_unref(cfg);
