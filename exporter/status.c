@@ -1,6 +1,7 @@
 /* status.c - the status page, /status JSON and persistencectl's text: targets, sources, unlisted guests. */
 #include "status.h"
 #include "drill_state.h"
+#include "html.h"
 #include "inventory.h"
 #include "status_restore.h"
 
@@ -9,31 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-void status_html_escape(struct buf *out, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&':
-			buf_adds(out, "&amp;");
-			break;
-		case '<':
-			buf_adds(out, "&lt;");
-			break;
-		case '>':
-			buf_adds(out, "&gt;");
-			break;
-		case '"':
-			buf_adds(out, "&quot;");
-			break;
-		case '\'':
-			buf_adds(out, "&#39;");
-			break;
-		default:
-			buf_addc(out, *s);
-		}
-	}
-}
 
 /* ---------- what every rendering shares ---------- */
 
@@ -181,7 +157,7 @@ static void render_summary_html(struct scrape *s, struct buf *out)
 	status_summary(s, line, sizeof(line));
 	const char *cls = !r ? "unk" : r->ndegraded ? "bad" : r->nunknown ? "unk" : "ok";
 	buf_addf(out, "<p class=\"summary %s\">backup.status: ", cls);
-	status_html_escape(out, line);
+	html_escape(out, line);
 	format_time(when, sizeof(when), scrape_now(s));
 	buf_addf(out, "</p>\n<p class=\"muted\">collected %s</p>\n", when);
 }
@@ -192,11 +168,11 @@ static void render_doc_html(const struct inventory_target *t, struct buf *out)
 		buf_adds(out, "<span class=\"unk\">unknown</span>");
 	} else if (t->documented && inventory_doc_is_url(t->restore_doc)) {
 		buf_adds(out, "<a href=\"");
-		status_html_escape(out, t->restore_doc);
+		html_escape(out, t->restore_doc);
 		buf_adds(out, "\">restore doc</a>");
 	} else if (t->documented) {
 		buf_adds(out, "<code>");
-		status_html_escape(out, t->restore_doc);
+		html_escape(out, t->restore_doc);
 		buf_adds(out, "</code>");
 	} else {
 		buf_adds(out, "<span class=\"bad\">missing</span>");
@@ -212,14 +188,14 @@ static void render_target_html(struct scrape *s, size_t i, const struct inventor
 	inventory_format_max_age(max, sizeof(max), t->max_age);
 	target_reason(s, t, reason, sizeof(reason));
 	buf_addf(out, "<tr class=\"st-%s\"><td>", state_class(t->state));
-	status_html_escape(out, t->site);
+	html_escape(out, t->site);
 	buf_adds(out, "</td><td>");
-	status_html_escape(out, t->name);
+	html_escape(out, t->name);
 	buf_adds(out, "</td><td>");
-	status_html_escape(out, t->kind);
+	html_escape(out, t->kind);
 	if (t->source[0]) {
 		buf_adds(out, " <span class=\"muted\">");
-		status_html_escape(out, t->source);
+		html_escape(out, t->source);
 		buf_adds(out, "</span>");
 	}
 	buf_addf(out, "</td><td class=\"n\">%s%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
@@ -229,16 +205,16 @@ static void render_target_html(struct scrape *s, size_t i, const struct inventor
 	render_doc_html(t, out);
 	if (restore_test_line(s, i, drill, sizeof(drill), &drill_bad)) {
 		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
-		status_html_escape(out, drill);
+		html_escape(out, drill);
 		buf_adds(out, "</span>");
 	}
 	if (status_restore_line(scrape_now(s), t, drill, sizeof(drill), &drill_bad)) {
 		buf_addf(out, "<br><span class=\"%s\">", drill_bad ? "bad" : "muted");
-		status_html_escape(out, drill);
+		html_escape(out, drill);
 		buf_adds(out, "</span>");
 	}
 	buf_adds(out, "</td><td>");
-	status_html_escape(out, reason);
+	html_escape(out, reason);
 	buf_adds(out, "</td></tr>\n");
 }
 
@@ -268,14 +244,14 @@ static void render_sources_html(struct scrape *s, struct buf *out)
 		char when[64];
 		format_time(when, sizeof(when), r->last_success);
 		buf_adds(out, "<tr><td>");
-		status_html_escape(out, r->name);
+		html_escape(out, r->name);
 		buf_adds(out, "</td><td>");
-		status_html_escape(out, r->kind);
+		html_escape(out, r->kind);
 		buf_adds(out, r->up ? "</td><td class=\"ok\">UP" : "</td><td class=\"bad\">DOWN");
 		buf_adds(out, "</td><td class=\"n\">");
 		buf_adds(out, when);
 		buf_adds(out, "</td><td>");
-		status_html_escape(out, r->error);
+		html_escape(out, r->error);
 		buf_adds(out, "</td></tr>\n");
 	}
 	buf_adds(out, "</table></div>\n");
@@ -304,16 +280,16 @@ static void guests_table_html(const struct inventory_guest *guests, size_t n, in
 	for (size_t i = 0; i < n; i++) {
 		const struct inventory_guest *g = &guests[i];
 		buf_adds(out, "<tr><td>");
-		status_html_escape(out, g->source);
+		html_escape(out, g->source);
 		buf_addf(out, "</td><td>%ld</td><td>", g->vmid);
-		status_html_escape(out, g->name);
+		html_escape(out, g->name);
 		buf_adds(out, "</td><td>");
-		status_html_escape(out, g->type);
+		html_escape(out, g->type);
 		buf_adds(out, "</td><td>");
-		status_html_escape(out, g->node);
+		html_escape(out, g->node);
 		if (exempt) {
 			buf_adds(out, "</td><td>");
-			status_html_escape(out, g->exempt_reason);
+			html_escape(out, g->exempt_reason);
 		}
 		buf_adds(out, "</td></tr>\n");
 	}
@@ -328,7 +304,7 @@ static void render_guests_html(struct scrape *s, struct buf *out)
 	buf_adds(out, "<h2>Guests in no target</h2>\n");
 	if (pve_sources_down(s, &down)) {
 		buf_adds(out, "<p class=\"bad\">Not known for PVE sources that are down: ");
-		status_html_escape(out, buf_str(&down));
+		html_escape(out, buf_str(&down));
 		buf_adds(out, ".</p>\n");
 	}
 	buf_free(&down);

@@ -18,7 +18,4 @@ enum perr status_render_text(struct scrape *s, struct buf *out, int color) PE_WU
  */
 int status_verdict(struct scrape *s);
 
-/* HTML-escapes s (& < > " ') onto out. */
-void status_html_escape(struct buf *out, const char *s);
-
 #endif

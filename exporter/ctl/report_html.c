@@ -1,5 +1,6 @@
 /* report_html.c - the report as one self-contained HTML page: inline CSS, an inline SVG timeline per target. */
 #include "report.h"
+#include "html.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -52,31 +53,6 @@ static const char report_css[] =
 	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}.scroll{overflow:visible}"
 	"h2{break-after:avoid}}";
 
-static void report_esc(struct buf *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			buf_adds(out, "&amp;");
-			break;
-		case '<':
-			buf_adds(out, "&lt;");
-			break;
-		case '>':
-			buf_adds(out, "&gt;");
-			break;
-		case '"':
-			buf_adds(out, "&quot;");
-			break;
-		case '\'':
-			buf_adds(out, "&#39;");
-			break;
-		default:
-			buf_addc(out, ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s);
-		}
-	}
-}
-
 static void report_html_head(const struct report *r, struct buf *out)
 {
 	char from[32], to[32], range[32], step[32];
@@ -93,7 +69,7 @@ static void report_html_head(const struct report *r, struct buf *out)
 		"<header><h1>Backup compliance report</h1>\n<p class=\"muted\">%s → %s · %s in steps of %s · "
 		"Prometheus <code>",
 		from, to, report_css, from, to, range, step);
-	report_esc(out, r->prometheus);
+	html_escape(out, r->prometheus);
 	buf_adds(out, "</code></p>\n");
 }
 
@@ -107,7 +83,7 @@ static enum perr report_html_summary(const struct report *r, struct buf *out)
 	buf_init(&line, 0);
 	report_summary_line(r, "≥", &line);
 	buf_addf(out, "<p class=\"verdict %s\">", report_verdict(r) == 0 ? "met" : "notmet");
-	report_esc(out, buf_str(&line));
+	html_escape(out, buf_str(&line));
 	buf_adds(out, "</p>\n<ul class=\"sites\">\n");
 	for (size_t i = 0; i < n; i++) {
 		struct report_sum s;
@@ -115,9 +91,9 @@ static enum perr report_html_summary(const struct report *r, struct buf *out)
 		report_sum(r, sites[i], &s);
 		report_fmt_sum(&s, "≥", &line);
 		buf_adds(out, "<li><b>");
-		report_esc(out, sites[i][0] ? sites[i] : "no site");
+		html_escape(out, sites[i][0] ? sites[i] : "no site");
 		buf_adds(out, "</b>: ");
-		report_esc(out, buf_str(&line));
+		html_escape(out, buf_str(&line));
 		buf_adds(out, "</li>\n");
 	}
 	buf_adds(out,
@@ -155,7 +131,7 @@ static void report_html_overview(const struct report *r, struct buf *out)
 				 report_numeric_col((enum report_col)c) ? " class=\"num\"" : "");
 			if (c == REPORT_COL_TARGET)
 				buf_addf(out, "<a href=\"#t%zu\">", i);
-			report_esc(out, cell);
+			html_escape(out, cell);
 			buf_adds(out, c == REPORT_COL_TARGET ? "</a></td>" : "</td>");
 		}
 		buf_adds(out, "</tr>\n");
@@ -266,7 +242,7 @@ static void report_html_facts(const struct report *r, const struct report_target
 		if (cols[k] >= REPORT_COL_COPIES && !strcmp(cell, "-"))
 			continue; /* this target has no such metric */
 		buf_addf(out, "<div><dt>%s</dt><dd>", report_col_title(cols[k]));
-		report_esc(out, cell);
+		html_escape(out, cell);
 		buf_adds(out, "</dd></div>");
 	}
 	buf_adds(out, "</dl>\n");
@@ -293,10 +269,10 @@ static void report_html_gaps(const struct report_target *t, struct buf *out)
 			 g->degraded_seconds > 0 ? "degraded" : "nodata", from, to,
 			 g->open_end ? " (still open)" : "", len);
 		report_fmt_cause(g, cause, sizeof(cause));
-		report_esc(out, cause);
+		html_escape(out, cause);
 		report_fmt_also(g, cause, sizeof(cause));
 		buf_adds(out, cause[0] ? "</td><td data-h=\"also\">" : "</td><td>");
-		report_esc(out, cause);
+		html_escape(out, cause);
 		buf_adds(out, "</td></tr>\n");
 	}
 	buf_adds(out, "</tbody></table>\n");
@@ -309,18 +285,18 @@ static void report_html_target(const struct report *r, const struct report_targe
 	report_fmt_share(share, sizeof(share), t->ok_seconds / ((double)r->grid.n * r->grid.step));
 	buf_addf(out, "<article id=\"t%zu\" class=\"%s\"><div class=\"head\"><h3>", i,
 		 t->met ? "met" : "notmet");
-	report_esc(out, t->name);
+	html_escape(out, t->name);
 	buf_adds(out, "</h3><span class=\"muted\">");
-	report_esc(out, t->kind);
+	html_escape(out, t->kind);
 	if (t->source[0]) {
 		buf_adds(out, " ");
-		report_esc(out, t->source);
+		html_escape(out, t->source);
 	}
 	buf_adds(out, " · ");
-	report_esc(out, t->severity);
+	html_escape(out, t->severity);
 	if (t->show_instance) {
 		buf_adds(out, " · ");
-		report_esc(out, t->instance);
+		html_escape(out, t->instance);
 	}
 	buf_addf(out, "</span><span class=\"share\">%s OK</span></div>\n", share);
 	report_html_timeline(r, t, out);
@@ -343,7 +319,7 @@ enum perr report_render_html(const struct report *r, struct buf *out)
 		buf_adds(out, "<section><h2>");
 		if (sites[s][0])
 			buf_adds(out, "Site ");
-		report_esc(out, sites[s][0] ? sites[s] : "Targets without a site");
+		html_escape(out, sites[s][0] ? sites[s] : "Targets without a site");
 		buf_adds(out, "</h2>\n");
 		for (size_t i = 0; i < r->ntargets; i++)
 			if (strcmp(r->targets[i].site, sites[s]) == 0)

@@ -1,5 +1,6 @@
 /* test_buf.c - the bounded buffer: growth, cap, sticky error, steal. */
 #include "testutil.h"
+#include "html.h"
 
 START_TEST(test_grows_and_terminates)
 {
@@ -54,6 +55,18 @@ START_TEST(test_steal)
 }
 END_TEST
 
+/* html_escape (html.c) writes into a buf: every page's one escaper. */
+START_TEST(test_html_escape)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	html_escape(&b, "<a href=\"x\">Tom & Jerry's</a>\x01\x7f\t");
+	html_escape(&b, NULL);
+	ck_assert_str_eq(buf_str(&b), "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;???");
+	buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("buf");
@@ -61,6 +74,7 @@ int main(void)
 	tcase_add_test(tc, test_grows_and_terminates);
 	tcase_add_test(tc, test_cap_is_sticky);
 	tcase_add_test(tc, test_steal);
+	tcase_add_test(tc, test_html_escape);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
